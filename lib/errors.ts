@@ -1,0 +1,62 @@
+/**
+ * LitevaultError: the one error type litevault throws or rejects with.
+ *
+ * The native core returns a Status (a SQLite result code, an errno and a message naming the file
+ * and the operation); the addon turns it into this class. `code` uses SQLite's vocabulary
+ * ('SQLITE_BUSY', 'SQLITE_CORRUPT', 'SQLITE_IOERR_READ', ...). `retryable` is decided in one
+ * place, the native core: true for SQLITE_BUSY and SQLITE_LOCKED (and their extended forms) only.
+ */
+
+/** A SQLite-style result code name, e.g. 'SQLITE_NOTADB'. */
+export type LitevaultErrorCode =
+  | 'SQLITE_ERROR'
+  | 'SQLITE_INTERNAL'
+  | 'SQLITE_PERM'
+  | 'SQLITE_ABORT'
+  | 'SQLITE_BUSY'
+  | 'SQLITE_LOCKED'
+  | 'SQLITE_NOMEM'
+  | 'SQLITE_READONLY'
+  | 'SQLITE_INTERRUPT'
+  | 'SQLITE_IOERR'
+  | 'SQLITE_CORRUPT'
+  | 'SQLITE_NOTFOUND'
+  | 'SQLITE_FULL'
+  | 'SQLITE_CANTOPEN'
+  | 'SQLITE_PROTOCOL'
+  | 'SQLITE_MISUSE'
+  | 'SQLITE_NOTADB'
+  | `SQLITE_${string}_${string}`;
+
+/** The fields the native addon (or litevault's own TypeScript) builds an error from. */
+export interface LitevaultErrorFields {
+  message: string;
+  code: LitevaultErrorCode;
+  /** The OS error number, when the failure came from a system call. */
+  errno?: number;
+  /** Set by the native core; errors made in TypeScript are never retryable. */
+  retryable?: boolean;
+}
+
+/** Every failure litevault reports: a SQLite-style `code`, an `errno` when the OS gave one, and whether retrying can help. */
+export class LitevaultError extends Error {
+  /** SQLite's name for the result, e.g. 'SQLITE_BUSY'. */
+  readonly code: LitevaultErrorCode;
+  /** The OS error number (e.g. 2 for ENOENT), when a system call failed. */
+  readonly errno: number | undefined;
+  /** True only for SQLITE_BUSY and SQLITE_LOCKED: the same call may succeed later. */
+  readonly retryable: boolean;
+
+  constructor(fields: LitevaultErrorFields) {
+    super(fields.message);
+    this.name = 'LitevaultError';
+    this.code = fields.code;
+    this.errno = fields.errno;
+    this.retryable = fields.retryable === true;
+  }
+}
+
+/** A SQLITE_MISUSE error for bad arguments, thrown on the calling thread. */
+export function misuse(message: string): LitevaultError {
+  return new LitevaultError({ message, code: 'SQLITE_MISUSE' });
+}

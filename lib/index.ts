@@ -1,0 +1,10 @@
+/**
+ * litevault: online backups, checkpoints and inspection of live SQLite databases, done by its own
+ * C++ core (SQLite's file formats and locks, no SQLite linked) on the libuv threadpool.
+ */
+export { LitevaultError } from './errors';
+export type { LitevaultErrorCode, LitevaultErrorFields } from './errors';
+export { inspect } from './inspect';
+export type { DatabaseInfo, WalInfo } from './inspect';
+export { nativeAddon } from './binding';
+export type { NativeAddonInfo } from './binding';

@@ -1,0 +1,195 @@
+// The per-process file registry and the syscall wrappers; see file.h for the rules.
+#include "os/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+namespace litevault {
+namespace {
+
+struct InodeKey {
+  dev_t device;
+  ino_t inode;
+  bool operator<(const InodeKey& o) const {
+    return device != o.device ? device < o.device : inode < o.inode;
+  }
+};
+
+// Invariant: every File in the map stays open and allocated until the process exits; entries
+// are never removed. Guarded by registryMutex.
+std::mutex registryMutex;
+std::map<InodeKey, File*>& registry() {
+  static auto* files = new std::map<InodeKey, File*>();
+  return *files;
+}
+
+Status notRegular(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) {
+    return Status::error(Code::kCantOpenIsDir, "cannot open '" + path + "': it is a directory");
+  }
+  return Status::error(Code::kCantOpen, "cannot open '" + path + "': not a regular file");
+}
+
+Status checkWritable(File* file, OpenIntent intent) {
+  if (intent != OpenIntent::kRead && !file->writable()) {
+    return Status::error(Code::kReadOnly,
+                         "cannot write '" + file->path() + "': the file is read-only to this process");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status statPath(const std::string& path, PathInfo* out) {
+  *out = PathInfo();
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::ok();
+    return Status::fromErrno(Code::kCantOpen, "cannot stat '" + path + "'", errno);
+  }
+  out->exists = true;
+  out->regular = S_ISREG(st.st_mode);
+  out->size = static_cast<uint64_t>(st.st_size);
+  return Status::ok();
+}
+
+Status openFile(const std::string& path, OpenIntent intent, File** out) {
+  *out = nullptr;
+#if !defined(__linux__)
+  // Our locks are Linux open-file-description locks; elsewhere we would have to fall back to
+  // POSIX locks, which another SQLite copy in this process can silently lose (reference §3).
+  return Status::error(Code::kCantOpen, "cannot open '" + path + "': litevault is not supported on this platform (it needs Linux OFD locks)");
+#endif
+  if (path.empty()) return Status::error(Code::kCantOpen, "cannot open '': empty path");
+
+  std::lock_guard<std::mutex> guard(registryMutex);
+  struct stat st;
+  bool exists = stat(path.c_str(), &st) == 0;
+  if (!exists && errno != ENOENT) {
+    return Status::fromErrno(Code::kCantOpen, "cannot open '" + path + "'", errno);
+  }
+  if (!exists && intent != OpenIntent::kCreate) {
+    return Status::error(Code::kCantOpen, "cannot open '" + path + "': no such file", ENOENT);
+  }
+  if (exists) {
+    if (!S_ISREG(st.st_mode)) return notRegular(path, st.st_mode);
+    auto found = registry().find(InodeKey{st.st_dev, st.st_ino});
+    if (found != registry().end()) {
+      LV_RETURN_IF_ERROR(checkWritable(found->second, intent));
+      *out = found->second;
+      return Status::ok();
+    }
+  }
+
+  // O_NONBLOCK: should the path turn into a FIFO after stat(), open() must not hang.
+  const int common = O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  int flags = O_RDWR | common | (intent == OpenIntent::kCreate ? O_CREAT : 0);
+  bool writable = true;
+  int fd;
+  do fd = open(path.c_str(), flags, 0644); while (fd < 0 && errno == EINTR);
+  if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+    writable = false;
+    do fd = open(path.c_str(), O_RDONLY | common); while (fd < 0 && errno == EINTR);
+  }
+  if (fd < 0) {
+    return Status::fromErrno(Code::kCantOpen, "cannot open '" + path + "'", errno);
+  }
+  if (fstat(fd, &st) != 0) {
+    // Not registered, so no lock can have been taken through it; but the file may be a database
+    // that another library in this process holds POSIX locks on, so it is still not closed.
+    return Status::fromErrno(Code::kIoErrFstat, "cannot stat '" + path + "'", errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);  // a FIFO or device that appeared after stat(): nobody holds SQLite locks on it
+    return notRegular(path, st.st_mode);
+  }
+  InodeKey key{st.st_dev, st.st_ino};
+  auto found = registry().find(key);
+  if (found != registry().end()) {
+    // The path was replaced by an inode we already hold between stat() and open(). Keep the
+    // extra descriptor open (closing it would drop POSIX locks) and use the registered one.
+    LV_RETURN_IF_ERROR(checkWritable(found->second, intent));
+    *out = found->second;
+    return Status::ok();
+  }
+  File* file = new File(fd, st.st_dev, st.st_ino, writable, path);
+  registry().emplace(key, file);
+  LV_RETURN_IF_ERROR(checkWritable(file, intent));
+  *out = file;
+  return Status::ok();
+}
+
+Status File::readAt(void* buffer, size_t n, uint64_t offset, size_t* got) const {
+  size_t done = 0;
+  auto* bytes = static_cast<unsigned char*>(buffer);
+  while (done < n) {
+    ssize_t r = pread(fd_, bytes + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *got = done;
+      return Status::fromErrno(Code::kIoErrRead, "cannot read '" + path_ + "'", errno);
+    }
+    if (r == 0) break;  // end of file
+    done += static_cast<size_t>(r);
+  }
+  *got = done;
+  return Status::ok();
+}
+
+Status File::readExactly(void* buffer, size_t n, uint64_t offset) const {
+  size_t got = 0;
+  LV_RETURN_IF_ERROR(readAt(buffer, n, offset, &got));
+  if (got != n) {
+    return Status::error(Code::kIoErrShortRead, "cannot read '" + path_ + "': file ends at byte " +
+                                                     std::to_string(offset + got));
+  }
+  return Status::ok();
+}
+
+Status File::writeAt(const void* buffer, size_t n, uint64_t offset) const {
+  size_t done = 0;
+  const auto* bytes = static_cast<const unsigned char*>(buffer);
+  while (done < n) {
+    ssize_t w = pwrite(fd_, bytes + done, n - done, static_cast<off_t>(offset + done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      Code code = (errno == ENOSPC || errno == EDQUOT) ? Code::kFull : Code::kIoErrWrite;
+      return Status::fromErrno(code, "cannot write '" + path_ + "'", errno);
+    }
+    done += static_cast<size_t>(w);
+  }
+  return Status::ok();
+}
+
+Status File::sync() const {
+  int r;
+  do r = fdatasync(fd_); while (r != 0 && errno == EINTR);
+  if (r != 0) return Status::fromErrno(Code::kIoErrFsync, "cannot sync '" + path_ + "'", errno);
+  return Status::ok();
+}
+
+Status File::truncate(uint64_t size) const {
+  int r;
+  do r = ftruncate(fd_, static_cast<off_t>(size)); while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    return Status::fromErrno(Code::kIoErrTruncate, "cannot truncate '" + path_ + "'", errno);
+  }
+  return Status::ok();
+}
+
+Status File::size(uint64_t* out) const {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) {
+    return Status::fromErrno(Code::kIoErrFstat, "cannot stat '" + path_ + "'", errno);
+  }
+  *out = static_cast<uint64_t>(st.st_size);
+  return Status::ok();
+}
+
+}  // namespace litevault

@@ -1,0 +1,82 @@
+// Files: one open file description per (device, inode) per process, never closed.
+//
+// Why never closed: close() on ANY descriptor of a file drops every POSIX lock this process holds
+// on it, including the locks of another SQLite copy loaded in the same process (better-sqlite3,
+// node:sqlite). SQLite's own unix VFS only protects its own connections (howtocorrupt.html §2.2,
+// §2.3; reference §3). So a database, journal, -wal or -shm file that litevault opens stays open
+// until the process exits, and a second open of the same inode reuses the first descriptor.
+// The cost is one descriptor per distinct file the process ever touches.
+//
+// Why one description per inode: our locks are OFD locks (see os/ofd_lock.h when it lands), which
+// belong to the open file description. Two descriptions in one process would conflict with each
+// other, so every litevault handle on a file shares this one and arbitrates above it.
+//
+// Paths are checked with stat() before anything is opened: a directory, FIFO or device is refused
+// without opening it, and a path is never probed with open()+close().
+//
+// Thread safety: openFile() may be called from any thread (a mutex guards the registry). A File
+// is immutable after open; readAt/writeAt/sync/truncate/size are plain syscalls that may be
+// called concurrently (pread/pwrite carry their own offsets). Callers serialize writes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace litevault {
+
+enum class OpenIntent {
+  kRead,    // existing file; opened read-write when permitted (so later writers share it), else read-only
+  kWrite,   // existing file that must be writable
+  kCreate,  // like kWrite, creating the file (mode 0644 & ~umask) when it is missing
+};
+
+class File {
+ public:
+  File(int fd, dev_t device, ino_t inode, bool writable, std::string path)
+      : fd_(fd), device_(device), inode_(inode), writable_(writable), path_(std::move(path)) {}
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  int fd() const { return fd_; }
+  dev_t device() const { return device_; }
+  ino_t inode() const { return inode_; }
+  bool writable() const { return writable_; }
+  // The path this inode was first opened by (for messages).
+  const std::string& path() const { return path_; }
+
+  // Reads up to n bytes at offset; *got < n only at end of file. EINTR is retried.
+  Status readAt(void* buffer, size_t n, uint64_t offset, size_t* got) const;
+  // Reads exactly n bytes or fails with SQLITE_IOERR_SHORT_READ.
+  Status readExactly(void* buffer, size_t n, uint64_t offset) const;
+  Status writeAt(const void* buffer, size_t n, uint64_t offset) const;
+  Status sync() const;
+  Status truncate(uint64_t size) const;
+  Status size(uint64_t* out) const;
+
+ private:
+  const int fd_;
+  const dev_t device_;
+  const ino_t inode_;
+  const bool writable_;
+  const std::string path_;
+};
+
+// Returns the process's File for path (opening it on first use). *out stays valid for the life
+// of the process. Errors: SQLITE_CANTOPEN (missing, not a regular file, no permission),
+// SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY (kWrite/kCreate on a file that can only be read).
+Status openFile(const std::string& path, OpenIntent intent, File** out);
+
+// What stat() says about path, without opening it. exists is false only for ENOENT.
+struct PathInfo {
+  bool exists = false;
+  bool regular = false;
+  uint64_t size = 0;
+};
+Status statPath(const std::string& path, PathInfo* out);
+
+}  // namespace litevault

@@ -1,0 +1,66 @@
+// Header and WAL summary of a database file; see inspect.h.
+#include "pager/inspect.h"
+
+#include "os/file.h"
+
+namespace litevault {
+namespace {
+
+Status withPath(const Status& status, const std::string& path) {
+  if (status.isOk() || status.message().find(path) != std::string::npos) return status;
+  return Status::error(status.code(), "'" + path + "': " + status.message(), status.errnum());
+}
+
+}  // namespace
+
+Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
+  *out = DatabaseInfo();
+  out->path = path;
+  File* db = nullptr;
+  LV_RETURN_IF_ERROR(openFile(path, OpenIntent::kRead, &db));
+  LV_RETURN_IF_ERROR(db->size(&out->fileSize));
+  if (out->fileSize == 0) {
+    out->empty = true;
+    return Status::ok();  // an empty database; SQLite ignores (and deletes) a WAL beside it
+  }
+
+  uint8_t bytes[kDbHeaderSize];
+  size_t got = 0;
+  LV_RETURN_IF_ERROR(db->readAt(bytes, sizeof(bytes), 0, &got));
+  LV_RETURN_IF_ERROR(withPath(decodeDbHeader(bytes, got, &out->header), path));
+
+  const std::string walPath = path + "-wal";
+  PathInfo walInfo;
+  LV_RETURN_IF_ERROR(statPath(walPath, &walInfo));
+  if (walInfo.exists && walInfo.regular) {
+    File* wal = nullptr;
+    LV_RETURN_IF_ERROR(openFile(walPath, OpenIntent::kRead, &wal));
+    out->walExists = true;
+    LV_RETURN_IF_ERROR(scanWal(*wal, &out->wal));
+    if (out->wal.page1Frame != 0) {
+      const uint64_t at = walFrameOffset(out->wal.page1Frame, out->wal.header.pageSize) + kWalFrameHeaderSize;
+      LV_RETURN_IF_ERROR(wal->readExactly(bytes, sizeof(bytes), at));
+      Status decoded = decodeDbHeader(bytes, sizeof(bytes), &out->header);
+      if (!decoded.isOk()) {
+        return Status::error(Code::kCorrupt, "'" + walPath + "': frame " + std::to_string(out->wal.page1Frame) +
+                                                 " holds an invalid page 1: " + decoded.message());
+      }
+      out->headerFromWal = true;
+    }
+  }
+
+  // lockBtree: the file's page count (or the WAL commit's), then the in-header size if valid.
+  const DbHeader& h = out->header;
+  const uint64_t filePages = (out->fileSize + h.pageSize - 1) / h.pageSize;
+  const uint64_t available = out->wal.mxFrame != 0 ? out->wal.nPage : filePages;
+  const uint64_t claimed = h.inHeaderSizeValid() ? h.inHeaderPageCount : available;
+  if (claimed > available) {
+    return Status::error(Code::kCorrupt, "database disk image is malformed: '" + path + "' claims " +
+                                             std::to_string(claimed) + " pages but holds " +
+                                             std::to_string(available));
+  }
+  out->pageCount = static_cast<uint32_t>(claimed);
+  return Status::ok();
+}
+
+}  // namespace litevault
