@@ -1,0 +1,83 @@
+// A user's `npm install litevault` needs no compiler: the tarball carries the prebuilt binary,
+// and node-gyp-build loads it. This test packs the package, installs the tarball into an empty
+// folder with a PATH that holds only node and npm (no cc, c++, gcc, g++, make or cmake), and
+// checks that require() and import() both load, report a binary from prebuilds/, and read a
+// database that real SQLite made.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteShell } from './oracle/sqlite';
+
+const root = path.join(__dirname, '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-install-'));
+const app = path.join(tmp, 'app');
+const bin = path.join(tmp, 'bin');
+const compilers = ['cc', 'c++', 'gcc', 'g++', 'clang', 'make', 'cmake', 'ninja'];
+let env: NodeJS.ProcessEnv;
+
+function onPath(tool: string, pathVar: string): boolean {
+  return pathVar.split(':').some((dir) => fs.existsSync(path.join(dir, tool)));
+}
+
+beforeAll(() => {
+  // The release steps, prebuild (prebuildify driving cmake-js) then pack, in a copy of the
+  // package, so that rebuilding does not pull build/ from under tests running in parallel.
+  const pkg = path.join(tmp, 'pkg');
+  for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'CMakeLists.txt', 'binding.gyp', 'README.md', 'LICENSE', 'native', 'lib', 'scripts']) {
+    fs.cpSync(path.join(root, entry), path.join(pkg, entry), { recursive: true });
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
+  execFileSync('npm', ['run', 'prebuild', '--silent'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'] });
+  expect(fs.existsSync(path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, 'litevault.node'))).toBe(true);
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: pkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const tarball = path.join(tmp, packed[0].filename);
+
+  // A PATH with node and npm only.
+  fs.mkdirSync(bin);
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  fs.symlinkSync(fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim()), path.join(bin, 'npm'));
+  env = { HOME: process.env.HOME, PATH: bin, npm_config_cache: process.env.npm_config_cache };
+  for (const tool of compilers) expect(onPath(tool, env.PATH!), `${tool} must not be on PATH`).toBe(false);
+
+  fs.mkdirSync(app);
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, env, stdio: ['ignore', 'ignore', 'inherit'] });
+}, 300_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('install from the packed tarball with no compiler on PATH', () => {
+  it('ships the prebuilt binary and no build output', () => {
+    const installed = path.join(app, 'node_modules', 'litevault');
+    expect(fs.existsSync(path.join(installed, 'prebuilds', `${process.platform}-${process.arch}`, 'litevault.node'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+  });
+
+  it('require() and import() both load the prebuilt binary and read a real database', () => {
+    const db = path.join(tmp, 'real.db');
+    sqliteShell(db, 'PRAGMA page_size=8192; PRAGMA user_version=42; CREATE TABLE t(x); INSERT INTO t VALUES (1);');
+    const script = `
+      const cjs = require('litevault');
+      import('litevault').then(async (esm) => {
+        const info = await esm.inspect(${JSON.stringify(db)});
+        console.log(JSON.stringify({ cjs: cjs.nativeAddon, esm: esm.nativeAddon, same: cjs.inspect === esm.inspect, info }));
+      });`;
+    const out = JSON.parse(execFileSync('node', ['-e', script], { cwd: app, env, encoding: 'utf8' }));
+    for (const addon of [out.cjs, out.esm]) {
+      expect(addon.from).toBe('prebuilds');
+      expect(addon.path).toBe(path.join(app, 'node_modules', 'litevault', 'prebuilds', `${process.platform}-${process.arch}`, 'litevault.node'));
+    }
+    expect(out.same).toBe(true);
+    expect(out.info.pageSize).toBe(8192);
+    expect(out.info.userVersion).toBe(42);
+  });
+
+  it('installs the litevault command', () => {
+    const db = path.join(tmp, 'cli.db');
+    sqliteShell(db, 'CREATE TABLE t(x);');
+    const out = execFileSync(path.join(app, 'node_modules', '.bin', 'litevault'), ['info', db, '--json'], { cwd: app, env, encoding: 'utf8' });
+    expect(JSON.parse(out).pageCount).toBe(2);
+  });
+});
