@@ -52,7 +52,7 @@ export interface DatabaseInfo {
   schemaCookie: number;
   /** Schema format number, 1..4. */
   schemaFormat: number;
-  /** PRAGMA encoding: 'UTF-8', 'UTF-16le' or 'UTF-16be'; null before the first table sets it. */
+  /** PRAGMA encoding: 'UTF-8', 'UTF-16le' or 'UTF-16be' (a header field of 0, before the first table, reads as SQLite's default 'UTF-8'); null for an empty file. */
   textEncoding: 'UTF-8' | 'UTF-16le' | 'UTF-16be' | null;
   /** PRAGMA user_version (signed 32-bit). */
   userVersion: number;

@@ -34,8 +34,9 @@ beforeAll(() => {
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: pkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
   const tarball = path.join(tmp, packed[0].filename);
 
-  // A PATH with node and npm only.
+  // A PATH with node, npm and a shell (npm runs scripts with sh), and no compiler or build tool.
   fs.mkdirSync(bin);
+  fs.symlinkSync('/bin/sh', path.join(bin, 'sh'));
   fs.symlinkSync(process.execPath, path.join(bin, 'node'));
   fs.symlinkSync(fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim()), path.join(bin, 'npm'));
   env = { HOME: process.env.HOME, PATH: bin, npm_config_cache: process.env.npm_config_cache };

@@ -25,6 +25,12 @@ Napi::Value throwMisuse(Napi::Env env, const std::string& message) {
   return env.Undefined();
 }
 
+Napi::Value rejectMisuse(Napi::Env env, const std::string& message) {
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(makeError(env, Status::error(Code::kMisuse, message)));
+  return deferred.Promise();
+}
+
 Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsFunction()) {

@@ -24,6 +24,10 @@ Napi::Value makeError(Napi::Env env, const Status& status);
 // For argument checks on the main thread: throws SQLITE_MISUSE and returns undefined.
 Napi::Value throwMisuse(Napi::Env env, const std::string& message);
 
+// For argument checks of promise-returning calls: a promise already rejected with SQLITE_MISUSE
+// (an async call never throws synchronously).
+Napi::Value rejectMisuse(Napi::Env env, const std::string& message);
+
 // binding.setErrorClass(ctor)
 Napi::Value setErrorClass(const Napi::CallbackInfo& info);
 

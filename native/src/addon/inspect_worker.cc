@@ -44,7 +44,8 @@ class InspectWorker : public PromiseWorker {
     o.Set("inHeaderSizeValid", h.inHeaderSizeValid());
     o.Set("schemaCookie", h.schemaCookie);
     o.Set("schemaFormat", h.schemaFormat);
-    const char* encoding = encodingName(h.textEncoding);
+    // 0 (no table created yet) reads as SQLite's default, UTF-8, as PRAGMA encoding reports.
+    const char* encoding = info_.empty ? nullptr : encodingName(h.textEncoding ? h.textEncoding : 1);
     o.Set("textEncoding", encoding ? Napi::Value(Napi::String::New(env, encoding)) : env.Null());
     o.Set("userVersion", asSigned(h.userVersion));
     o.Set("applicationId", asSigned(h.applicationId));
@@ -87,9 +88,9 @@ class InspectWorker : public PromiseWorker {
 
 Napi::Value inspect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) return throwMisuse(env, "inspect(path): path must be a string");
+  if (info.Length() < 1 || !info[0].IsString()) return rejectMisuse(env, "inspect(path): path must be a string");
   std::string path = info[0].As<Napi::String>().Utf8Value();
-  if (path.find('\0') != std::string::npos) return throwMisuse(env, "inspect(path): path contains a NUL byte");
+  if (path.find('\0') != std::string::npos) return rejectMisuse(env, "inspect(path): path contains a NUL byte");
   return (new InspectWorker(env, std::move(path)))->Start();
 }
 

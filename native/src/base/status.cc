@@ -57,4 +57,9 @@ Status Status::fromErrno(Code code, const std::string& message, int errnum) {
   return Status(code, message + ": " + std::strerror(errnum), errnum);
 }
 
+Status Status::about(const std::string& path) const {
+  if (isOk() || message_.find(path) != std::string::npos) return *this;
+  return Status(code_, "'" + path + "': " + message_, errno_);
+}
+
 }  // namespace litevault

@@ -73,6 +73,10 @@ class Status {
   // An OS failure: the message gets strerror(errnum) appended.
   static Status fromErrno(Code code, const std::string& message, int errnum);
 
+  // The same failure with "'<path>': " in front of the message, unless the message already names
+  // path (so every error reaching a user names the file it is about).
+  Status about(const std::string& path) const;
+
   bool isOk() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   int errnum() const { return errno_; }

@@ -16,6 +16,18 @@ uint32_t decodePageSize(const uint8_t* b) {
   return size;
 }
 
+Status countPages(const DbHeader& h, uint64_t availablePages, uint32_t* out) {
+  *out = 0;
+  const uint64_t claimed = h.inHeaderSizeValid() ? h.inHeaderPageCount : availablePages;
+  if (claimed > availablePages || claimed > UINT32_MAX) {
+    return Status::error(Code::kCorrupt, "database disk image is malformed: the header claims " +
+                                             std::to_string(claimed) + " pages but " +
+                                             std::to_string(availablePages) + " exist");
+  }
+  *out = static_cast<uint32_t>(claimed);
+  return Status::ok();
+}
+
 Status decodeDbHeader(const uint8_t* b, size_t size, DbHeader* out) {
   *out = DbHeader();
   size_t magicBytes = size < sizeof(kMagic) ? size : sizeof(kMagic);

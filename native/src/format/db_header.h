@@ -64,6 +64,10 @@ struct DbHeader {
 // 100 (a truncated file); `size` == 0 is not handled here (an empty file is an empty database).
 Status decodeDbHeader(const uint8_t* bytes, size_t size, DbHeader* out);
 
+// lockBtree's page count: the in-header size when it is valid, else `availablePages` (what the
+// file, or the WAL's last commit, holds). SQLITE_CORRUPT when a valid in-header size exceeds it.
+Status countPages(const DbHeader& header, uint64_t availablePages, uint32_t* out);
+
 // The page size field as SQLite decodes it: (b16<<8)|(b17<<16), so 1 means 65536. Returns 0 if
 // the value is not a valid page size.
 uint32_t decodePageSize(const uint8_t* bytes16);

@@ -4,15 +4,6 @@
 #include "os/file.h"
 
 namespace litevault {
-namespace {
-
-Status withPath(const Status& status, const std::string& path) {
-  if (status.isOk() || status.message().find(path) != std::string::npos) return status;
-  return Status::error(status.code(), "'" + path + "': " + status.message(), status.errnum());
-}
-
-}  // namespace
-
 Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
   *out = DatabaseInfo();
   out->path = path;
@@ -27,7 +18,7 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
   uint8_t bytes[kDbHeaderSize];
   size_t got = 0;
   LV_RETURN_IF_ERROR(db->readAt(bytes, sizeof(bytes), 0, &got));
-  LV_RETURN_IF_ERROR(withPath(decodeDbHeader(bytes, got, &out->header), path));
+  LV_RETURN_IF_ERROR(decodeDbHeader(bytes, got, &out->header).about(path));
 
   const std::string walPath = path + "-wal";
   PathInfo walInfo;
@@ -50,16 +41,9 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
   }
 
   // lockBtree: the file's page count (or the WAL commit's), then the in-header size if valid.
-  const DbHeader& h = out->header;
-  const uint64_t filePages = (out->fileSize + h.pageSize - 1) / h.pageSize;
+  const uint64_t filePages = (out->fileSize + out->header.pageSize - 1) / out->header.pageSize;
   const uint64_t available = out->wal.mxFrame != 0 ? out->wal.nPage : filePages;
-  const uint64_t claimed = h.inHeaderSizeValid() ? h.inHeaderPageCount : available;
-  if (claimed > available) {
-    return Status::error(Code::kCorrupt, "database disk image is malformed: '" + path + "' claims " +
-                                             std::to_string(claimed) + " pages but holds " +
-                                             std::to_string(available));
-  }
-  out->pageCount = static_cast<uint32_t>(claimed);
+  LV_RETURN_IF_ERROR(countPages(out->header, available, &out->pageCount).about(path));
   return Status::ok();
 }
 
