@@ -125,6 +125,51 @@ Status openFile(const std::string& path, OpenIntent intent, File** out) {
   return Status::ok();
 }
 
+File::~File() {
+  if (owned_) close(fd_);
+}
+
+Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out) {
+  out->reset();
+  int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+              (intent == OpenIntent::kRead ? O_RDONLY : O_RDWR) | (intent == OpenIntent::kCreate ? O_CREAT : 0);
+  int fd;
+  do fd = open(path.c_str(), flags, 0644); while (fd < 0 && errno == EINTR);
+  if (fd < 0) return Status::fromErrno(Code::kCantOpen, "cannot open '" + path + "'", errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::fromErrno(Code::kIoErrFstat, "cannot stat '" + path + "'", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return notRegular(path, st.st_mode);
+  }
+  out->reset(new File(fd, st.st_dev, st.st_ino, intent != OpenIntent::kRead, path, /*owned=*/true));
+  return Status::ok();
+}
+
+Status removeFile(const std::string& path) {
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::fromErrno(Code::kIoErr, "cannot delete '" + path + "'", errno);
+  }
+  return Status::ok();
+}
+
+Status syncDirectoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::fromErrno(Code::kIoErrFsync, "cannot open directory '" + dir + "'", errno);
+  int r;
+  do r = fsync(fd); while (r != 0 && errno == EINTR);
+  int err = errno;
+  close(fd);  // a directory: nobody holds SQLite locks on it
+  if (r != 0) return Status::fromErrno(Code::kIoErrFsync, "cannot sync directory '" + dir + "'", err);
+  return Status::ok();
+}
+
 Status File::readAt(void* buffer, size_t n, uint64_t offset, size_t* got) const {
   size_t done = 0;
   auto* bytes = static_cast<unsigned char*>(buffer);

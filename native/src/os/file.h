@@ -23,6 +23,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "base/status.h"
@@ -35,10 +37,23 @@ enum class OpenIntent {
   kCreate,  // like kWrite, creating the file (mode 0644 & ~umask) when it is missing
 };
 
+// SQLite's rollback-mode lock levels (os_unix.c: NO_LOCK .. EXCLUSIVE_LOCK).
+enum class DbLockLevel { kNone = 0, kShared = 1, kReserved = 2, kPending = 3, kExclusive = 4 };
+
+// What all litevault connections in this process hold on one database inode, together. Because
+// they share one open file description, the kernel cannot arbitrate between them; os/db_lock.cc
+// does, with these counts (SQLite's unixInodeInfo.eFileLock / nShared). Guarded by `mutex`.
+struct InodeLocks {
+  std::mutex mutex;
+  DbLockLevel strongest = DbLockLevel::kNone;  // the strongest level any of our connections holds
+  int sharedHolders = 0;                       // our connections holding SHARED or more
+};
+
 class File {
  public:
-  File(int fd, dev_t device, ino_t inode, bool writable, std::string path)
-      : fd_(fd), device_(device), inode_(inode), writable_(writable), path_(std::move(path)) {}
+  File(int fd, dev_t device, ino_t inode, bool writable, std::string path, bool owned = false)
+      : fd_(fd), device_(device), inode_(inode), writable_(writable), owned_(owned), path_(std::move(path)) {}
+  ~File();  // closes the descriptor only for an owned (unregistered) file
   File(const File&) = delete;
   File& operator=(const File&) = delete;
 
@@ -58,11 +73,16 @@ class File {
   Status truncate(uint64_t size) const;
   Status size(uint64_t* out) const;
 
+  // Process-wide lock bookkeeping for this inode; only os/db_lock.cc touches it.
+  InodeLocks& dbLocks() const { return dbLocks_; }
+
  private:
+  mutable InodeLocks dbLocks_;
   const int fd_;
   const dev_t device_;
   const ino_t inode_;
   const bool writable_;
+  const bool owned_;
   const std::string path_;
 };
 
@@ -70,6 +90,17 @@ class File {
 // of the process. Errors: SQLITE_CANTOPEN (missing, not a regular file, no permission),
 // SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY (kWrite/kCreate on a file that can only be read).
 Status openFile(const std::string& path, OpenIntent intent, File** out);
+
+// A file that nobody locks (a rollback journal: SQLite takes no locks on journals), opened
+// privately, never registered, and closed when *out is destroyed, so a deleted journal's space
+// is given back. Never use this for a database, -wal or -shm file.
+Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out);
+
+// Removes a file by path (a committed or rolled-back journal). ENOENT is not an error.
+Status removeFile(const std::string& path);
+
+// fsync()s the directory that holds path, so a newly created file survives a power loss.
+Status syncDirectoryOf(const std::string& path);
 
 // What stat() says about path, without opening it. exists is false only for ENOENT.
 struct PathInfo {

@@ -1,0 +1,31 @@
+// Rolling a database back from its rollback journal (reference §2.3, §2.4; pager.c
+// pager_playback, pager_playback_one_page, readJournalHdr, readSuperJournal, pager_truncate).
+//
+// Used for a hot journal left by a crashed writer (from any SQLite), and for our own journal when
+// a write transaction is abandoned. Segment by segment: stop at the first header without the
+// magic or with impossible sizes; the first header's original size truncates (or extends) the
+// database; records are replayed until a page number of 0 or the lock-byte page, a checksum
+// mismatch, or the end of the file; pages past the original size are skipped. Then the database
+// is synced. Finalizing the journal (deleting it) is the caller's step.
+//
+// Locks: the caller holds EXCLUSIVE on the database.
+// Thread safety: a plain function; the caller serializes use of the files.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+#include "os/file.h"
+
+namespace litevault {
+
+struct PlaybackResult {
+  bool superJournalMissing = false;  // the journal names a super-journal that no longer exists:
+                                     // the transaction committed, nothing was played back
+  uint32_t pagesRestored = 0;
+  uint32_t originalPageCount = 0;
+};
+
+Status playBackJournal(const File& db, const File& journal, PlaybackResult* result);
+
+}  // namespace litevault

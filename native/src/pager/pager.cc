@@ -1,0 +1,326 @@
+// The rollback-journal pager; see pager.h for the protocol and its invariants.
+#include "pager/pager.h"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "format/byte_order.h"
+#include "pager/busy_wait.h"
+#include "pager/journal_playback.h"
+
+namespace litevault {
+namespace {
+
+constexpr uint32_t kJournalBatchPages = 256;  // originals read and journaled per syscall
+
+uint32_t randomNonce() {
+  static thread_local std::mt19937 generator{std::random_device{}()};
+  return static_cast<uint32_t>(generator());
+}
+
+Status misuse(const std::string& path, const char* what) {
+  return Status::error(Code::kMisuse, std::string(what) + " ('" + path + "')");
+}
+
+}  // namespace
+
+Status Pager::open(const std::string& path, const PagerOptions& options, std::unique_ptr<Pager>* out) {
+  out->reset();
+  OpenIntent intent = options.readOnly ? OpenIntent::kRead : (options.create ? OpenIntent::kCreate : OpenIntent::kWrite);
+  File* db = nullptr;
+  LV_RETURN_IF_ERROR(openFile(path, intent, &db));
+  out->reset(new Pager(path, options, db));
+  return Status::ok();
+}
+
+Pager::Pager(std::string path, const PagerOptions& options, File* db)
+    : path_(std::move(path)), journalPath_(path_ + "-journal"), options_(options), db_(db), lock_(*db) {}
+
+Pager::~Pager() {
+  if (state_ == State::kWriting) rollback();
+  if (state_ == State::kReading) endRead();
+}
+
+Status Pager::lockWaiting(DbLockLevel level) {
+  return retryWhileBusy(options_.busyTimeoutMs, [&] { return lock_.lock(level); }).about(path_);
+}
+
+Status Pager::beginRead(bool* changed) {
+  *changed = false;
+  if (state_ != State::kNone) return misuse(path_, "a transaction is already open");
+  LV_RETURN_IF_ERROR(lockWaiting(DbLockLevel::kShared));
+  bool hot = false;
+  Status status = hasHotJournal(&hot);
+  if (status.isOk() && hot) {
+    status = options_.readOnly
+                 ? Status::error(Code::kReadOnlyRollback, "'" + path_ + "' has a hot journal that a read-only handle cannot roll back")
+                 : rollBackHotJournal();
+  }
+  if (status.isOk()) status = readHeader();
+  if (!status.isOk()) {
+    lock_.unlock(DbLockLevel::kNone);
+    return status.about(path_);
+  }
+  uint8_t bytes[16] = {};
+  if (fileSize_ >= 40) {
+    size_t got = 0;
+    status = db_->readAt(bytes, sizeof(bytes), 24, &got);
+    if (!status.isOk()) {
+      lock_.unlock(DbLockLevel::kNone);
+      return status;
+    }
+  }
+  *changed = !haveChangeBytes_ || std::memcmp(bytes, changeBytes_, sizeof(bytes)) != 0;
+  std::memcpy(changeBytes_, bytes, sizeof(bytes));
+  haveChangeBytes_ = true;
+  state_ = State::kReading;
+  return Status::ok();
+}
+
+Status Pager::readHeader() {
+  header_ = DbHeader();
+  pageSize_ = 0;
+  pageCount_ = 0;
+  isWal_ = false;
+  LV_RETURN_IF_ERROR(db_->size(&fileSize_));
+  if (fileSize_ == 0) return Status::ok();
+  uint8_t bytes[kDbHeaderSize];
+  size_t got = 0;
+  LV_RETURN_IF_ERROR(db_->readAt(bytes, sizeof(bytes), 0, &got));
+  LV_RETURN_IF_ERROR(decodeDbHeader(bytes, got, &header_));
+  pageSize_ = header_.pageSize;
+  PathInfo wal;
+  LV_RETURN_IF_ERROR(statPath(path_ + "-wal", &wal));
+  // pagerOpenWalIfPresent: any -wal file beside a non-empty database makes SQLite read through it.
+  isWal_ = header_.readVersion == 2 || header_.writeVersion == 2 || wal.exists;
+  return countPages(header_, (fileSize_ + pageSize_ - 1) / pageSize_, &pageCount_);
+}
+
+Status Pager::hasHotJournal(bool* hot) {
+  *hot = false;
+  PathInfo journal;
+  LV_RETURN_IF_ERROR(statPath(journalPath_, &journal));
+  if (!journal.exists || !journal.regular || journal.size == 0) return Status::ok();
+  bool reserved = false;
+  LV_RETURN_IF_ERROR(lock_.checkReserved(&reserved));
+  if (reserved) return Status::ok();  // a live writer owns that journal
+  uint64_t dbSize = 0;
+  LV_RETURN_IF_ERROR(db_->size(&dbSize));
+  if (dbSize == 0) return Status::ok();  // a stale journal beside an empty database
+  std::unique_ptr<File> file;
+  Status opened = openUnlockedFile(journalPath_, OpenIntent::kRead, &file);
+  if (!opened.isOk()) {
+    // SQLite assumes a journal it cannot open is hot; so do we, except when it just vanished.
+    PathInfo again;
+    LV_RETURN_IF_ERROR(statPath(journalPath_, &again));
+    *hot = again.exists;
+    return Status::ok();
+  }
+  uint8_t first = 0;
+  size_t got = 0;
+  LV_RETURN_IF_ERROR(file->readAt(&first, 1, 0, &got));
+  *hot = got == 1 && first != 0;
+  return Status::ok();
+}
+
+Status Pager::rollBackHotJournal() {
+  LV_RETURN_IF_ERROR(lockWaiting(DbLockLevel::kExclusive));  // from SHARED: no RESERVED, no PENDING
+  PathInfo journal;
+  Status status = statPath(journalPath_, &journal);
+  if (status.isOk() && journal.exists) {
+    std::unique_ptr<File> file;
+    status = openUnlockedFile(journalPath_, OpenIntent::kWrite, &file);
+    if (status.isOk()) status = file->sync();  // pagerSyncHotJournal
+    PlaybackResult result;
+    if (status.isOk()) status = playBackJournal(*db_, *file, &result);
+    if (status.isOk()) status = removeFile(journalPath_);
+  }
+  Status unlocked = lock_.unlock(DbLockLevel::kShared);
+  return status.isOk() ? unlocked : status;
+}
+
+Status Pager::endRead() {
+  if (state_ == State::kWriting) return misuse(path_, "endRead() inside a write transaction");
+  if (state_ == State::kNone) return Status::ok();
+  state_ = State::kNone;
+  return lock_.unlock(DbLockLevel::kNone).about(path_);
+}
+
+Status Pager::readPages(uint32_t first, uint32_t count, uint8_t* out) const {
+  const size_t n = size_t(count) * pageSize_;
+  size_t got = 0;
+  LV_RETURN_IF_ERROR(db_->readAt(out, n, uint64_t(first - 1) * pageSize_, &got));
+  if (got < n) std::memset(out + got, 0, n - got);
+  return Status::ok();
+}
+
+Status Pager::beginWrite() {
+  if (state_ != State::kReading) return misuse(path_, "beginWrite() needs a read transaction");
+  if (options_.readOnly || !db_->writable()) {
+    return Status::error(Code::kReadOnly, "attempt to write a readonly database: '" + path_ + "'");
+  }
+  if (isWal_) {
+    return Status::error(Code::kError, "'" + path_ + "' is in WAL mode; writing WAL databases is not supported yet");
+  }
+  Status status = lockWaiting(DbLockLevel::kReserved);
+  if (status.isOk()) status = lockWaiting(DbLockLevel::kExclusive);
+  if (status.isOk()) status = openUnlockedFile(journalPath_, OpenIntent::kCreate, &journal_);
+  if (status.isOk()) status = journal_->truncate(0);  // a cold journal left behind is reused
+  if (!status.isOk()) {
+    journal_.reset();
+    lock_.unlock(DbLockLevel::kShared);
+    return status.about(path_);
+  }
+  originalPageCount_ = pageCount_;
+  journalPageSize_ = pageSize_ != 0 ? pageSize_ : 4096;
+  originalChangeCounter_ = header_.changeCounter;
+  journaled_.assign(size_t(originalPageCount_) + 1, false);
+  journalEnd_ = 0;
+  segmentStart_ = 0;
+  segmentOpen_ = false;
+  segmentRecords_ = 0;
+  anySealed_ = false;
+  databaseWritten_ = false;
+  state_ = State::kWriting;
+  return Status::ok();
+}
+
+// Appends the original content of every not-yet-journaled original page that overlaps
+// [offset, offset + n) to the open segment (opening one if needed).
+Status Pager::journalOriginals(uint64_t offset, size_t n) {
+  if (originalPageCount_ == 0 || n == 0) return Status::ok();
+  const uint32_t ps = journalPageSize_;
+  const uint32_t lockPage = lockBytePage(ps);
+  const uint64_t firstPage = offset / ps + 1;
+  const uint64_t lastPage = std::min<uint64_t>((offset + n - 1) / ps + 1, originalPageCount_);
+  std::vector<uint8_t> records;
+  std::vector<uint8_t> page(ps);
+  for (uint64_t p = firstPage; p <= lastPage;) {
+    if (journaled_[p] || p == lockPage) {
+      p++;
+      continue;
+    }
+    if (!segmentOpen_) {
+      segmentStart_ = journalSegmentStart(journalEnd_, kJournalSectorSize);
+      segmentChecksumInit_ = randomNonce();
+      JournalHeader header;
+      header.checksumInit = segmentChecksumInit_;
+      header.originalPageCount = originalPageCount_;
+      header.sectorSize = kJournalSectorSize;
+      header.pageSize = ps;
+      std::vector<uint8_t> bytes(kJournalSectorSize);
+      encodeJournalHeader(header, bytes.data(), kJournalSectorSize);
+      LV_RETURN_IF_ERROR(journal_->writeAt(bytes.data(), bytes.size(), segmentStart_));
+      journalEnd_ = segmentStart_ + kJournalSectorSize;
+      segmentOpen_ = true;
+      segmentRecords_ = 0;
+    }
+    // A run of pages to journal, read with one pread.
+    uint64_t end = p;
+    while (end <= lastPage && !journaled_[end] && end != lockPage && end - p < kJournalBatchPages) end++;
+    const uint32_t count = static_cast<uint32_t>(end - p);
+    std::vector<uint8_t> originals(size_t(count) * ps);
+    size_t got = 0;
+    LV_RETURN_IF_ERROR(db_->readAt(originals.data(), originals.size(), (p - 1) * ps, &got));
+    if (got < originals.size()) std::memset(originals.data() + got, 0, originals.size() - got);
+    records.resize(size_t(count) * (ps + 8));
+    for (uint32_t i = 0; i < count; i++) {
+      uint8_t* record = records.data() + size_t(i) * (ps + 8);
+      const uint8_t* original = originals.data() + size_t(i) * ps;
+      put4(record, static_cast<uint32_t>(p + i));
+      std::memcpy(record + 4, original, ps);
+      put4(record + 4 + ps, journalRecordChecksum(segmentChecksumInit_, original, ps));
+      journaled_[p + i] = true;
+    }
+    LV_RETURN_IF_ERROR(journal_->writeAt(records.data(), records.size(), journalEnd_));
+    journalEnd_ += records.size();
+    segmentRecords_ += count;
+    p = end;
+  }
+  return Status::ok();
+}
+
+// Makes the open segment durable and valid: sync its records, write magic + nRec, sync again.
+// Before the first database write an (empty) first segment is sealed too, so that a crash
+// leaves a hot journal that truncates the database back to its original size.
+Status Pager::sealSegment() {
+  if (!segmentOpen_) {
+    if (anySealed_) return Status::ok();
+    JournalHeader header;
+    header.checksumInit = segmentChecksumInit_ = randomNonce();
+    header.originalPageCount = originalPageCount_;
+    header.sectorSize = kJournalSectorSize;
+    header.pageSize = journalPageSize_;
+    std::vector<uint8_t> bytes(kJournalSectorSize);
+    encodeJournalHeader(header, bytes.data(), kJournalSectorSize);
+    segmentStart_ = journalSegmentStart(journalEnd_, kJournalSectorSize);
+    LV_RETURN_IF_ERROR(journal_->writeAt(bytes.data(), bytes.size(), segmentStart_));
+    journalEnd_ = segmentStart_ + kJournalSectorSize;
+    segmentRecords_ = 0;
+  }
+  LV_RETURN_IF_ERROR(journal_->sync());
+  if (!anySealed_) LV_RETURN_IF_ERROR(syncDirectoryOf(journalPath_));  // the new journal's name
+  uint8_t seal[12];
+  encodeJournalSeal(segmentRecords_, seal);
+  LV_RETURN_IF_ERROR(journal_->writeAt(seal, sizeof(seal), segmentStart_));
+  LV_RETURN_IF_ERROR(journal_->sync());
+  anySealed_ = true;
+  segmentOpen_ = false;
+  return Status::ok();
+}
+
+Status Pager::writeBytes(uint64_t offset, const uint8_t* data, size_t n) {
+  if (state_ != State::kWriting) return misuse(path_, "writeBytes() needs a write transaction");
+  if (n == 0) return Status::ok();
+  if (offset < kPendingByte + 512 && offset + n > kPendingByte) {
+    return Status::error(Code::kInternal, "refusing to write the lock-byte page of '" + path_ + "'");
+  }
+  LV_RETURN_IF_ERROR(journalOriginals(offset, n).about(journalPath_));
+  if (segmentOpen_ || !anySealed_) LV_RETURN_IF_ERROR(sealSegment().about(journalPath_));
+  LV_RETURN_IF_ERROR(db_->writeAt(data, n, offset));
+  databaseWritten_ = true;
+  return Status::ok();
+}
+
+Status Pager::finishJournal() {
+  journal_.reset();
+  return removeFile(journalPath_);
+}
+
+Status Pager::commit(uint64_t newSize) {
+  if (state_ != State::kWriting) return misuse(path_, "commit() needs a write transaction");
+  // pager_incr_changecounter: the counter as it was when the transaction began, plus one, at 24
+  // and in the version-valid-for copy at 92.
+  uint8_t counter[4];
+  put4(counter, originalChangeCounter_ + 1);
+  Status status = writeBytes(24, counter, 4);
+  if (status.isOk()) status = writeBytes(92, counter, 4);
+  uint64_t size = 0;
+  if (status.isOk()) status = db_->size(&size);
+  if (status.isOk() && size > newSize) status = db_->truncate(newSize);
+  if (status.isOk()) status = db_->sync();
+  if (status.isOk()) status = finishJournal();  // the commit point
+  if (!status.isOk()) return status.about(path_);  // still writing: the caller rolls back
+  state_ = State::kReading;
+  return lock_.unlock(DbLockLevel::kShared).about(path_);
+}
+
+Status Pager::rollback() {
+  if (state_ != State::kWriting) return misuse(path_, "rollback() needs a write transaction");
+  Status status;
+  if (databaseWritten_) {
+    PlaybackResult result;
+    status = playBackJournal(*db_, *journal_, &result);
+  }
+  if (status.isOk()) {
+    status = finishJournal();
+  } else {
+    journal_.reset();  // leave the journal hot on disk: the next opener rolls back
+  }
+  state_ = State::kReading;
+  Status unlocked = lock_.unlock(DbLockLevel::kShared);
+  return (status.isOk() ? unlocked : status).about(path_);
+}
+
+}  // namespace litevault
