@@ -8,12 +8,45 @@ import nodeGypBuild = require('node-gyp-build');
 import { LitevaultError, LitevaultErrorFields } from './errors';
 import type { DatabaseInfo } from './inspect';
 
+/** @internal native/src/addon/database_wrap.h */
+export interface NativeDatabase {
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** "<device>:<inode>" of the open file. */
+  readonly fileId: string | null;
+  close(): Promise<void>;
+}
+
+/** @internal The progress a native backup step reports. */
+export interface NativeBackupProgress {
+  done: boolean;
+  remaining: number;
+  pageCount: number;
+  restarts: number;
+  pageSize: number;
+}
+
+/** @internal native/src/addon/backup_wrap.h */
+export interface NativeBackup {
+  step(pages: number): Promise<NativeBackupProgress>;
+  finish(): Promise<void>;
+  readonly remaining: number;
+  readonly pageCount: number;
+  readonly restarts: number;
+  readonly finished: boolean;
+}
+
 /** The functions native/src/addon/ registers. */
 interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
   inspect(path: string): Promise<DatabaseInfo>;
+  open(path: string, readOnly: boolean, create: boolean, busyTimeoutMs: number): Promise<NativeDatabase>;
+  Backup: new (destination: NativeDatabase, source: NativeDatabase) => NativeBackup;
   napiVersion: number;
 }
+
+// Node < 18.18 has no Symbol.asyncDispose; TypeScript's `await using` looks it up by this name.
+(Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('Symbol.asyncDispose');
 
 const packageRoot = path.join(__dirname, '..');
 const binaryPath = nodeGypBuild.resolve(packageRoot);

@@ -5,15 +5,22 @@
  * exit with status 1 (2 for usage errors).
  */
 import { inspect, DatabaseInfo } from './inspect';
+import { backup, BackupProgress } from './backup';
 import { LitevaultError } from './errors';
 
 const USAGE = `usage: litevault <command> [options]
 
 commands:
   info <db> [--json]    the database header and WAL summary, as SQLite would report them
+  backup <source> <destination> [--pages N] [--busy-timeout MS] [--json]
+                        an online copy of a live database (SQLite's backup semantics): the
+                        destination is written crash-safely and ends as the source's image
 
 options:
   --json                print one JSON object on stdout
+  --pages N             pages copied per step (default 1024); other processes may write the
+                        source between steps, which restarts the copy
+  --busy-timeout MS     how long to wait for locks before failing with SQLITE_BUSY (default 5000)
   -h, --help            this help
   -v, --version         litevault's version
 `;
@@ -23,20 +30,41 @@ class UsageError extends Error {}
 interface Parsed {
   positional: string[];
   flags: Set<string>;
+  values: Map<string, string>;
 }
 
-function parse(args: string[], known: string[]): Parsed {
-  const parsed: Parsed = { positional: [], flags: new Set() };
-  for (const arg of args) {
+// `flags` are options without a value; `valued` take the next argument (or --name=value).
+function parse(args: string[], flags: string[], valued: string[] = []): Parsed {
+  const parsed: Parsed = { positional: [], flags: new Set(), values: new Map() };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
     if (arg === '--') continue;
-    if (arg.startsWith('-') && arg !== '-') {
-      if (!known.includes(arg)) throw new UsageError(`unknown option ${arg}`);
-      parsed.flags.add(arg);
-    } else {
+    if (!arg.startsWith('-') || arg === '-') {
       parsed.positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.split(/=(.*)/s, 2);
+    if (flags.includes(name) && inline === undefined) {
+      parsed.flags.add(name);
+    } else if (valued.includes(name)) {
+      const value = inline ?? args[++i];
+      if (value === undefined) throw new UsageError(`${name} needs a value`);
+      parsed.values.set(name, value);
+    } else {
+      throw new UsageError(`unknown option ${arg}`);
     }
   }
   return parsed;
+}
+
+function integerOption(parsed: Parsed, name: string, fallback: number, min: number): number {
+  const raw = parsed.values.get(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`${name} must be an integer >= ${min}, not '${raw}'`);
+  }
+  return value;
 }
 
 function formatInfo(info: DatabaseInfo): string {
@@ -80,12 +108,66 @@ async function info(args: string[]): Promise<void> {
   process.stdout.write(flags.has('--json') ? JSON.stringify(result) + '\n' : formatInfo(result));
 }
 
+// A one-line progress bar on stderr, redrawn in place (only on a terminal).
+function progressBar(): { update(p: BackupProgress): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let lastDraw = 0;
+  return {
+    update(p) {
+      if (!tty || Date.now() - lastDraw < 100) return;
+      lastDraw = Date.now();
+      const fraction = p.pageCount === 0 ? 1 : p.copied / p.pageCount;
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      const restarts = p.restarts ? `, ${p.restarts} restart${p.restarts === 1 ? '' : 's'}` : '';
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}%  ${p.copied}/${p.pageCount} pages${restarts}\x1b[K`);
+    },
+    done() {
+      if (tty && lastDraw !== 0) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+async function backupCommand(args: string[]): Promise<void> {
+  const parsed = parse(args, ['--json'], ['--pages', '--busy-timeout']);
+  if (parsed.positional.length !== 2) throw new UsageError('backup needs a source and a destination path');
+  const [source, destination] = parsed.positional;
+  const pagesPerStep = integerOption(parsed, '--pages', 1024, 1);
+  const busyTimeout = integerOption(parsed, '--busy-timeout', 5000, 0);
+  const json = parsed.flags.has('--json');
+  const bar = progressBar();
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    const result = await backup(source, destination, {
+      pagesPerStep,
+      busyTimeout,
+      signal: controller.signal,
+      onProgress: json ? undefined : (p) => bar.update(p),
+    });
+    bar.done();
+    if (json) {
+      process.stdout.write(JSON.stringify({ source, destination, ...result }) + '\n');
+    } else {
+      const mib = ((result.pageCount * result.pageSize) / 1048576).toFixed(1);
+      process.stdout.write(`backed up ${source} to ${destination}: ${result.pageCount} pages of ${result.pageSize} bytes (${mib} MiB) in ${result.ms} ms, ${result.restarts} restarts\n`);
+    }
+  } finally {
+    bar.done();
+    process.removeListener('SIGINT', onSignal);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'info':
         await info(rest);
+        return 0;
+      case 'backup':
+        await backupCommand(rest);
         return 0;
       case '-v':
       case '--version':

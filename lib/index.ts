@@ -8,3 +8,7 @@ export { inspect } from './inspect';
 export type { DatabaseInfo, WalInfo } from './inspect';
 export { nativeAddon } from './binding';
 export type { NativeAddonInfo } from './binding';
+export { Database } from './database';
+export type { OpenOptions } from './database';
+export { Backup, backup } from './backup';
+export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult } from './backup';

@@ -10,3 +10,5 @@ foreach(line IN LISTS LITEVAULT_SOURCE_LINES)
     list(APPEND LITEVAULT_SOURCES "${LITEVAULT_ROOT}/${line}")
   endif()
 endforeach()
+# Re-run CMake when the list changes, so an added file is never silently left out of the build.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/sources.txt")

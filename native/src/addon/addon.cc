@@ -2,6 +2,8 @@
 // Node headers; everything below is plain C++17.
 #include <napi.h>
 
+#include "addon/backup_wrap.h"
+#include "addon/database_wrap.h"
 #include "addon/errors.h"
 #include "addon/inspect_worker.h"
 
@@ -10,7 +12,13 @@ namespace {
 using namespace litevault;
 
 Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData<AddonData>(new AddonData());
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  Napi::Function database = DatabaseWrap::Define(env);
+  data->databaseClass = Napi::Persistent(database);
+  exports.Set("Database", database);
+  exports.Set("Backup", BackupWrap::Define(env));
+  exports.Set("open", Napi::Function::New(env, openDatabase, "open"));
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));

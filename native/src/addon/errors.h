@@ -15,7 +15,8 @@
 namespace litevault {
 
 struct AddonData {
-  Napi::FunctionReference errorClass;  // LitevaultError, set by setErrorClass()
+  Napi::FunctionReference errorClass;     // LitevaultError, set by setErrorClass()
+  Napi::FunctionReference databaseClass;  // DatabaseWrap's constructor
 };
 
 // A LitevaultError (or a plain Error with the same fields before setErrorClass ran).

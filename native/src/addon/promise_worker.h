@@ -21,6 +21,10 @@ class PromiseWorker : public Napi::AsyncWorker {
   explicit PromiseWorker(Napi::Env env, const char* name)
       : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
 
+  // Keeps a JavaScript handle (a Database or Backup) from being garbage-collected while this
+  // worker runs on its native object.
+  void KeepAlive(Napi::Object handle) { keepAlive_ = Napi::Persistent(handle); }
+
   // Queues the worker and returns its promise.
   Napi::Value Start() {
     Napi::Promise promise = deferred_.Promise();
@@ -45,6 +49,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
   Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference keepAlive_;
   Status status_;
 };
 

@@ -1,0 +1,208 @@
+/**
+ * Backup: SQLite's online backup API (sqlite3_backup_init / step / remaining / pagecount /
+ * finish), done by litevault's own core on the libuv threadpool; and backup(), the one-call form
+ * with progress, retries and cancellation.
+ */
+import { binding, NativeBackup } from './binding';
+import { Database, nativeOf } from './database';
+import { LitevaultError, misuse } from './errors';
+
+/** What a step reports; also the state {@link Backup.remaining} and friends read between steps. */
+export interface BackupStepResult {
+  /** True once every page is copied and the destination is committed. */
+  done: boolean;
+  /** Pages still to copy, as of this step. */
+  remaining: number;
+  /** Pages in the source, as of this step. */
+  pageCount: number;
+  /** How many times the copy started over because another connection changed the source. */
+  restarts: number;
+  /** The source's page size, as of this step (0 for an empty source). */
+  pageSize: number;
+}
+
+/**
+ * A step-wise copy of `source` into `destination`, with the rules of sqlite3_backup:
+ * - the first step takes an exclusive lock on the destination and keeps a write transaction
+ *   open there (through a rollback journal) until the copy is done or finish() is called;
+ * - the source is read-locked only while a step runs, so other processes read and write it
+ *   between steps; if one of them changes it, the next step starts the copy over;
+ * - SQLITE_BUSY and SQLITE_LOCKED are retryable and leave the handle usable; any other error is
+ *   fatal and finish() reports it again;
+ * - finish() must be called exactly once; before the copy is done it rolls the destination back.
+ */
+export class Backup {
+  readonly #native: NativeBackup;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Pairs the two databases (no I/O happens until the first step).
+   * @throws LitevaultError SQLITE_ERROR if they are the same file or the destination is already
+   *   the target of an unfinished backup; SQLITE_MISUSE for closed handles.
+   */
+  constructor(destination: Database, source: Database) {
+    if (!(destination instanceof Database) || !(source instanceof Database)) {
+      throw misuse('new Backup(destination, source): both must be Database handles');
+    }
+    if (destination === source) throw new LitevaultError({ message: 'source and destination must be distinct', code: 'SQLITE_ERROR' });
+    this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'));
+  }
+
+  /**
+   * Copies up to `pages` pages (all that remain when negative, the default) on the threadpool.
+   * Calls made while another step runs wait for it; they never interleave.
+   */
+  step(pages = -1): Promise<BackupStepResult> {
+    if (typeof pages !== 'number' || Number.isNaN(pages)) return Promise.reject(misuse('backup.step(pages): pages must be a number'));
+    return this.#enqueue(() => this.#native.step(pages));
+  }
+
+  /** Pages still to copy, as of the last step (0 before the first). */
+  get remaining(): number {
+    return this.#native.remaining;
+  }
+
+  /** Pages in the source, as of the last step (0 before the first). */
+  get pageCount(): number {
+    return this.#native.pageCount;
+  }
+
+  /** Times the copy restarted because the source changed between steps. */
+  get restarts(): number {
+    return this.#native.restarts;
+  }
+
+  /** Whether finish() has been called. */
+  get finished(): boolean {
+    return this.#native.finished;
+  }
+
+  /**
+   * Ends the backup: releases the destination, rolling it back if the copy is not done.
+   * Rejects with the first fatal error any step met. A second call rejects with SQLITE_MISUSE.
+   */
+  finish(): Promise<void> {
+    return this.#enqueue(() => this.#native.finish());
+  }
+
+  /** `await using b = new Backup(dst, src)` finishes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#native.finished) await this.finish();
+  }
+
+  // Calls run in order, one at a time (the native side serializes too; this keeps the order
+  // of results equal to the order of calls).
+  #enqueue<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(call, call);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Progress reported by {@link backup} after every step. */
+export interface BackupProgress extends BackupStepResult {
+  /** Pages copied so far in the current pass. */
+  copied: number;
+}
+
+/** Options for {@link backup}. */
+export interface BackupOptions {
+  /** Pages per step; between steps other processes may use the source. Default 1024. */
+  pagesPerStep?: number;
+  /** Called after every step. */
+  onProgress?: (progress: BackupProgress) => void;
+  /** Cancels the backup: the destination is rolled back and the promise rejects with SQLITE_ABORT. */
+  signal?: AbortSignal;
+  /** How long lock waits may last before SQLITE_BUSY, in ms; BUSY steps are retried for as long again. Default 5000. */
+  busyTimeout?: number;
+}
+
+/** What {@link backup} resolves to. */
+export interface BackupResult {
+  /** Pages in the copy. */
+  pageCount: number;
+  /** Page size of the copy (the source's). */
+  pageSize: number;
+  /** Times the copy started over because the source changed. */
+  restarts: number;
+  /** Steps taken. */
+  steps: number;
+  /** Wall time in milliseconds. */
+  ms: number;
+}
+
+function aborted(signal: AbortSignal): LitevaultError {
+  const err = new LitevaultError({ message: 'backup cancelled', code: 'SQLITE_ABORT' });
+  (err as { cause?: unknown }).cause = signal.reason;
+  return err;
+}
+
+async function openSource(path: string, busyTimeout: number): Promise<Database> {
+  try {
+    // Read-write when allowed, so a hot journal left by a crashed writer can be rolled back
+    // first, as SQLite's own reader would. The source is never written otherwise.
+    return await Database.open(path, { busyTimeout });
+  } catch (err) {
+    if (err instanceof LitevaultError && err.code === 'SQLITE_READONLY') return Database.open(path, { busyTimeout, readOnly: true });
+    throw err;
+  }
+}
+
+/**
+ * Copies the database `source` into `destination` (paths, or open handles), step by step on the
+ * threadpool, retrying SQLITE_BUSY with backoff. The destination is created if missing and is
+ * crash-safe throughout: an interrupted backup leaves its previous content (or the full copy).
+ * @throws LitevaultError with the failing step's code; SQLITE_ABORT when `signal` fires.
+ */
+export async function backup(source: string | Database, destination: string | Database, options: BackupOptions = {}): Promise<BackupResult> {
+  const started = Date.now();
+  const pagesPerStep = options.pagesPerStep ?? 1024;
+  const busyTimeout = options.busyTimeout ?? 5000;
+  if (!Number.isInteger(pagesPerStep) || pagesPerStep === 0) throw misuse('backup(): pagesPerStep must be a non-zero integer');
+  if (!Number.isInteger(busyTimeout) || busyTimeout < 0) throw misuse('backup(): busyTimeout must be a non-negative integer (ms)');
+  const { signal } = options;
+  if (signal?.aborted) throw aborted(signal);
+
+  const opened: Database[] = [];
+  try {
+    const src = typeof source === 'string' ? await openSource(source, busyTimeout) : source;
+    if (src !== source) opened.push(src);
+    const dst = typeof destination === 'string' ? await Database.open(destination, { create: true, busyTimeout }) : destination;
+    if (dst !== destination) opened.push(dst);
+
+    const job = new Backup(dst, src);
+    let steps = 0;
+    let last: BackupStepResult | undefined;
+    let busySince: number | undefined;
+    let delay = 10;
+    try {
+      for (;;) {
+        if (signal?.aborted) throw aborted(signal);
+        let result: BackupStepResult;
+        try {
+          result = await job.step(pagesPerStep);
+        } catch (err) {
+          if (!(err instanceof LitevaultError) || !err.retryable) throw err;
+          busySince ??= Date.now();
+          if (Date.now() - busySince > busyTimeout) throw err;
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          delay = Math.min(delay * 2, 250);
+          continue;
+        }
+        busySince = undefined;
+        delay = 10;
+        steps++;
+        last = result;
+        options.onProgress?.({ ...result, copied: result.pageCount - result.remaining });
+        if (result.done) break;
+      }
+    } catch (err) {
+      await job.finish().catch(() => undefined); // rolls the destination back; the first error wins
+      throw err;
+    }
+    await job.finish();
+    return { pageCount: last!.pageCount, pageSize: last!.pageSize, restarts: job.restarts, steps, ms: Date.now() - started };
+  } finally {
+    for (const db of opened.reverse()) await db.close().catch(() => undefined);
+  }
+}

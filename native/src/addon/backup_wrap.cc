@@ -1,0 +1,112 @@
+// binding.Backup; see backup_wrap.h.
+#include "addon/backup_wrap.h"
+
+#include "addon/database_wrap.h"
+#include "addon/errors.h"
+#include "addon/promise_worker.h"
+
+namespace litevault {
+namespace {
+
+Napi::Object progressObject(Napi::Env env, const Backup::Progress& p) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("done", p.done);
+  o.Set("remaining", p.remaining);
+  o.Set("pageCount", p.pageCount);
+  o.Set("restarts", p.restarts);
+  o.Set("pageSize", p.pageSize);
+  return o;
+}
+
+class StepWorker : public PromiseWorker {
+ public:
+  StepWorker(Napi::Env env, std::shared_ptr<Backup> backup, int pages)
+      : PromiseWorker(env, "litevault:backup.step"), backup_(std::move(backup)), pages_(pages) {}
+
+ protected:
+  Status Run() override { return backup_->step(pages_, &progress_); }
+  Napi::Value Result(Napi::Env env) override { return progressObject(env, progress_); }
+
+ private:
+  std::shared_ptr<Backup> backup_;
+  const int pages_;
+  Backup::Progress progress_;
+};
+
+class FinishWorker : public PromiseWorker {
+ public:
+  FinishWorker(Napi::Env env, std::shared_ptr<Backup> backup)
+      : PromiseWorker(env, "litevault:backup.finish"), backup_(std::move(backup)) {}
+
+ protected:
+  Status Run() override { return backup_->finish(); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::shared_ptr<Backup> backup_;
+};
+
+}  // namespace
+
+Napi::Function BackupWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Backup",
+                     {
+                         InstanceMethod<&BackupWrap::Step>("step"),
+                         InstanceMethod<&BackupWrap::Finish>("finish"),
+                         InstanceAccessor<&BackupWrap::Remaining>("remaining"),
+                         InstanceAccessor<&BackupWrap::PageCount>("pageCount"),
+                         InstanceAccessor<&BackupWrap::Restarts>("restarts"),
+                         InstanceAccessor<&BackupWrap::Finished>("finished"),
+                     });
+}
+
+BackupWrap::BackupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BackupWrap>(info) {
+  Napi::Env env = info.Env();
+  DatabaseWrap* destination = info.Length() == 2 ? DatabaseWrap::Unwrap(info[0]) : nullptr;
+  DatabaseWrap* source = info.Length() == 2 ? DatabaseWrap::Unwrap(info[1]) : nullptr;
+  if (destination == nullptr || source == nullptr) {
+    throwMisuse(env, "new Backup(destination, source): both must be open Database handles");
+    return;
+  }
+  std::unique_ptr<Backup> backup;
+  Status status = Backup::create(destination->connection(), source->connection(), &backup);
+  if (!status.isOk()) {
+    Napi::Error(env, makeError(env, status)).ThrowAsJavaScriptException();
+    return;
+  }
+  backup_ = std::move(backup);
+}
+
+Napi::Value BackupWrap::Step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double pages = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (info.Length() > 0 && !info[0].IsNumber() && !info[0].IsUndefined()) {
+    return rejectMisuse(env, "backup.step(pages): pages must be a number");
+  }
+  if (pages != pages) return rejectMisuse(env, "backup.step(pages): pages must be a number");
+  int n = pages < 0 ? -1 : (pages > 2147483647 ? 2147483647 : static_cast<int>(pages));
+  auto* worker = new StepWorker(env, backup_, n);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+Napi::Value BackupWrap::Finish(const Napi::CallbackInfo& info) {
+  auto* worker = new FinishWorker(info.Env(), backup_);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+Napi::Value BackupWrap::Remaining(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), backup_->progress().remaining);
+}
+Napi::Value BackupWrap::PageCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), backup_->progress().pageCount);
+}
+Napi::Value BackupWrap::Restarts(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), backup_->progress().restarts);
+}
+Napi::Value BackupWrap::Finished(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), backup_->finished());
+}
+
+}  // namespace litevault

@@ -1,0 +1,126 @@
+// binding.Database and binding.open; see database_wrap.h.
+#include "addon/database_wrap.h"
+
+#include <string>
+
+#include "addon/errors.h"
+#include "addon/promise_worker.h"
+
+namespace litevault {
+namespace {
+
+class OpenWorker : public PromiseWorker {
+ public:
+  OpenWorker(Napi::Env env, std::string path, PagerOptions options)
+      : PromiseWorker(env, "litevault:open"), path_(std::move(path)), options_(options) {}
+
+ protected:
+  Status Run() override {
+    std::unique_ptr<Pager> pager;
+    LV_RETURN_IF_ERROR(Pager::open(path_, options_, &pager));
+    connection_ = std::make_shared<Connection>(std::move(pager));
+    return Status::ok();
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto* holder = new std::shared_ptr<Connection>(std::move(connection_));
+    Napi::External<std::shared_ptr<Connection>> external = Napi::External<std::shared_ptr<Connection>>::New(
+        env, holder, [](Napi::Env, std::shared_ptr<Connection>* p) { delete p; });
+    return env.GetInstanceData<AddonData>()->databaseClass.New({external});
+  }
+
+ private:
+  const std::string path_;
+  const PagerOptions options_;
+  std::shared_ptr<Connection> connection_;
+};
+
+class CloseWorker : public PromiseWorker {
+ public:
+  CloseWorker(Napi::Env env, std::shared_ptr<Connection> connection)
+      : PromiseWorker(env, "litevault:close"), connection_(std::move(connection)) {}
+
+ protected:
+  Status Run() override {
+    std::lock_guard<std::mutex> guard(connection_->mutex);
+    if (!connection_->pager) return Status::ok();
+    if (connection_->backups.load() > 0) {
+      connection_->closed = false;
+      return Status::error(Code::kBusy, "cannot close '" + connection_->pager->path() + "': a backup using it is not finished");
+    }
+    connection_->pager.reset();  // ends any transaction and releases the locks; the fd stays registered
+    return Status::ok();
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::shared_ptr<Connection> connection_;
+};
+
+}  // namespace
+
+Napi::Function DatabaseWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Database",
+                     {
+                         InstanceMethod<&DatabaseWrap::Close>("close"),
+                         InstanceAccessor<&DatabaseWrap::Path>("path"),
+                         InstanceAccessor<&DatabaseWrap::ReadOnly>("readOnly"),
+                         InstanceAccessor<&DatabaseWrap::FileId>("fileId"),
+                     });
+}
+
+DatabaseWrap::DatabaseWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DatabaseWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throwMisuse(info.Env(), "Database handles are made by open(), not by new");
+    return;
+  }
+  connection_ = *info[0].As<Napi::External<std::shared_ptr<Connection>>>().Data();
+}
+
+DatabaseWrap* DatabaseWrap::Unwrap(Napi::Value value) {
+  if (!value.IsObject()) return nullptr;
+  Napi::Env env = value.Env();
+  Napi::Object object = value.As<Napi::Object>();
+  if (!object.InstanceOf(env.GetInstanceData<AddonData>()->databaseClass.Value())) return nullptr;
+  return Napi::ObjectWrap<DatabaseWrap>::Unwrap(object);
+}
+
+Napi::Value DatabaseWrap::Close(const Napi::CallbackInfo& info) {
+  connection_->closed = true;  // no new backup may start on it from now on
+  auto* worker = new CloseWorker(info.Env(), connection_);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+Napi::Value DatabaseWrap::Path(const Napi::CallbackInfo& info) {
+  // The path never changes after open; read it without the connection mutex.
+  return Napi::String::New(info.Env(), connection_->pager ? connection_->pager->path() : std::string());
+}
+
+Napi::Value DatabaseWrap::ReadOnly(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), connection_->pager && connection_->pager->readOnly());
+}
+
+Napi::Value DatabaseWrap::FileId(const Napi::CallbackInfo& info) {
+  if (!connection_->pager) return info.Env().Null();
+  const File& f = connection_->pager->file();
+  return Napi::String::New(info.Env(), std::to_string(f.device()) + ":" + std::to_string(f.inode()));
+}
+
+Napi::Value openDatabase(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean() || !info[3].IsNumber()) {
+    return rejectMisuse(env, "open(path, readOnly, create, busyTimeoutMs): bad arguments");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (path.empty() || path.find('\0') != std::string::npos) return rejectMisuse(env, "open(path): bad path");
+  PagerOptions options;
+  options.readOnly = info[1].As<Napi::Boolean>().Value();
+  options.create = info[2].As<Napi::Boolean>().Value();
+  double timeout = info[3].As<Napi::Number>().DoubleValue();
+  if (!(timeout >= 0 && timeout <= 2147483647)) return rejectMisuse(env, "open(): busyTimeout must be 0..2147483647 ms");
+  options.busyTimeoutMs = static_cast<int>(timeout);
+  if (options.readOnly && options.create) return rejectMisuse(env, "open(): readOnly and create exclude each other");
+  return (new OpenWorker(env, std::move(path), options))->Start();
+}
+
+}  // namespace litevault

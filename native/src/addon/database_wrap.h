@@ -1,0 +1,41 @@
+// binding.Database: the JavaScript handle on a Connection (pager/connection.h).
+//
+//   binding.open(path, readOnly, create, busyTimeoutMs) -> Promise<Database>   (threadpool)
+//   database.close() -> Promise<void>                                          (threadpool)
+//   database.path, database.readOnly, database.fileId ("<dev>:<ino>", to tell files apart)
+//
+// The wrap holds a shared_ptr to the Connection; so does every Backup using it, so the Pager is
+// destroyed (releasing its locks) only after the last of them goes, on whichever thread that is.
+//
+// Thread safety: JavaScript (main) thread only; workers copy the shared_ptr.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "pager/connection.h"
+
+namespace litevault {
+
+class DatabaseWrap : public Napi::ObjectWrap<DatabaseWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit DatabaseWrap(const Napi::CallbackInfo& info);
+
+  const std::shared_ptr<Connection>& connection() const { return connection_; }
+  static DatabaseWrap* Unwrap(Napi::Value value);  // null if value is not a Database
+
+ private:
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Path(const Napi::CallbackInfo& info);
+  Napi::Value ReadOnly(const Napi::CallbackInfo& info);
+  Napi::Value FileId(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<Connection> connection_;
+};
+
+// binding.open(path, readOnly, create, busyTimeoutMs)
+Napi::Value openDatabase(const Napi::CallbackInfo& info);
+
+}  // namespace litevault

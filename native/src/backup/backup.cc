@@ -1,0 +1,189 @@
+// SQLite's online backup between two rollback-journal databases; see backup.h.
+#include "backup/backup.h"
+
+#include <algorithm>
+
+#include "format/byte_order.h"
+#include "format/new_database.h"
+
+namespace litevault {
+namespace {
+
+constexpr size_t kChunkBytes = 1 << 20;  // source pages read (and written) per syscall
+constexpr uint32_t kDefaultPageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE: an empty source's page size
+
+}  // namespace
+
+Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source,
+                      std::unique_ptr<Backup>* out) {
+  out->reset();
+  if (!destination || !source) return Status::error(Code::kMisuse, "backup needs a source and a destination");
+  if (destination == source) return Status::error(Code::kError, "source and destination must be distinct");
+  if (destination->closed.load() || source->closed.load()) {
+    return Status::error(Code::kMisuse, "the database handle is closed");
+  }
+  // Files never change under a Pager, so this needs no lock.
+  const File& d = destination->pager->file();
+  const File& s = source->pager->file();
+  if (d.device() == s.device() && d.inode() == s.inode()) {
+    return Status::error(Code::kError, "source and destination must be distinct: '" + source->pager->path() +
+                                           "' and '" + destination->pager->path() + "' are the same file");
+  }
+  bool idle = false;
+  if (!destination->backupDestination.compare_exchange_strong(idle, true)) {
+    return Status::error(Code::kError, "destination database is in use: '" + destination->pager->path() +
+                                           "' is already the destination of an unfinished backup");
+  }
+  destination->backups++;
+  source->backups++;
+  out->reset(new Backup(std::move(destination), std::move(source)));
+  return Status::ok();
+}
+
+Backup::Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source)
+    : destination_(std::move(destination)), source_(std::move(source)) {}
+
+Backup::~Backup() {
+  if (!finished_.load()) finish();
+}
+
+Backup::Progress Backup::progress() const {
+  Progress p;
+  p.done = done_.load();
+  p.remaining = remaining_.load();
+  p.pageCount = pageCount_.load();
+  p.restarts = restarts_.load();
+  p.pageSize = pageSize_.load();
+  return p;
+}
+
+Status Backup::step(int pages, Progress* out) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (finished_.load()) return Status::error(Code::kMisuse, "backup step() after finish()");
+  Status status = sticky_;
+  if (status.isOk() && !done_.load()) {
+    std::scoped_lock locks(destination_->mutex, source_->mutex);
+    status = stepLocked(*source_->pager, *destination_->pager, pages);
+    if (!status.isOk() && !isRetryable(status.code())) sticky_ = status;
+  }
+  *out = progress();
+  return status;
+}
+
+Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
+  if (src.state() == Pager::State::kWriting) {
+    return Status::error(Code::kLocked, "source database '" + src.path() +
+                                            "' is being written through this process (it is another backup's destination)");
+  }
+  bool changed = false;
+  LV_RETURN_IF_ERROR(src.beginRead(&changed));
+  Status status;
+  if (src.isWal()) {
+    status = Status::error(Code::kError, "'" + src.path() + "' is in WAL mode; WAL sources are not supported yet");
+  } else if (!destinationOpen_) {
+    status = beginDestination(src, dst);
+  } else if (changed) {
+    next_ = 1;  // another connection wrote the source between steps: start over
+    restarts_++;
+  }
+  if (status.isOk()) {
+    const uint32_t sourcePages = src.pageCount();
+    const uint64_t wanted = pages < 0 ? sourcePages : std::min<uint64_t>(sourcePages, uint64_t(next_) - 1 + uint64_t(pages));
+    status = copyPages(src, dst, static_cast<uint32_t>(wanted));
+    pageCount_ = sourcePages;
+    pageSize_ = src.pageSize();
+    remaining_ = next_ <= sourcePages ? sourcePages + 1 - next_ : 0;
+    if (status.isOk() && next_ > sourcePages) {
+      status = complete(src, dst);
+      if (status.isOk()) done_ = true;
+    }
+  }
+  Status ended = src.endRead();
+  return status.isOk() ? ended : status;
+}
+
+Status Backup::beginDestination(Pager& src, Pager& dst) {
+  bool ignored = false;
+  LV_RETURN_IF_ERROR(dst.beginRead(&ignored));  // rolls back a hot journal left in the destination
+  Status status;
+  if (dst.isWal()) {
+    status = dst.pageCount() != 0 && dst.pageSize() != src.pageSize()
+                 ? Status::error(Code::kReadOnly, "cannot back up into WAL database '" + dst.path() +
+                                                      "': its page size differs from the source's")
+                 : Status::error(Code::kError, "'" + dst.path() + "' is in WAL mode; WAL destinations are not supported yet");
+  }
+  if (status.isOk()) status = dst.beginWrite();
+  if (!status.isOk()) {
+    dst.endRead();
+    return status;
+  }
+  destinationOldCookie_ = dst.header().schemaCookie;
+  destinationOpen_ = true;
+  next_ = 1;
+  return Status::ok();
+}
+
+// Copies source pages next_..last into the destination at the same byte offsets, a chunk per
+// syscall, never touching the lock-byte page.
+Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
+  const uint32_t pageSize = src.pageSize();
+  if (next_ > last) return Status::ok();
+  const uint32_t lockPage = lockBytePage(pageSize);
+  const uint32_t chunkPages = static_cast<uint32_t>(std::max<size_t>(1, kChunkBytes / pageSize));
+  buffer_.resize(size_t(chunkPages) * pageSize);
+  while (next_ <= last) {
+    if (next_ == lockPage) {
+      next_++;
+      continue;
+    }
+    uint32_t count = std::min(chunkPages, last - next_ + 1);
+    if (next_ < lockPage && lockPage < next_ + count) count = lockPage - next_;
+    LV_RETURN_IF_ERROR(src.readPages(next_, count, buffer_.data()));
+    if (next_ == 1) put4(buffer_.data() + 28, src.pageCount());  // backupOnePage: the size at 28
+    LV_RETURN_IF_ERROR(dst.writeBytes(uint64_t(next_ - 1) * pageSize, buffer_.data(), size_t(count) * pageSize));
+    next_ += count;
+  }
+  return Status::ok();
+}
+
+// The last step: SQLite's DONE branch of sqlite3_backup_step.
+Status Backup::complete(Pager& src, Pager& dst) {
+  uint64_t finalSize = uint64_t(src.pageCount()) * src.pageSize();
+  if (src.pageCount() == 0) {
+    // sqlite3BtreeNewDb: an empty source gives a one-page empty database, in the destination's
+    // page size (or the default for a new file); the file ends after one default-size page.
+    const bool destinationHadPages = dst.originalPageCount() != 0;
+    const uint32_t pageSize = destinationHadPages ? dst.pageSize() : kDefaultPageSize;
+    std::vector<uint8_t> page(pageSize);
+    encodeEmptyDatabase(pageSize, destinationHadPages ? dst.header().reservedBytes : 0, page.data());
+    put4(page.data() + 28, 1);
+    LV_RETURN_IF_ERROR(dst.writeBytes(0, page.data(), page.size()));
+    finalSize = kDefaultPageSize;
+  }
+  uint8_t cookie[4];
+  put4(cookie, destinationOldCookie_ + 1);
+  LV_RETURN_IF_ERROR(dst.writeBytes(40, cookie, sizeof(cookie)));
+  LV_RETURN_IF_ERROR(dst.commit(finalSize));
+  destinationOpen_ = false;
+  return dst.endRead();
+}
+
+Status Backup::finish() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (finished_.load()) return Status::error(Code::kMisuse, "backup finish() was already called");
+  finished_ = true;
+  std::scoped_lock locks(destination_->mutex, source_->mutex);
+  Status status = sticky_;
+  if (destinationOpen_) {
+    Status rolledBack = destination_->pager->rollback();
+    Status ended = destination_->pager->endRead();
+    destinationOpen_ = false;
+    if (status.isOk()) status = rolledBack.isOk() ? ended : rolledBack;
+  }
+  destination_->backupDestination = false;
+  destination_->backups--;
+  source_->backups--;
+  return status;
+}
+
+}  // namespace litevault

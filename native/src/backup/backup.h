@@ -1,0 +1,85 @@
+// Backup: SQLite's online backup (sqlite3_backup_init/step/remaining/pagecount/finish) between two
+// Connections, for rollback-journal databases (reference §8; design.md "Online backup").
+//
+//   create   source and destination must be different files (by inode) and the destination must
+//            have no other backup writing into it (our handles hold no transaction between
+//            calls, so that is the only transaction it could have). Takes no lock and does no
+//            I/O, so the main thread may call it.
+//   step(n)  opens a read transaction on the source for this step only (SHARED: writers in other
+//            processes run freely between steps); on the first step opens the destination's
+//            write transaction (EXCLUSIVE + journal), held until DONE or finish. If the source
+//            changed since the previous step (bytes 24..39), the copy restarts from page 1 and
+//            `restarts` counts it. Copies up to n pages (n < 0: all), skipping the lock-byte
+//            page; page 1's byte 28 gets the source page count. On the last page: schema cookie
+//            = destination's old cookie + 1, the file ends at exactly pageCount x source page
+//            size (a byte image of the source, whatever the destination's page size was), and
+//            the destination commits (change counter = its old counter + 1).
+//   finish   exactly once; rolls the destination back unless DONE; returns the first fatal
+//            error any step hit (BUSY and LOCKED are not fatal), else OK.
+//
+// Error rule: SQLITE_BUSY and SQLITE_LOCKED leave the handle as it was (retry the step). Any
+// other failure is sticky: every later step and finish() report it again.
+//
+// Thread safety: step(), finish() and the destructor may be called from any thread; a mutex
+// serializes them (one step at a time, never interleaved). progress() is lock-free.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "base/status.h"
+#include "pager/connection.h"
+
+namespace litevault {
+
+class Backup {
+ public:
+  struct Progress {
+    bool done = false;
+    uint32_t remaining = 0;  // pages still to copy, as of the last step
+    uint32_t pageCount = 0;  // pages in the source, as of the last step
+    uint32_t restarts = 0;   // times the copy started over because the source changed
+    uint32_t pageSize = 0;   // the source's page size, as of the last step
+  };
+
+  // Errors: SQLITE_ERROR (same database; destination in use), SQLITE_MISUSE (closed handle).
+  static Status create(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source,
+                       std::unique_ptr<Backup>* out);
+  ~Backup();
+
+  Status step(int pages, Progress* out);
+  Status finish();
+  Progress progress() const;
+  bool finished() const { return finished_.load(); }
+
+ private:
+  Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source);
+  Status stepLocked(Pager& src, Pager& dst, int pages);
+  Status beginDestination(Pager& src, Pager& dst);
+  Status copyPages(Pager& src, Pager& dst, uint32_t last);
+  Status complete(Pager& src, Pager& dst);
+  Status finishLocked();
+
+  const std::shared_ptr<Connection> destination_;
+  const std::shared_ptr<Connection> source_;
+  std::mutex mutex_;  // serializes step/finish
+
+  // Guarded by mutex_.
+  Status sticky_;                // first fatal error
+  bool destinationOpen_ = false;  // the destination write transaction is open
+  uint32_t next_ = 1;            // next source page to copy (SQLite's iNext)
+  uint32_t destinationOldCookie_ = 0;
+  std::vector<uint8_t> buffer_;  // one chunk of source pages; reused, never per page
+
+  std::atomic<bool> done_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<uint32_t> remaining_{0};
+  std::atomic<uint32_t> pageCount_{0};
+  std::atomic<uint32_t> restarts_{0};
+  std::atomic<uint32_t> pageSize_{0};
+};
+
+}  // namespace litevault
