@@ -1,5 +1,6 @@
-// npm run demo: makes a demo database with real SQLite (better-sqlite3, WAL mode, a few thousand
-// rows, some of it still in the -wal), then runs the litevault CLI on it.
+// npm run demo: makes a demo database with real SQLite (better-sqlite3, a few thousand rows),
+// shows what `litevault info` reads from it, backs it up with `litevault backup` while this
+// process keeps a better-sqlite3 connection open on it, and has real SQLite check the copy.
 'use strict';
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -9,20 +10,33 @@ const Database = require('better-sqlite3');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-demo-'));
 const dbPath = path.join(dir, 'demo.db');
+const copyPath = path.join(dir, 'demo-backup.db');
+const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+const run = (...args) => {
+  console.log(`$ litevault ${args.map((a) => (path.isAbsolute(a) ? path.relative(dir, a) : a)).join(' ')}`);
+  process.stdout.write(execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8' }) + '\n');
+};
+
 const db = new Database(dbPath);
-db.pragma('journal_mode = WAL');
-db.pragma('wal_autocheckpoint = 0'); // keep the commits in the -wal so `info` has frames to show
-db.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, total_cents INTEGER NOT NULL)');
-const insert = db.prepare('INSERT INTO orders (customer, total_cents) VALUES (?, ?)');
+db.pragma('journal_mode = DELETE');
+db.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, total_cents INTEGER NOT NULL, note TEXT)');
+const insert = db.prepare('INSERT INTO orders (customer, total_cents, note) VALUES (?, ?, ?)');
 for (let batch = 0; batch < 20; batch++) {
   db.transaction(() => {
-    for (let i = 0; i < 250; i++) insert.run(`customer-${(batch * 250 + i) % 97}`, (batch * 7919 + i * 104729) % 100000);
+    for (let i = 0; i < 1000; i++) insert.run(`customer-${(batch * 1000 + i) % 97}`, (batch * 7919 + i * 104729) % 100000, 'x'.repeat(i % 200));
   })();
 }
-console.log(`demo database: ${dbPath} (5000 orders in 20 commits, WAL mode, open in this process)\n`);
+console.log(`demo database: ${dbPath}\n(20,000 orders written by better-sqlite3, which keeps its connection open during the backup)\n`);
 
-const cli = path.join(__dirname, '..', 'dist', 'cli.js');
-console.log('$ litevault info demo.db');
-process.stdout.write(execFileSync(process.execPath, [cli, 'info', dbPath], { encoding: 'utf8' }));
+run('info', dbPath);
+run('backup', dbPath, copyPath, '--pages', '256');
+
+const copy = new Database(copyPath, { readonly: true });
+const check = copy.pragma('integrity_check', { simple: true });
+const rows = copy.prepare('SELECT count(*) AS n, sum(total_cents) AS total FROM orders').get();
+const original = db.prepare('SELECT count(*) AS n, sum(total_cents) AS total FROM orders').get();
+console.log(`real SQLite on the copy: integrity_check=${check}, ${rows.n} orders totalling ${rows.total} (original: ${original.n}, ${original.total})`);
+copy.close();
 db.close();
 fs.rmSync(dir, { recursive: true, force: true });
+if (check !== 'ok' || rows.n !== original.n || rows.total !== original.total) process.exit(1);
