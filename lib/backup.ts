@@ -19,6 +19,27 @@ export interface BackupStepResult {
   restarts: number;
   /** The source's page size, as of this step (0 for an empty source). */
   pageSize: number;
+  /** The mode in use: 'snapshot' (one pinned read transaction) or 'restart' (SQLite's). */
+  mode: BackupMode;
+  /** For a WAL source, the WAL frame (mxFrame) of the snapshot being copied; else 0. */
+  snapshotFrame: number;
+}
+
+/**
+ * 'snapshot': hold one read transaction on the source from the first step to the last, so the
+ * copy is a single consistent snapshot and never restarts. For a WAL source writers are not
+ * blocked, but checkpoints cannot pass the pinned snapshot while the backup runs. For a
+ * rollback-journal source the read lock blocks writers until the backup finishes.
+ * 'restart': SQLite's behaviour: the source is read-locked only during a step, and a change by
+ * another connection between steps restarts the copy.
+ * Default: 'snapshot' for WAL sources, 'restart' for rollback-journal sources.
+ */
+export type BackupMode = 'snapshot' | 'restart';
+
+/** Options for `new Backup()`. */
+export interface BackupHandleOptions {
+  /** See {@link BackupMode}; decided at the first step when omitted. */
+  mode?: BackupMode;
 }
 
 /**
@@ -40,12 +61,15 @@ export class Backup {
    * @throws LitevaultError SQLITE_ERROR if they are the same file or the destination is already
    *   the target of an unfinished backup; SQLITE_MISUSE for closed handles.
    */
-  constructor(destination: Database, source: Database) {
+  constructor(destination: Database, source: Database, options: BackupHandleOptions = {}) {
     if (!(destination instanceof Database) || !(source instanceof Database)) {
       throw misuse('new Backup(destination, source): both must be Database handles');
     }
+    if (options.mode !== undefined && options.mode !== 'snapshot' && options.mode !== 'restart') {
+      throw misuse("new Backup(): mode must be 'snapshot' or 'restart'");
+    }
     if (destination === source) throw new LitevaultError({ message: 'source and destination must be distinct', code: 'SQLITE_ERROR' });
-    this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'));
+    this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'), options.mode ?? 'auto');
   }
 
   /**
@@ -115,6 +139,8 @@ export interface BackupOptions {
   signal?: AbortSignal;
   /** How long lock waits may last before SQLITE_BUSY, in ms; BUSY steps are retried for as long again. Default 5000. */
   busyTimeout?: number;
+  /** See {@link BackupMode}. */
+  mode?: BackupMode;
 }
 
 /** What {@link backup} resolves to. */
@@ -125,6 +151,10 @@ export interface BackupResult {
   pageSize: number;
   /** Times the copy started over because the source changed. */
   restarts: number;
+  /** The mode used. */
+  mode: BackupMode;
+  /** For a WAL source, the WAL frame of the snapshot copied (the copy holds every commit up to it). */
+  snapshotFrame: number;
   /** Steps taken. */
   steps: number;
   /** Wall time in milliseconds. */
@@ -170,7 +200,7 @@ export async function backup(source: string | Database, destination: string | Da
     const dst = typeof destination === 'string' ? await Database.open(destination, { create: true, busyTimeout }) : destination;
     if (dst !== destination) opened.push(dst);
 
-    const job = new Backup(dst, src);
+    const job = new Backup(dst, src, { mode: options.mode });
     let steps = 0;
     let last: BackupStepResult | undefined;
     let busySince: number | undefined;
@@ -201,7 +231,8 @@ export async function backup(source: string | Database, destination: string | Da
       throw err;
     }
     await job.finish();
-    return { pageCount: last!.pageCount, pageSize: last!.pageSize, restarts: job.restarts, steps, ms: Date.now() - started };
+    const { pageCount, pageSize, mode, snapshotFrame } = last!;
+    return { pageCount, pageSize, restarts: job.restarts, mode, snapshotFrame, steps, ms: Date.now() - started };
   } finally {
     for (const db of opened.reverse()) await db.close().catch(() => undefined);
   }

@@ -24,6 +24,8 @@ export interface NativeBackupProgress {
   pageCount: number;
   restarts: number;
   pageSize: number;
+  mode: 'snapshot' | 'restart'; // decided by the first step, so always set in a step's result
+  snapshotFrame: number;
 }
 
 /** @internal native/src/addon/backup_wrap.h */
@@ -41,7 +43,7 @@ interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
   inspect(path: string): Promise<DatabaseInfo>;
   open(path: string, readOnly: boolean, create: boolean, busyTimeoutMs: number): Promise<NativeDatabase>;
-  Backup: new (destination: NativeDatabase, source: NativeDatabase) => NativeBackup;
+  Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
   napiVersion: number;
 }
 

@@ -11,4 +11,4 @@ export type { NativeAddonInfo } from './binding';
 export { Database } from './database';
 export type { OpenOptions } from './database';
 export { Backup, backup } from './backup';
-export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult } from './backup';
+export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult, BackupMode, BackupHandleOptions } from './backup';

@@ -15,6 +15,8 @@ Napi::Object progressObject(Napi::Env env, const Backup::Progress& p) {
   o.Set("pageCount", p.pageCount);
   o.Set("restarts", p.restarts);
   o.Set("pageSize", p.pageSize);
+  o.Set("mode", p.mode == Backup::Mode::kSnapshot ? "snapshot" : p.mode == Backup::Mode::kRestart ? "restart" : "auto");
+  o.Set("snapshotFrame", p.snapshotFrame);
   return o;
 }
 
@@ -62,14 +64,26 @@ Napi::Function BackupWrap::Define(Napi::Env env) {
 
 BackupWrap::BackupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BackupWrap>(info) {
   Napi::Env env = info.Env();
-  DatabaseWrap* destination = info.Length() == 2 ? DatabaseWrap::Unwrap(info[0]) : nullptr;
-  DatabaseWrap* source = info.Length() == 2 ? DatabaseWrap::Unwrap(info[1]) : nullptr;
+  DatabaseWrap* destination = info.Length() >= 2 ? DatabaseWrap::Unwrap(info[0]) : nullptr;
+  DatabaseWrap* source = info.Length() >= 2 ? DatabaseWrap::Unwrap(info[1]) : nullptr;
   if (destination == nullptr || source == nullptr) {
-    throwMisuse(env, "new Backup(destination, source): both must be open Database handles");
+    throwMisuse(env, "new Backup(destination, source, mode): both must be open Database handles");
     return;
   }
+  Backup::Mode mode = Backup::Mode::kAuto;
+  if (info.Length() >= 3 && !info[2].IsUndefined()) {
+    std::string name = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+    if (name == "snapshot") {
+      mode = Backup::Mode::kSnapshot;
+    } else if (name == "restart") {
+      mode = Backup::Mode::kRestart;
+    } else if (name != "auto") {
+      throwMisuse(env, "new Backup(): mode must be 'snapshot', 'restart' or 'auto'");
+      return;
+    }
+  }
   std::unique_ptr<Backup> backup;
-  Status status = Backup::create(destination->connection(), source->connection(), &backup);
+  Status status = Backup::create(destination->connection(), source->connection(), mode, &backup);
   if (!status.isOk()) {
     Napi::Error(env, makeError(env, status)).ThrowAsJavaScriptException();
     return;

@@ -14,7 +14,7 @@ constexpr uint32_t kDefaultPageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE: an emp
 
 }  // namespace
 
-Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source,
+Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source, Mode mode,
                       std::unique_ptr<Backup>* out) {
   out->reset();
   if (!destination || !source) return Status::error(Code::kMisuse, "backup needs a source and a destination");
@@ -36,12 +36,12 @@ Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<C
   }
   destination->backups++;
   source->backups++;
-  out->reset(new Backup(std::move(destination), std::move(source)));
+  out->reset(new Backup(std::move(destination), std::move(source), mode));
   return Status::ok();
 }
 
-Backup::Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source)
-    : destination_(std::move(destination)), source_(std::move(source)) {}
+Backup::Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source, Mode mode)
+    : destination_(std::move(destination)), source_(std::move(source)), mode_(mode) {}
 
 Backup::~Backup() {
   if (!finished_.load()) finish();
@@ -54,6 +54,8 @@ Backup::Progress Backup::progress() const {
   p.pageCount = pageCount_.load();
   p.restarts = restarts_.load();
   p.pageSize = pageSize_.load();
+  p.mode = mode_.load();
+  p.snapshotFrame = snapshotFrame_.load();
   return p;
 }
 
@@ -70,25 +72,41 @@ Status Backup::step(int pages, Progress* out) {
   return status;
 }
 
-Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
-  if (src.state() == Pager::State::kWriting) {
+// Opens the source read transaction for this step (restart mode) or for the whole copy
+// (snapshot mode). When the source changed since the pages already copied were read, the copy
+// starts over from page 1.
+Status Backup::beginSource(Pager& src) {
+  if (sourceOpen_) return Status::ok();  // the pinned snapshot
+  if (src.state() != Pager::State::kNone) {
     return Status::error(Code::kLocked, "source database '" + src.path() +
-                                            "' is being written through this process (it is another backup's destination)");
+                                            "' is in use by another operation of this process (a backup's destination or snapshot)");
   }
   bool changed = false;
   LV_RETURN_IF_ERROR(src.beginRead(&changed));
-  Status status;
-  if (src.isWal()) {
-    status = Status::error(Code::kError, "'" + src.path() + "' is in WAL mode; WAL sources are not supported yet");
-  } else if (!destinationOpen_) {
-    status = beginDestination(src, dst);
-  } else if (changed) {
-    next_ = 1;  // another connection wrote the source between steps: start over
+  sourceOpen_ = true;
+  if (mode_.load() == Mode::kAuto) mode_ = src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart;
+  snapshotFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
+  if (copying_ && changed) {
+    next_ = 1;  // another connection wrote the source since we read it: start over
     restarts_++;
   }
+  return Status::ok();
+}
+
+void Backup::endSource(Pager& src) {
+  if (!sourceOpen_) return;
+  src.endRead();
+  sourceOpen_ = false;
+}
+
+Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
+  LV_RETURN_IF_ERROR(beginSource(src));
+  Status status;
+  if (!destinationOpen_) status = beginDestination(src, dst);
   if (status.isOk()) {
     const uint32_t sourcePages = src.pageCount();
     const uint64_t wanted = pages < 0 ? sourcePages : std::min<uint64_t>(sourcePages, uint64_t(next_) - 1 + uint64_t(pages));
+    copying_ = true;
     status = copyPages(src, dst, static_cast<uint32_t>(wanted));
     pageCount_ = sourcePages;
     pageSize_ = src.pageSize();
@@ -98,8 +116,10 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
       if (status.isOk()) done_ = true;
     }
   }
-  Status ended = src.endRead();
-  return status.isOk() ? ended : status;
+  // Restart mode reads the source only during a step (writers run in between); a snapshot is
+  // kept until the copy is done, or until an error (the next step then takes a new one).
+  if (mode_.load() != Mode::kSnapshot || done_.load() || !status.isOk()) endSource(src);
+  return status;
 }
 
 Status Backup::beginDestination(Pager& src, Pager& dst) {
@@ -174,6 +194,7 @@ Status Backup::finish() {
   finished_ = true;
   std::scoped_lock locks(destination_->mutex, source_->mutex);
   Status status = sticky_;
+  endSource(*source_->pager);
   if (destinationOpen_) {
     Status rolledBack = destination_->pager->rollback();
     Status ended = destination_->pager->endRead();

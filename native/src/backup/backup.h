@@ -17,6 +17,12 @@
 //   finish   exactly once; rolls the destination back unless DONE; returns the first fatal
 //            error any step hit (BUSY and LOCKED are not fatal), else OK.
 //
+// Modes (litevault's addition): kRestart is SQLite's behaviour above. kSnapshot holds ONE read
+// transaction on the source from the first step to the last, so the copy is one consistent
+// snapshot and never restarts however often others commit; for a WAL source writers are not
+// blocked (checkpoints cannot pass the pinned snapshot meanwhile), for a rollback-journal source
+// the SHARED lock would block writers, so kAuto picks kSnapshot for WAL sources only.
+//
 // Error rule: SQLITE_BUSY and SQLITE_LOCKED leave the handle as it was (retry the step). Any
 // other failure is sticky: every later step and finish() report it again.
 //
@@ -37,16 +43,20 @@ namespace litevault {
 
 class Backup {
  public:
+  enum class Mode { kAuto, kSnapshot, kRestart };
+
   struct Progress {
     bool done = false;
     uint32_t remaining = 0;  // pages still to copy, as of the last step
     uint32_t pageCount = 0;  // pages in the source, as of the last step
     uint32_t restarts = 0;   // times the copy started over because the source changed
     uint32_t pageSize = 0;   // the source's page size, as of the last step
+    Mode mode = Mode::kAuto;  // the mode in use (decided at the first step)
+    uint32_t snapshotFrame = 0;  // the WAL frame (mxFrame) of the source snapshot being copied
   };
 
   // Errors: SQLITE_ERROR (same database; destination in use), SQLITE_MISUSE (closed handle).
-  static Status create(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source,
+  static Status create(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source, Mode mode,
                        std::unique_ptr<Backup>* out);
   ~Backup();
 
@@ -56,7 +66,9 @@ class Backup {
   bool finished() const { return finished_.load(); }
 
  private:
-  Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source);
+  Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source, Mode mode);
+  Status beginSource(Pager& src);
+  void endSource(Pager& src);
   Status stepLocked(Pager& src, Pager& dst, int pages);
   Status beginDestination(Pager& src, Pager& dst);
   Status copyPages(Pager& src, Pager& dst, uint32_t last);
@@ -70,6 +82,8 @@ class Backup {
   // Guarded by mutex_.
   Status sticky_;                // first fatal error
   bool destinationOpen_ = false;  // the destination write transaction is open
+  bool sourceOpen_ = false;       // this backup holds the source read transaction (snapshot mode)
+  bool copying_ = false;          // pages of the current source view have been copied
   uint32_t next_ = 1;            // next source page to copy (SQLite's iNext)
   uint32_t destinationOldCookie_ = 0;
   std::vector<uint8_t> buffer_;  // one chunk of source pages; reused, never per page
@@ -80,6 +94,8 @@ class Backup {
   std::atomic<uint32_t> pageCount_{0};
   std::atomic<uint32_t> restarts_{0};
   std::atomic<uint32_t> pageSize_{0};
+  std::atomic<Mode> mode_;
+  std::atomic<uint32_t> snapshotFrame_{0};
 };
 
 }  // namespace litevault

@@ -40,6 +40,8 @@ Pager::Pager(std::string path, const PagerOptions& options, File* db)
 Pager::~Pager() {
   if (state_ == State::kWriting) rollback();
   if (state_ == State::kReading) endRead();
+  wal_.reset();                      // ends the WAL read transaction, detaches the -shm
+  lock_.unlock(DbLockLevel::kNone);  // the SHARED lock a WAL pager kept
 }
 
 Status Pager::lockWaiting(DbLockLevel level) {
@@ -58,8 +60,15 @@ Status Pager::beginRead(bool* changed) {
                  : rollBackHotJournal();
   }
   if (status.isOk()) status = readHeader();
+  if (status.isOk() && isWal_) {
+    status = beginWalRead(changed);
+    if (status.isOk()) {
+      state_ = State::kReading;
+      return Status::ok();
+    }
+  }
   if (!status.isOk()) {
-    lock_.unlock(DbLockLevel::kNone);
+    if (!wal_) lock_.unlock(DbLockLevel::kNone);  // a WAL pager keeps SHARED for life
     return status.about(path_);
   }
   uint8_t bytes[16] = {};
@@ -95,6 +104,33 @@ Status Pager::readHeader() {
   // pagerOpenWalIfPresent: any -wal file beside a non-empty database makes SQLite read through it.
   isWal_ = header_.readVersion == 2 || header_.writeVersion == 2 || wal.exists;
   return countPages(header_, (fileSize_ + pageSize_ - 1) / pageSize_, &pageCount_);
+}
+
+// Joins the WAL on first use and starts a WAL read transaction; the snapshot then gives the
+// page count and page 1 (the header), as lockBtree sees them through sqlite3WalDbsize.
+Status Pager::beginWalRead(bool* changed) {
+  if (!wal_) {
+    LV_RETURN_IF_ERROR(retryWhileBusy(options_.busyTimeoutMs, [&] { return Wal::open(path_, pageSize_, &wal_); }));
+  }
+  LV_RETURN_IF_ERROR(retryWhileBusy(options_.busyTimeoutMs, [&] { return wal_->beginRead(changed); }));
+  Status status;
+  if (wal_->mxFrame() != 0 && wal_->pageSize() != pageSize_) {
+    status = Status::error(Code::kCorrupt, "'" + path_ + "-wal' has page size " + std::to_string(wal_->pageSize()) +
+                                               " but the database has " + std::to_string(pageSize_));
+  }
+  uint32_t headerFrame = 0;
+  if (status.isOk()) status = wal_->findFrame(1, &headerFrame);
+  if (status.isOk() && headerFrame != 0) {
+    std::vector<uint8_t> page(pageSize_);
+    status = wal_->readFrame(headerFrame, page.data());
+    if (status.isOk()) status = decodeDbHeader(page.data(), kDbHeaderSize, &header_);
+  }
+  if (status.isOk()) {
+    const uint64_t available = wal_->nPage() != 0 ? wal_->nPage() : (fileSize_ + pageSize_ - 1) / pageSize_;
+    status = countPages(header_, available, &pageCount_);
+  }
+  if (!status.isOk()) wal_->endRead();
+  return status;
 }
 
 Status Pager::hasHotJournal(bool* hot) {
@@ -144,14 +180,36 @@ Status Pager::endRead() {
   if (state_ == State::kWriting) return misuse(path_, "endRead() inside a write transaction");
   if (state_ == State::kNone) return Status::ok();
   state_ = State::kNone;
+  if (wal_) {
+    wal_->endRead();
+    return Status::ok();  // SHARED stays held while the pager lives
+  }
   return lock_.unlock(DbLockLevel::kNone).about(path_);
 }
 
-Status Pager::readPages(uint32_t first, uint32_t count, uint8_t* out) const {
+Status Pager::readFilePages(uint32_t first, uint32_t count, uint8_t* out) const {
   const size_t n = size_t(count) * pageSize_;
   size_t got = 0;
   LV_RETURN_IF_ERROR(db_->readAt(out, n, uint64_t(first - 1) * pageSize_, &got));
   if (got < n) std::memset(out + got, 0, n - got);
+  return Status::ok();
+}
+
+Status Pager::readPages(uint32_t first, uint32_t count, uint8_t* out) {
+  if (!wal_ || !wal_->reading() || wal_->readLockIndex() == 0) return readFilePages(first, count, out);
+  // Runs of pages the WAL does not hold are read from the file with one pread each.
+  uint32_t runStart = first;
+  for (uint32_t p = first; p < first + count; p++) {
+    uint32_t frame = 0;
+    LV_RETURN_IF_ERROR(wal_->findFrame(p, &frame));
+    if (frame == 0) continue;
+    if (runStart < p) LV_RETURN_IF_ERROR(readFilePages(runStart, p - runStart, out + size_t(runStart - first) * pageSize_));
+    LV_RETURN_IF_ERROR(wal_->readFrame(frame, out + size_t(p - first) * pageSize_));
+    runStart = p + 1;
+  }
+  if (runStart < first + count) {
+    LV_RETURN_IF_ERROR(readFilePages(runStart, first + count - runStart, out + size_t(runStart - first) * pageSize_));
+  }
   return Status::ok();
 }
 

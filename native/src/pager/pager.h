@@ -23,8 +23,12 @@
 // record is on disk and sealed before the page it protects is overwritten; the database is synced
 // before the journal is deleted.
 //
-// WAL databases (bytes 18/19 = 2, or a -wal file beside a non-empty database) are reported by
-// isWal() after beginRead; this pager reads them only through the WAL layer.
+// WAL databases (bytes 18/19 = 2, or a -wal file beside a non-empty database): beginRead also
+// joins the WAL (wal/wal.h) and starts a WAL read transaction, whose snapshot then decides
+// every page read (the newest frame at or below it, else the database file), the page count
+// and `changed` (the wal-index header moved). As SQLite does, a WAL pager keeps its SHARED lock
+// on the database file from its first read until it is destroyed, so nobody can delete the
+// -wal or -shm under it; endRead only ends the WAL read transaction.
 //
 // Thread safety: not thread-safe. One Pager belongs to one handle, whose mutex serializes calls;
 // any thread may make them (the addon uses the libuv threadpool).
@@ -40,6 +44,7 @@
 #include "format/journal_format.h"
 #include "os/db_lock.h"
 #include "os/file.h"
+#include "wal/wal.h"
 
 namespace litevault {
 
@@ -75,9 +80,12 @@ class Pager {
   bool isWal() const { return isWal_; }
   const DbHeader& header() const { return header_; }
 
-  // Reads `count` whole pages from `first` (1-based) in one pread; bytes past the end of the
-  // file read as zero.
-  Status readPages(uint32_t first, uint32_t count, uint8_t* out) const;
+  // Reads `count` whole pages from `first` (1-based): from the WAL snapshot where it has them,
+  // from the file otherwise (one pread per run of file pages); bytes past the end read as zero.
+  Status readPages(uint32_t first, uint32_t count, uint8_t* out);
+
+  // The WAL, once a read found the database in WAL mode (null before, and for rollback mode).
+  Wal* wal() const { return wal_.get(); }
 
   // From a read transaction. Errors: SQLITE_BUSY, SQLITE_READONLY, I/O errors.
   Status beginWrite();
@@ -95,6 +103,8 @@ class Pager {
 
   Status lockWaiting(DbLockLevel level);
   Status readHeader();
+  Status beginWalRead(bool* changed);
+  Status readFilePages(uint32_t first, uint32_t count, uint8_t* out) const;
   Status hasHotJournal(bool* hot);
   Status rollBackHotJournal();
   Status journalOriginals(uint64_t offset, size_t n);
@@ -116,6 +126,7 @@ class Pager {
   uint32_t pageCount_ = 0;
   uint64_t fileSize_ = 0;
   bool isWal_ = false;
+  std::unique_ptr<Wal> wal_;  // joined on the first read that finds WAL mode; keeps SHARED held
 
   // Write-transaction state. Invariant: every page p <= originalPageCount_ with
   // journaled_[p] == true has its original content in a sealed segment, or in the open segment

@@ -6,8 +6,9 @@
 
 namespace litevault {
 
-Status scanWal(const File& wal, WalScan* out) {
+Status scanWal(const File& wal, WalScan* out, std::vector<uint32_t>* pageNumbers) {
   *out = WalScan();
+  if (pageNumbers != nullptr) pageNumbers->clear();
   LV_RETURN_IF_ERROR(wal.size(&out->fileSize));
   if (out->fileSize <= kWalHeaderSize) return Status::ok();  // SQLite: 32 bytes or less is empty
 
@@ -25,6 +26,7 @@ Status scanWal(const File& wal, WalScan* out) {
   }
   out->headerValid = true;
   out->header = header;
+  out->checksumAtMxFrame = header.checksum;  // SQLite's aFrameCksum before any commit
 
   const uint64_t frameSize = uint64_t(header.pageSize) + kWalFrameHeaderSize;
   const uint64_t frames = (out->fileSize - kWalHeaderSize) / frameSize;
@@ -42,8 +44,12 @@ Status scanWal(const File& wal, WalScan* out) {
     for (uint32_t i = 0; i < count; i++) {
       const uint8_t* frame = buffer.data() + i * frameSize;
       WalFrameHeader fh;
-      if (!checkWalFrame(header, frame, frame + kWalFrameHeaderSize, &running, &fh)) return Status::ok();
+      if (!checkWalFrame(header, frame, frame + kWalFrameHeaderSize, &running, &fh)) {
+        if (pageNumbers != nullptr) pageNumbers->resize(out->mxFrame);
+        return Status::ok();
+      }
       uint32_t n = first + i;
+      if (pageNumbers != nullptr) pageNumbers->push_back(fh.pageNumber);
       if (fh.pageNumber == 1) pendingPage1Frame = n;
       if (fh.commitPageCount != 0) {
         out->mxFrame = n;
@@ -53,6 +59,7 @@ Status scanWal(const File& wal, WalScan* out) {
       }
     }
   }
+  if (pageNumbers != nullptr) pageNumbers->resize(out->mxFrame);
   return Status::ok();
 }
 

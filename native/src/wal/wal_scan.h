@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "base/status.h"
 #include "format/wal_format.h"
@@ -28,10 +29,11 @@ struct WalScan {
   uint32_t mxFrame = 0;         // last valid commit frame (0: no committed frame)
   uint32_t nPage = 0;           // database size in pages committed by frame mxFrame
   uint32_t page1Frame = 0;      // newest frame <= mxFrame holding page 1 (0: none)
-  WalChecksum checksumAtMxFrame;
+  WalChecksum checksumAtMxFrame;  // running checksum after mxFrame (the header's when mxFrame is 0)
 };
 
 // Errors: SQLITE_CANTOPEN for a valid header of an unknown WAL version (as SQLite), I/O errors.
-Status scanWal(const File& wal, WalScan* out);
+// With `pageNumbers`, it receives the page number of every frame 1..mxFrame (for recovery).
+Status scanWal(const File& wal, WalScan* out, std::vector<uint32_t>* pageNumbers = nullptr);
 
 }  // namespace litevault

@@ -1,0 +1,175 @@
+// -shm mapping, DMS and lock arbitration; see shm.h.
+#include "os/shm.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "format/wal_index.h"
+#include "os/ofd_lock.h"
+
+namespace litevault {
+namespace {
+
+std::mutex nodesMutex;
+std::map<const File*, ShmNode*>& nodes() {
+  static auto* all = new std::map<const File*, ShmNode*>();  // never freed, like the files
+  return *all;
+}
+
+std::mutex barrierMutex;
+
+}  // namespace
+
+void ShmNode::barrier() {
+  __sync_synchronize();
+  std::lock_guard<std::mutex> guard(barrierMutex);
+}
+
+Status ShmNode::attach(const std::string& dbPath, ShmNode** out) {
+  *out = nullptr;
+  File* file = nullptr;
+  const std::string path = dbPath + "-shm";
+  Status opened = openFile(path, OpenIntent::kCreate, &file);
+  if (opened.code() == Code::kReadOnly) {
+    return Status::error(Code::kReadOnlyCantInit, "cannot use '" + path + "': the -shm file is read-only");
+  }
+  LV_RETURN_IF_ERROR(opened);
+
+  ShmNode* node;
+  {
+    std::lock_guard<std::mutex> guard(nodesMutex);
+    auto found = nodes().find(file);
+    if (found == nodes().end()) found = nodes().emplace(file, new ShmNode(file)).first;
+    node = found->second;
+  }
+  std::lock_guard<std::mutex> guard(node->mutex_);
+  if (node->attachments_ == 0) {
+    bool held = false;
+    pid_t holder = 0;
+    LV_RETURN_IF_ERROR(probeLock(*file, LockType::kWrite, kShmDmsByte, 1, &held, &holder));
+    if (!held) {
+      // Nobody uses this WAL: we initialize. Truncating makes every reader rebuild the index.
+      LV_RETURN_IF_ERROR(setLock(*file, LockType::kWrite, kShmDmsByte, 1));
+      Status truncated = file->truncate(3);
+      if (!truncated.isOk()) {
+        setLock(*file, LockType::kUnlock, kShmDmsByte, 1);
+        return truncated;
+      }
+    } else {
+      // Somebody holds it. If they write-lock it, they are initializing: our read lock fails
+      // with BUSY, which the caller retries.
+    }
+    LV_RETURN_IF_ERROR(setLock(*file, LockType::kRead, kShmDmsByte, 1));
+  }
+  node->attachments_++;
+  *out = node;
+  return Status::ok();
+}
+
+void ShmNode::detach() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (--attachments_ > 0) return;
+  for (uint8_t* region : regions_) {
+    if (region != nullptr) munmap(region, kWalIndexRegionSize);
+  }
+  regions_.clear();
+  setLock(*file_, LockType::kUnlock, kShmDmsByte, 1);
+}
+
+Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
+  *out = nullptr;
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (index < regions_.size() && regions_[index] != nullptr) {
+    *out = regions_[index];
+    return Status::ok();
+  }
+  const uint64_t needed = uint64_t(index + 1) * kWalIndexRegionSize;
+  uint64_t size = 0;
+  LV_RETURN_IF_ERROR(file_->size(&size));
+  if (size < needed) {
+    if (!extend) return Status::ok();
+    // Grow the file by writing one byte at the end of every 4 KiB page, as unixShmMap does, so
+    // the blocks really exist and a full disk fails here rather than with SIGBUS later.
+    static const uint8_t zero = 0;
+    for (uint64_t at = (size / 4096 + 1) * 4096 - 1; at < needed; at += 4096) {
+      if (at >= size) {
+        Status s = file_->writeAt(&zero, 1, at);
+        if (!s.isOk()) return Status::error(Code::kIoErrShmSize, s.message(), s.errnum());
+      }
+    }
+  }
+  void* mapped = mmap(nullptr, kWalIndexRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
+                      static_cast<off_t>(uint64_t(index) * kWalIndexRegionSize));
+  if (mapped == MAP_FAILED) {
+    return Status::fromErrno(Code::kIoErrShmMap, "cannot map '" + file_->path() + "'", errno);
+  }
+  if (regions_.size() <= index) regions_.resize(index + 1, nullptr);
+  regions_[index] = static_cast<uint8_t*>(mapped);
+  *out = regions_[index];
+  return Status::ok();
+}
+
+Status ShmLocks::lock(int first, int count, bool exclusive) {
+  std::lock_guard<std::mutex> guard(node_.mutex_);
+  const File& file = *node_.file_;
+  if (!exclusive) {
+    // Shared locks are taken one byte at a time (SQLite never asks for more).
+    const int i = first;
+    if (holdsShared(i) || holdsExclusive(i)) return Status::ok();
+    if (node_.lockCount_[i] < 0) {
+      return Status::error(Code::kBusy, "'" + node_.path() + "' is locked by another handle in this process");
+    }
+    if (node_.lockCount_[i] == 0) LV_RETURN_IF_ERROR(setLock(file, LockType::kRead, kShmLockBase + i, 1));
+    node_.lockCount_[i]++;
+    sharedMask_ |= uint8_t(1u << i);
+    return Status::ok();
+  }
+  for (int i = first; i < first + count; i++) {
+    if (holdsExclusive(i)) continue;
+    // Another of our connections holds it (shared by someone other than us, or exclusive).
+    if (node_.lockCount_[i] != 0 && !(node_.lockCount_[i] == 1 && holdsShared(i))) {
+      return Status::error(Code::kBusy, "'" + node_.path() + "' is locked by another handle in this process");
+    }
+  }
+  LV_RETURN_IF_ERROR(setLock(file, LockType::kWrite, kShmLockBase + first, count));
+  for (int i = first; i < first + count; i++) {
+    if (holdsShared(i)) sharedMask_ &= uint8_t(~(1u << i));
+    node_.lockCount_[i] = -1;
+    exclusiveMask_ |= uint8_t(1u << i);
+  }
+  return Status::ok();
+}
+
+Status ShmLocks::unlock(int first, int count, bool exclusive) {
+  std::lock_guard<std::mutex> guard(node_.mutex_);
+  const File& file = *node_.file_;
+  Status result;
+  for (int i = first; i < first + count; i++) {
+    if (exclusive && holdsExclusive(i)) {
+      Status s = setLock(file, LockType::kUnlock, kShmLockBase + i, 1);
+      if (result.isOk()) result = s;
+      node_.lockCount_[i] = 0;
+      exclusiveMask_ &= uint8_t(~(1u << i));
+    } else if (!exclusive && holdsShared(i)) {
+      if (--node_.lockCount_[i] == 0) {
+        Status s = setLock(file, LockType::kUnlock, kShmLockBase + i, 1);
+        if (result.isOk()) result = s;
+      }
+      sharedMask_ &= uint8_t(~(1u << i));
+    }
+  }
+  return result;
+}
+
+void ShmLocks::releaseAll() {
+  for (int i = 0; i < 8; i++) {
+    if (holdsExclusive(i)) unlock(i, 1, true);
+    if (holdsShared(i)) unlock(i, 1, false);
+  }
+}
+
+}  // namespace litevault

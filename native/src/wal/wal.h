@@ -1,0 +1,91 @@
+// Wal: one connection's share in a WAL-mode database (reference §4..§6, §9; wal.c).
+//
+// It attaches to the -shm (os/shm.h), opens the -wal (never deleting either), and runs read
+// transactions exactly as SQLite's walTryBeginRead does:
+//   * the wal-index header is read lock-free, copy 0, barrier, copy 1; the copies must match,
+//     be initialized and have a good checksum; otherwise the reader takes WRITE and, if the
+//     header is still bad, rebuilds the index from the -wal (recovery, under WRITE + CKPT +
+//     RECOVER, then the header and read marks are written as SQLite's walIndexRecover does);
+//   * when every frame is backfilled the reader takes READ_LOCK(0) and reads the database file
+//     only; otherwise it takes the read mark with the largest value <= mxFrame, first trying to
+//     move a mark up to mxFrame under an exclusive lock, then holds that mark SHARED and
+//     re-validates the mark and the header (any change: retry, sleeping from the 6th try);
+//   * while the read lock is held, the snapshot (mxFrame, nPage, minFrame = nBackfill + 1) is
+//     fixed: a page's newest frame <= mxFrame and >= minFrame is found through the hash tables,
+//     and checkpointers cannot backfill past the mark nor writers restart the WAL.
+//
+// Invariant: holding READ_LOCK(i) shared means aReadMark[i] does not change (changing it needs
+// the lock exclusive) and no checkpointer copies frames past it into the database.
+//
+// Locks: the caller (the pager) holds SHARED on the database file for the Wal's whole life.
+// Thread safety: not thread-safe; one Wal per Pager, serialized by the connection's mutex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "format/wal_format.h"
+#include "format/wal_index.h"
+#include "os/file.h"
+#include "os/shm.h"
+
+namespace litevault {
+
+struct WalCheckpointInfo {
+  uint32_t nBackfill = 0;
+  uint32_t nBackfillAttempted = 0;
+  uint32_t readMarks[kWalReaders] = {};
+};
+
+class Wal {
+ public:
+  // Errors: SQLITE_BUSY (the -shm is being initialized), SQLITE_CANTOPEN, SQLITE_READONLY_CANTINIT.
+  static Status open(const std::string& dbPath, uint32_t dbPageSize, std::unique_ptr<Wal>* out);
+  ~Wal();
+
+  // Starts a read transaction; *changed when the wal-index header differs from the previous
+  // snapshot's. Errors: SQLITE_BUSY / SQLITE_BUSY_RECOVERY, SQLITE_PROTOCOL, SQLITE_CANTOPEN.
+  Status beginRead(bool* changed);
+  void endRead();
+  bool reading() const { return readLock_ >= 0; }
+
+  // Valid while reading.
+  uint32_t mxFrame() const { return header_.mxFrame; }
+  uint32_t nPage() const { return header_.nPage; }        // 0 when the WAL holds no commit
+  uint32_t pageSize() const { return walPageSize_; }
+  int readLockIndex() const { return readLock_; }
+  // The newest frame holding `page` in this snapshot, or 0 when the page is read from the file.
+  Status findFrame(uint32_t page, uint32_t* frame);
+  Status readFrame(uint32_t frame, uint8_t* out) const;
+
+  // The checkpoint info in the -shm (nBackfill, read marks), read with relaxed loads.
+  WalCheckpointInfo checkpointInfo();
+
+ private:
+  Wal(std::string dbPath, uint32_t dbPageSize, ShmNode* shm, File* wal);
+  enum class Attempt { kDone, kRetry };
+  Status tryBeginRead(bool* changed, Attempt* attempt);
+  Status readIndexHeader(bool* changed);
+  bool tryIndexHeader(bool* changed);
+  Status recover();
+  Status appendIndex(uint32_t frame, uint32_t page);
+  uint8_t* region0() const { return region0_; }
+
+  const std::string dbPath_;
+  const uint32_t dbPageSize_;
+  ShmNode* const shm_;   // process-wide; detached in the destructor
+  File* const wal_;      // registry-owned; never closed
+  ShmLocks locks_;
+  uint8_t* region0_ = nullptr;  // mapped header region, once it exists
+
+  WalIndexHeader header_;  // the snapshot (valid while reading)
+  bool haveHeader_ = false;
+  uint32_t walPageSize_ = 0;
+  int readLock_ = -1;      // -1: no read transaction
+  uint32_t minFrame_ = 0;
+};
+
+}  // namespace litevault

@@ -1,0 +1,94 @@
+// Rebuilding the wal-index from the -wal (walIndexRecover, walIndexAppend); see wal.h.
+#include <cstring>
+
+#include "format/byte_order.h"
+#include "wal/wal.h"
+#include "wal/wal_scan.h"
+
+namespace litevault {
+
+// walIndexAppend: records that `frame` holds `page`. The caller holds WRITE (or is recovering).
+Status Wal::appendIndex(uint32_t frame, uint32_t page) {
+  const uint32_t r = walIndexRegionOf(frame);
+  uint8_t* region = nullptr;
+  LV_RETURN_IF_ERROR(shm_->region(r, true, &region));
+  const uint32_t index = frame - walIndexRegionBase(r);  // 1-based within the region
+  uint32_t* pages = reinterpret_cast<uint32_t*>(region + walIndexPageArrayOffset(r));
+  uint16_t* slots = reinterpret_cast<uint16_t*>(region + kHashTableOffset);
+  if (index == 1) {
+    // First frame of a region: clear its page array and hash table.
+    std::memset(pages, 0, reinterpret_cast<uint8_t*>(slots) + kHashSlotCount * 2 - reinterpret_cast<uint8_t*>(pages));
+  }
+  if (pages[index - 1] != 0) {
+    // Leftovers of a writer that crashed past mxFrame (walCleanupHash): drop entries > index-1.
+    for (uint32_t s = 0; s < kHashSlotCount; s++) {
+      if (slots[s] >= index) slots[s] = 0;
+    }
+    const uint32_t entries = r == 0 ? kHashFirstRegionPages : kHashPageCount;
+    std::memset(pages + index - 1, 0, (entries - (index - 1)) * sizeof(uint32_t));
+  }
+  uint32_t slot = walIndexHash(page);
+  for (uint32_t collisions = index; slots[slot] != 0; slot = (slot + 1) & (kHashSlotCount - 1)) {
+    if (collisions-- == 0) return Status::error(Code::kCorrupt, "'" + dbPath_ + "-shm': hash table overflow");
+  }
+  pages[index - 1] = page;
+  __atomic_store_n(&slots[slot], static_cast<uint16_t>(index), __ATOMIC_RELAXED);
+  return Status::ok();
+}
+
+// walIndexRecover. The caller holds WRITE_LOCK exclusively.
+Status Wal::recover() {
+  LV_RETURN_IF_ERROR(locks_.lock(kCheckpointLock, 2, true));  // CKPT and RECOVER
+  WalScan scan;
+  std::vector<uint32_t> pages;
+  Status status = scanWal(*wal_, &scan, &pages);
+  for (uint32_t frame = 1; status.isOk() && frame <= scan.mxFrame; frame++) {
+    status = appendIndex(frame, pages[frame - 1]);
+  }
+  if (status.isOk()) {
+    WalIndexHeader h;
+    h.version = kWalIndexVersion;
+    h.isInit = 1;
+    if (scan.headerValid) {
+      h.bigEndianChecksum = scan.header.bigEndianChecksums() ? 1 : 0;
+      h.frameChecksum = scan.checksumAtMxFrame;
+      put4(h.salt, scan.header.salt1);  // aSalt keeps the WAL header's big-endian bytes
+      put4(h.salt + 4, scan.header.salt2);
+      if (scan.mxFrame != 0) {
+        h.pageSize = scan.header.pageSize;
+        h.mxFrame = scan.mxFrame;
+        h.nPage = scan.nPage;
+      }
+    }
+    uint8_t bytes[kWalIndexHdrSize];
+    encodeWalIndexHeader(&h, bytes);
+    // walIndexWriteHdr: copy 1, barrier, copy 0.
+    std::memcpy(region0_ + kWalIndexHdrSize, bytes, kWalIndexHdrSize);
+    ShmNode::barrier();
+    std::memcpy(region0_, bytes, kWalIndexHdrSize);
+    header_ = h;
+    haveHeader_ = true;
+    walPageSize_ = h.pageSize;
+
+    auto store = [&](size_t offset, uint32_t v) {
+      __atomic_store_n(reinterpret_cast<uint32_t*>(region0_ + offset), v, __ATOMIC_RELAXED);
+    };
+    store(kNBackfillOffset, 0);
+    store(kNBackfillAttemptedOffset, scan.mxFrame);
+    store(kReadMarkOffset, 0);
+    for (int i = 1; i < kWalReaders; i++) {
+      Status locked = locks_.lock(readLock(i), 1, true);
+      if (locked.isOk()) {
+        store(kReadMarkOffset + 4 * i, i == 1 && scan.mxFrame != 0 ? scan.mxFrame : kReadMarkNotUsed);
+        locks_.unlock(readLock(i), 1, true);
+      } else if ((static_cast<int>(locked.code()) & 0xff) != static_cast<int>(Code::kBusy)) {
+        status = locked;
+        break;
+      }
+    }
+  }
+  locks_.unlock(kCheckpointLock, 2, true);
+  return status;
+}
+
+}  // namespace litevault
