@@ -12,7 +12,7 @@ const USAGE = `usage: litevault <command> [options]
 
 commands:
   info <db> [--json]    the database header and WAL summary, as SQLite would report them
-  backup <source> <destination> [--pages N] [--busy-timeout MS] [--json]
+  backup <source> <destination> [--pages N] [--busy-timeout MS] [--mode M] [--json]
                         an online copy of a live database (SQLite's backup semantics): the
                         destination is written crash-safely and ends as the source's image
 
@@ -21,6 +21,10 @@ options:
   --pages N             pages copied per step (default 1024); other processes may write the
                         source between steps, which restarts the copy
   --busy-timeout MS     how long to wait for locks before failing with SQLITE_BUSY (default 5000)
+  --mode snapshot|restart
+                        snapshot: one read transaction for the whole copy, never restarts
+                        (default for WAL databases); restart: SQLite's behaviour (default for
+                        rollback-journal databases)
   -h, --help            this help
   -v, --version         litevault's version
 `;
@@ -95,6 +99,10 @@ function formatInfo(info: DatabaseInfo): string {
       ['wal file size', w.fileSize],
       ['wal frames', w.headerValid ? `${w.frames} committed (${w.framesInFile} in file)` : 'none (no valid WAL header)'],
     );
+    if (w.index) {
+      const marks = w.index.readMarks.map((m) => (m === null ? '-' : String(m))).join(' ');
+      rows.push(['wal backfilled', `${w.index.backfilled} of ${w.index.frames} frames`], ['wal read marks', marks]);
+    }
     if (info.headerFromWal) rows.push(['header read from', 'the newest committed WAL frame of page 1']);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -129,11 +137,13 @@ function progressBar(): { update(p: BackupProgress): void; done(): void } {
 }
 
 async function backupCommand(args: string[]): Promise<void> {
-  const parsed = parse(args, ['--json'], ['--pages', '--busy-timeout']);
+  const parsed = parse(args, ['--json'], ['--pages', '--busy-timeout', '--mode']);
   if (parsed.positional.length !== 2) throw new UsageError('backup needs a source and a destination path');
   const [source, destination] = parsed.positional;
   const pagesPerStep = integerOption(parsed, '--pages', 1024, 1);
   const busyTimeout = integerOption(parsed, '--busy-timeout', 5000, 0);
+  const mode = parsed.values.get('--mode');
+  if (mode !== undefined && mode !== 'snapshot' && mode !== 'restart') throw new UsageError(`--mode must be snapshot or restart, not '${mode}'`);
   const json = parsed.flags.has('--json');
   const bar = progressBar();
   const controller = new AbortController();
@@ -143,6 +153,7 @@ async function backupCommand(args: string[]): Promise<void> {
     const result = await backup(source, destination, {
       pagesPerStep,
       busyTimeout,
+      mode,
       signal: controller.signal,
       onProgress: json ? undefined : (p) => bar.update(p),
     });
@@ -151,7 +162,8 @@ async function backupCommand(args: string[]): Promise<void> {
       process.stdout.write(JSON.stringify({ source, destination, ...result }) + '\n');
     } else {
       const mib = ((result.pageCount * result.pageSize) / 1048576).toFixed(1);
-      process.stdout.write(`backed up ${source} to ${destination}: ${result.pageCount} pages of ${result.pageSize} bytes (${mib} MiB) in ${result.ms} ms, ${result.restarts} restarts\n`);
+      const snapshot = result.snapshotFrame ? ` at WAL frame ${result.snapshotFrame}` : '';
+      process.stdout.write(`backed up ${source} to ${destination}: ${result.pageCount} pages of ${result.pageSize} bytes (${mib} MiB) in ${result.ms} ms, ${result.mode} mode${snapshot}, ${result.restarts} restarts\n`);
     }
   } finally {
     bar.done();

@@ -5,7 +5,7 @@
 export { LitevaultError } from './errors';
 export type { LitevaultErrorCode, LitevaultErrorFields } from './errors';
 export { inspect } from './inspect';
-export type { DatabaseInfo, WalInfo } from './inspect';
+export type { DatabaseInfo, WalInfo, WalIndexInfo } from './inspect';
 export { nativeAddon } from './binding';
 export type { NativeAddonInfo } from './binding';
 export { Database } from './database';

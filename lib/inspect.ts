@@ -26,6 +26,25 @@ export interface WalInfo {
   salt2: number;
   /** True for magic 0x377f0683 (checksums over big-endian words). */
   bigEndianChecksums: boolean;
+  /**
+   * The wal-index (-shm) as it stands, read without locks and never created or changed; null
+   * when there is no -shm or its header is not valid (SQLite would then rebuild it).
+   */
+  index: WalIndexInfo | null;
+}
+
+/** What the -shm's header says. */
+export interface WalIndexInfo {
+  /** Committed frames the index covers (mxFrame). */
+  frames: number;
+  /** Frames already copied into the database file by checkpoints (nBackfill). */
+  backfilled: number;
+  /** Frames the last checkpoint tried to copy (nBackfillAttempted). */
+  backfillAttempted: number;
+  /** Incremented by every commit (iChange). */
+  change: number;
+  /** The five read marks (aReadMark[0..4]); null for an unused slot. */
+  readMarks: Array<number | null>;
 }
 
 /** What `inspect()` reports about a database file. */

@@ -72,6 +72,22 @@ class InspectWorker : public PromiseWorker {
       wal.Set("salt1", w.header.salt1);
       wal.Set("salt2", w.header.salt2);
       wal.Set("bigEndianChecksums", w.headerValid && w.header.bigEndianChecksums());
+      if (info_.shmHeaderValid) {
+        Napi::Object index = Napi::Object::New(env);
+        index.Set("frames", info_.shmHeader.mxFrame);
+        index.Set("backfilled", info_.nBackfill);
+        index.Set("backfillAttempted", info_.nBackfillAttempted);
+        index.Set("change", info_.shmHeader.change);
+        Napi::Array marks = Napi::Array::New(env, kWalReaders);
+        for (uint32_t i = 0; i < kWalReaders; i++) {
+          uint32_t m = info_.readMarks[i];
+          marks.Set(i, m == kReadMarkNotUsed ? env.Null() : Napi::Value(Napi::Number::New(env, m)));
+        }
+        index.Set("readMarks", marks);
+        wal.Set("index", index);
+      } else {
+        wal.Set("index", env.Null());
+      }
       o.Set("wal", wal);
     } else {
       o.Set("wal", env.Null());

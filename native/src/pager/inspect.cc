@@ -1,6 +1,8 @@
 // Header and WAL summary of a database file; see inspect.h.
 #include "pager/inspect.h"
 
+#include <cstring>
+
 #include "os/file.h"
 
 namespace litevault {
@@ -37,6 +39,31 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
                                                  " holds an invalid page 1: " + decoded.message());
       }
       out->headerFromWal = true;
+    }
+  }
+
+  const std::string shmPath = path + "-shm";
+  PathInfo shmInfo;
+  LV_RETURN_IF_ERROR(statPath(shmPath, &shmInfo));
+  if (shmInfo.exists && shmInfo.regular) {
+    out->shmExists = true;
+    File* shm = nullptr;
+    LV_RETURN_IF_ERROR(openFile(shmPath, OpenIntent::kRead, &shm));
+    uint8_t index[kWalIndexHeaderSize];
+    got = 0;
+    LV_RETURN_IF_ERROR(shm->readAt(index, sizeof(index), 0, &got));
+    if (got == sizeof(index) && std::memcmp(index, index + kWalIndexHdrSize, kWalIndexHdrSize) == 0 &&
+        walIndexHeaderValid(index)) {
+      out->shmHeaderValid = true;
+      out->shmHeader = decodeWalIndexHeader(index);
+      auto native = [&](size_t offset) {
+        uint32_t v;
+        std::memcpy(&v, index + offset, 4);
+        return v;
+      };
+      out->nBackfill = native(kNBackfillOffset);
+      out->nBackfillAttempted = native(kNBackfillAttemptedOffset);
+      for (int i = 0; i < kWalReaders; i++) out->readMarks[i] = native(kReadMarkOffset + 4 * i);
     }
   }
 

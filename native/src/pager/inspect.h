@@ -19,6 +19,7 @@
 
 #include "base/status.h"
 #include "format/db_header.h"
+#include "format/wal_index.h"
 #include "wal/wal_scan.h"
 
 namespace litevault {
@@ -32,6 +33,14 @@ struct DatabaseInfo {
   uint32_t pageCount = 0;      // SQLite's page count (PRAGMA page_count)
   bool walExists = false;      // a <db>-wal file is present
   WalScan wal;                 // its recovery walk (empty when absent)
+  // The -shm as it stands (read, never mapped, locked or created): valid when both header
+  // copies agree and the checksum holds.
+  bool shmExists = false;
+  bool shmHeaderValid = false;
+  WalIndexHeader shmHeader;
+  uint32_t nBackfill = 0;
+  uint32_t nBackfillAttempted = 0;
+  uint32_t readMarks[kWalReaders] = {};
 };
 
 // Errors: SQLITE_CANTOPEN (missing, unreadable, not a regular file; _ISDIR for a directory),
