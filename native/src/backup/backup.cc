@@ -126,11 +126,11 @@ Status Backup::beginDestination(Pager& src, Pager& dst) {
   bool ignored = false;
   LV_RETURN_IF_ERROR(dst.beginRead(&ignored));  // rolls back a hot journal left in the destination
   Status status;
-  if (dst.isWal()) {
-    status = dst.pageCount() != 0 && dst.pageSize() != src.pageSize()
-                 ? Status::error(Code::kReadOnly, "cannot back up into WAL database '" + dst.path() +
-                                                      "': its page size differs from the source's")
-                 : Status::error(Code::kError, "'" + dst.path() + "' is in WAL mode; WAL destinations are not supported yet");
+  // backup.c: a WAL destination must keep its page size (its WAL frames have one size).
+  if (dst.isWal() && dst.pageSize() != src.pageSize()) {
+    status = Status::error(Code::kReadOnly, "cannot back up into WAL database '" + dst.path() +
+                                                "': its page size (" + std::to_string(dst.pageSize()) +
+                                                ") differs from the source's (" + std::to_string(src.pageSize()) + ")");
   }
   if (status.isOk()) status = dst.beginWrite();
   if (!status.isOk()) {
@@ -183,6 +183,10 @@ Status Backup::complete(Pager& src, Pager& dst) {
   uint8_t cookie[4];
   put4(cookie, destinationOldCookie_ + 1);
   LV_RETURN_IF_ERROR(dst.writeBytes(40, cookie, sizeof(cookie)));
+  if (dst.wal() != nullptr) {
+    static const uint8_t kWalVersions[2] = {2, 2};  // sqlite3BtreeSetVersion(2): it stays a WAL database
+    LV_RETURN_IF_ERROR(dst.writeBytes(18, kWalVersions, sizeof(kWalVersions)));
+  }
   LV_RETURN_IF_ERROR(dst.commit(finalSize));
   destinationOpen_ = false;
   return dst.endRead();

@@ -1,6 +1,7 @@
 // Waiting for a lock with a busy timeout, the way SQLite's default busy handler does
 // (sqliteDefaultBusyCallback): retry after 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms,
-// then every 100 ms, until the timeout is spent. Only SQLITE_BUSY is retried.
+// then every 100 ms, until the timeout is spent. SQLITE_BUSY and SQLITE_BUSY_RECOVERY are
+// retried; SQLITE_BUSY_SNAPSHOT is not (waiting cannot help: the caller needs a new snapshot).
 //
 // Thread safety: runs on the calling (threadpool) thread; it sleeps that thread.
 #pragma once
@@ -18,7 +19,8 @@ Status retryWhileBusy(int timeoutMs, Attempt attempt) {
   int waited = 0;
   for (int i = 0;; i++) {
     Status status = attempt();
-    if ((static_cast<int>(status.code()) & 0xff) != static_cast<int>(Code::kBusy) || waited >= timeoutMs) {
+    const bool busy = status.code() == Code::kBusy || status.code() == Code::kBusyRecovery;
+    if (!busy || waited >= timeoutMs) {
       return status;
     }
     int delay = kDelaysMs[i < 12 ? i : 11];

@@ -218,8 +218,15 @@ Status Pager::beginWrite() {
   if (options_.readOnly || !db_->writable()) {
     return Status::error(Code::kReadOnly, "attempt to write a readonly database: '" + path_ + "'");
   }
-  if (isWal_) {
-    return Status::error(Code::kError, "'" + path_ + "' is in WAL mode; writing WAL databases is not supported yet");
+  originalPageCount_ = pageCount_;
+  originalChangeCounter_ = header_.changeCounter;
+  if (wal_) {
+    // WAL mode: no database lock beyond SHARED, no journal; the WAL write lock instead.
+    LV_RETURN_IF_ERROR(retryWhileBusy(options_.busyTimeoutMs, [&] { return wal_->beginWrite(); }).about(path_));
+    walPage1_.clear();
+    databaseWritten_ = false;
+    state_ = State::kWriting;
+    return Status::ok();
   }
   Status status = lockWaiting(DbLockLevel::kReserved);
   if (status.isOk()) status = lockWaiting(DbLockLevel::kExclusive);
@@ -230,9 +237,7 @@ Status Pager::beginWrite() {
     lock_.unlock(DbLockLevel::kShared);
     return status.about(path_);
   }
-  originalPageCount_ = pageCount_;
   journalPageSize_ = pageSize_ != 0 ? pageSize_ : 4096;
-  originalChangeCounter_ = header_.changeCounter;
   journaled_.assign(size_t(originalPageCount_) + 1, false);
   journalEnd_ = 0;
   segmentStart_ = 0;
@@ -328,9 +333,36 @@ Status Pager::sealSegment() {
   return Status::ok();
 }
 
+// WAL mode: whole pages become frames at once (uncommitted until commit()); a write inside page
+// 1 that is not a whole page patches the copy of page 1 that commit() appends last.
+Status Pager::writeWalBytes(uint64_t offset, const uint8_t* data, size_t n) {
+  const uint32_t ps = pageSize_;
+  if (offset % ps == 0 && n % ps == 0) {
+    std::vector<Wal::FrameToWrite> frames;
+    for (size_t i = 0; i < n / ps; i++) {
+      const uint32_t page = static_cast<uint32_t>(offset / ps + i + 1);
+      frames.push_back({page, data + i * ps});
+      if (page == 1) walPage1_.assign(data + i * ps, data + (i + 1) * ps);
+    }
+    LV_RETURN_IF_ERROR(wal_->appendFrames(frames.data(), frames.size(), 0, ps));
+    databaseWritten_ = true;
+    return Status::ok();
+  }
+  if (offset + n > ps) {
+    return Status::error(Code::kInternal, "a partial-page write outside page 1 of WAL database '" + path_ + "'");
+  }
+  if (walPage1_.empty()) {
+    walPage1_.resize(ps);
+    LV_RETURN_IF_ERROR(readPages(1, 1, walPage1_.data()));
+  }
+  std::memcpy(walPage1_.data() + offset, data, n);
+  return Status::ok();
+}
+
 Status Pager::writeBytes(uint64_t offset, const uint8_t* data, size_t n) {
   if (state_ != State::kWriting) return misuse(path_, "writeBytes() needs a write transaction");
   if (n == 0) return Status::ok();
+  if (wal_) return writeWalBytes(offset, data, n).about(path_);
   if (offset < kPendingByte + 512 && offset + n > kPendingByte) {
     return Status::error(Code::kInternal, "refusing to write the lock-byte page of '" + path_ + "'");
   }
@@ -348,6 +380,21 @@ Status Pager::finishJournal() {
 
 Status Pager::commit(uint64_t newSize) {
   if (state_ != State::kWriting) return misuse(path_, "commit() needs a write transaction");
+  if (wal_) {
+    // pagerWalFrames: page 1 always goes last, in the commit frame, with the change counter.
+    uint8_t counter[4];
+    put4(counter, originalChangeCounter_ + 1);
+    Status status = writeWalBytes(24, counter, 4);
+    if (status.isOk()) status = writeWalBytes(92, counter, 4);
+    if (status.isOk()) {
+      const Wal::FrameToWrite page1{1, walPage1_.data()};
+      status = wal_->appendFrames(&page1, 1, static_cast<uint32_t>(newSize / pageSize_), pageSize_);
+    }
+    if (!status.isOk()) return status.about(path_);  // still writing: the caller rolls back
+    wal_->endWrite();
+    state_ = State::kReading;
+    return Status::ok();
+  }
   // pager_incr_changecounter: the counter as it was when the transaction began, plus one, at 24
   // and in the version-valid-for copy at 92.
   uint8_t counter[4];
@@ -366,6 +413,12 @@ Status Pager::commit(uint64_t newSize) {
 
 Status Pager::rollback() {
   if (state_ != State::kWriting) return misuse(path_, "rollback() needs a write transaction");
+  if (wal_) {
+    wal_->undo();
+    wal_->endWrite();
+    state_ = State::kReading;
+    return Status::ok();
+  }
   Status status;
   if (databaseWritten_) {
     PlaybackResult result;

@@ -17,6 +17,8 @@
 //   commit      change counter = old + 1 at 24 and 92, truncate to the new size, sync the database,
 //               delete the journal (the commit point), back to SHARED.
 //   rollback    play our own journal back, delete it, back to SHARED.
+// In WAL mode beginWrite takes the WAL write lock instead, writeBytes appends frames, commit
+// appends page 1 as the commit frame (wal/wal.h), and rollback forgets the uncommitted frames.
 //   endRead     back to NONE.
 //
 // Invariants: the lock-byte page (file bytes 0x40000000..+511) is never written; a journal page
@@ -110,6 +112,7 @@ class Pager {
   Status journalOriginals(uint64_t offset, size_t n);
   Status sealSegment();
   Status finishJournal();
+  Status writeWalBytes(uint64_t offset, const uint8_t* data, size_t n);
 
   const std::string path_;
   const std::string journalPath_;
@@ -143,6 +146,7 @@ class Pager {
   uint32_t segmentChecksumInit_ = 0;
   bool anySealed_ = false;         // at least one segment is sealed (the journal is hot on crash)
   bool databaseWritten_ = false;
+  std::vector<uint8_t> walPage1_;  // WAL mode: page 1 as it will be committed (empty: untouched)
 };
 
 }  // namespace litevault

@@ -64,10 +64,31 @@ class Wal {
   // The checkpoint info in the -shm (nBackfill, read marks), read with relaxed loads.
   WalCheckpointInfo checkpointInfo();
 
+  // Write transactions (wal_write.cc; sqlite3WalBeginWriteTransaction, walFrames,
+  // walRestartLog, sqlite3WalUndo). beginWrite needs a read transaction and takes WRITE_LOCK
+  // exclusively (one attempt: SQLITE_BUSY); if another connection committed since our snapshot
+  // it fails with SQLITE_BUSY_SNAPSHOT. appendFrames writes whole pages as frames (restarting
+  // the WAL first when every frame was backfilled and no reader uses it), indexes them, and with
+  // commitPageCount != 0 marks the last one as the commit frame, syncs the WAL and publishes the
+  // new wal-index header (copy 1, barrier, copy 0). Frames appended without a commit are
+  // invisible to readers and discarded by undo() or by a crash.
+  Status beginWrite();
+  struct FrameToWrite {
+    uint32_t page;
+    const uint8_t* data;
+  };
+  Status appendFrames(const FrameToWrite* frames, size_t count, uint32_t commitPageCount, uint32_t pageSize);
+  void undo();
+  void endWrite();
+  bool writing() const { return locks_.holdsExclusive(kWriteLock); }
+
  private:
   Wal(std::string dbPath, uint32_t dbPageSize, ShmNode* shm, File* wal);
   enum class Attempt { kDone, kRetry };
-  Status tryBeginRead(bool* changed, Attempt* attempt);
+  Status beginReadWith(bool* changed, bool useWal);
+  Status tryBeginRead(bool* changed, bool useWal, Attempt* attempt);
+  Status restartLog();
+  Status writeIndexHeader();
   Status readIndexHeader(bool* changed);
   bool tryIndexHeader(bool* changed);
   Status recover();
@@ -86,6 +107,11 @@ class Wal {
   uint32_t walPageSize_ = 0;
   int readLock_ = -1;      // -1: no read transaction
   uint32_t minFrame_ = 0;
+  // Write-transaction state: frames appended after header_.mxFrame, and the running checksum.
+  uint32_t lastFrame_ = 0;
+  WalChecksum running_;
+  bool restartedSalts_ = false;  // walRestartHdr picked new salts for the next WAL header
+  uint32_t checkpointSequence_ = 0;
 };
 
 }  // namespace litevault

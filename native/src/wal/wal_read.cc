@@ -91,7 +91,9 @@ Status Wal::readIndexHeader(bool* changed) {
   return Status::ok();
 }
 
-Status Wal::beginRead(bool* changed) {
+Status Wal::beginRead(bool* changed) { return beginReadWith(changed, false); }
+
+Status Wal::beginReadWith(bool* changed, bool useWal) {
   *changed = false;
   if (reading()) return Status::error(Code::kMisuse, "a WAL read transaction is already open on '" + dbPath_ + "'");
   // walBeginReadTransaction: retry; from the 6th try sleep (1 us, then (n-9)^2 * 39 us);
@@ -102,7 +104,7 @@ Status Wal::beginRead(bool* changed) {
       std::this_thread::sleep_for(std::chrono::microseconds(micros));
     }
     Attempt attempt = Attempt::kDone;
-    Status status = tryBeginRead(changed, &attempt);
+    Status status = tryBeginRead(changed, useWal, &attempt);
     if (attempt == Attempt::kDone) return status;
     if (count >= 100) {
       return Status::error(Code::kProtocol, "locking protocol: could not start a WAL read transaction on '" + dbPath_ + "'");
@@ -110,7 +112,7 @@ Status Wal::beginRead(bool* changed) {
   }
 }
 
-Status Wal::tryBeginRead(bool* changed, Attempt* attempt) {
+Status Wal::tryBeginRead(bool* changed, bool useWal, Attempt* attempt) {
   *attempt = Attempt::kDone;
   Status status = readIndexHeader(changed);
   if (isBusy(status)) {
@@ -132,7 +134,7 @@ Status Wal::tryBeginRead(bool* changed, Attempt* attempt) {
   uint8_t* info = region0_;
   const uint32_t mxFrame = header_.mxFrame;
   // Everything is in the database file: READ_LOCK(0), and the WAL is not used.
-  if (loadShared(info + kNBackfillOffset) == mxFrame) {
+  if (!useWal && loadShared(info + kNBackfillOffset) == mxFrame) {
     Status locked = locks_.lock(readLock(0), 1, false);
     if (locked.isOk()) {
       ShmNode::barrier();
