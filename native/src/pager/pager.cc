@@ -133,6 +133,22 @@ Status Pager::beginWalRead(bool* changed) {
   return status;
 }
 
+Status Pager::joinWal(bool* isWal) {
+  *isWal = false;
+  if (state_ != State::kNone) return misuse(path_, "joinWal() inside a transaction");
+  LV_RETURN_IF_ERROR(lockWaiting(DbLockLevel::kShared));
+  Status status = readHeader();
+  if (status.isOk() && isWal_ && !wal_) {
+    status = retryWhileBusy(options_.busyTimeoutMs, [&] { return Wal::open(path_, pageSize_, &wal_); });
+  }
+  if (!status.isOk() || !isWal_) {
+    if (!wal_) lock_.unlock(DbLockLevel::kNone);
+    return status.about(path_);
+  }
+  *isWal = true;
+  return Status::ok();
+}
+
 Status Pager::hasHotJournal(bool* hot) {
   *hot = false;
   PathInfo journal;
@@ -401,13 +417,21 @@ Status Pager::commit(uint64_t newSize) {
   put4(counter, originalChangeCounter_ + 1);
   Status status = writeBytes(24, counter, 4);
   if (status.isOk()) status = writeBytes(92, counter, 4);
-  uint64_t size = 0;
-  if (status.isOk()) status = db_->size(&size);
-  if (status.isOk() && size > newSize) status = db_->truncate(newSize);
   if (status.isOk()) status = db_->sync();
   if (status.isOk()) status = finishJournal();  // the commit point
   if (!status.isOk()) return status.about(path_);  // still writing: the caller rolls back
+  // pager_end_transaction: only now, with the journal gone and EXCLUSIVE still held, cut a file
+  // that shrank. Cutting earlier would lose pages the journal does not hold (it keeps only
+  // pages that were overwritten), and a crash between the two steps merely leaves unused
+  // pages past the valid in-header size.
+  uint64_t size = 0;
+  status = db_->size(&size);
+  if (status.isOk() && size > newSize) status = db_->truncate(newSize);
   state_ = State::kReading;
+  if (!status.isOk()) {
+    lock_.unlock(DbLockLevel::kShared);
+    return status.about(path_);
+  }
   return lock_.unlock(DbLockLevel::kShared).about(path_);
 }
 

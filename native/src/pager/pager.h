@@ -14,8 +14,10 @@
 //               original content is appended to the journal; the journal segment is synced, sealed
 //               with its magic and synced again before the database is written. So a crash at any
 //               instant leaves either the old database (the journal is hot) or the new one.
-//   commit      change counter = old + 1 at 24 and 92, truncate to the new size, sync the database,
-//               delete the journal (the commit point), back to SHARED.
+//   commit      change counter = old + 1 at 24 and 92, sync the database, delete the journal (the
+//               commit point), then truncate to the new size (as pager_end_transaction does:
+//               the journal holds only overwritten pages, so cutting earlier would lose pages a
+//               rollback needs), back to SHARED.
 //   rollback    play our own journal back, delete it, back to SHARED.
 // In WAL mode beginWrite takes the WAL write lock instead, writeBytes appends frames, commit
 // appends page 1 as the commit frame (wal/wal.h), and rollback forgets the uncommitted frames.
@@ -88,6 +90,11 @@ class Pager {
 
   // The WAL, once a read found the database in WAL mode (null before, and for rollback mode).
   Wal* wal() const { return wal_.get(); }
+
+  // For checkpoints: outside any transaction, takes SHARED (waiting), reads the header and, for a
+  // WAL database, joins the WAL (keeping SHARED, as every WAL connection does). *isWal is false
+  // for a rollback-journal database, whose SHARED lock is then released again.
+  Status joinWal(bool* isWal);
 
   // From a read transaction. Errors: SQLITE_BUSY, SQLITE_READONLY, I/O errors.
   Status beginWrite();
