@@ -38,12 +38,19 @@ export interface NativeBackup {
   readonly finished: boolean;
 }
 
+/** @internal native/src/addon/checkpoint_wrap.h */
+export interface NativeCheckpoint {
+  step(frames: number): Promise<{ done: boolean; busy: 0 | 1; log: number; checkpointed: number }>;
+  finish(): Promise<void>;
+}
+
 /** The functions native/src/addon/ registers. */
 interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
   inspect(path: string): Promise<DatabaseInfo>;
   open(path: string, readOnly: boolean, create: boolean, busyTimeoutMs: number): Promise<NativeDatabase>;
   Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
+  Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
   napiVersion: number;
 }
 

@@ -6,6 +6,7 @@
  */
 import { inspect, DatabaseInfo } from './inspect';
 import { backup, BackupProgress } from './backup';
+import { checkpoint, CheckpointMode } from './checkpoint';
 import { LitevaultError } from './errors';
 
 const USAGE = `usage: litevault <command> [options]
@@ -15,6 +16,9 @@ commands:
   backup <source> <destination> [--pages N] [--busy-timeout MS] [--mode M] [--json]
                         an online copy of a live database (SQLite's backup semantics): the
                         destination is written crash-safely and ends as the source's image
+  checkpoint <db> [--mode passive|full|restart|truncate] [--busy-timeout MS] [--json]
+                        copy WAL frames back into the database, as PRAGMA wal_checkpoint(MODE);
+                        --json prints {"busy":0,"log":N,"checkpointed":M}
 
 options:
   --json                print one JSON object on stdout
@@ -171,6 +175,22 @@ async function backupCommand(args: string[]): Promise<void> {
   }
 }
 
+async function checkpointCommand(args: string[]): Promise<void> {
+  const parsed = parse(args, ['--json'], ['--mode', '--busy-timeout']);
+  if (parsed.positional.length !== 1) throw new UsageError('checkpoint needs exactly one database path');
+  const mode = (parsed.values.get('--mode') ?? 'passive') as CheckpointMode;
+  if (!['passive', 'full', 'restart', 'truncate'].includes(mode)) throw new UsageError(`--mode must be passive, full, restart or truncate, not '${mode}'`);
+  const busyTimeout = integerOption(parsed, '--busy-timeout', 5000, 0);
+  const result = await checkpoint(parsed.positional[0], { mode, busyTimeout });
+  if (parsed.flags.has('--json')) {
+    process.stdout.write(JSON.stringify({ busy: result.busy, log: result.log, checkpointed: result.checkpointed }) + '\n');
+  } else if (result.log < 0) {
+    process.stdout.write(result.busy ? `${parsed.positional[0]}: another checkpoint is running (busy)\n` : `${parsed.positional[0]}: not in WAL mode, nothing to checkpoint\n`);
+  } else {
+    process.stdout.write(`${parsed.positional[0]}: ${mode} checkpoint: ${result.checkpointed} of ${result.log} frames in the database${result.busy ? ' (busy: could not finish)' : ''}\n`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -180,6 +200,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'backup':
         await backupCommand(rest);
+        return 0;
+      case 'checkpoint':
+        await checkpointCommand(rest);
         return 0;
       case '-v':
       case '--version':

@@ -12,3 +12,5 @@ export { Database } from './database';
 export type { OpenOptions } from './database';
 export { Backup, backup } from './backup';
 export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult, BackupMode, BackupHandleOptions } from './backup';
+export { Checkpoint, checkpoint } from './checkpoint';
+export type { CheckpointMode, CheckpointResult, CheckpointStepResult, CheckpointOptions, CheckpointCallOptions } from './checkpoint';

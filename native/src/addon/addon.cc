@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "addon/backup_wrap.h"
+#include "addon/checkpoint_wrap.h"
 #include "addon/database_wrap.h"
 #include "addon/errors.h"
 #include "addon/inspect_worker.h"
@@ -18,6 +19,7 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   data->databaseClass = Napi::Persistent(database);
   exports.Set("Database", database);
   exports.Set("Backup", BackupWrap::Define(env));
+  exports.Set("Checkpoint", CheckpointWrap::Define(env));
   exports.Set("open", Napi::Function::New(env, openDatabase, "open"));
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));

@@ -82,12 +82,35 @@ class Wal {
   void endWrite();
   bool writing() const { return locks_.holdsExclusive(kWriteLock); }
 
+  // Checkpoints (wal_checkpoint.cc; sqlite3WalCheckpoint, walCheckpoint, walBusyLock).
+  // The caller holds no read transaction. lockCheckpointer takes CKPT exclusively, once, with no
+  // waiting (SQLITE_BUSY at once when another checkpointer has it).
+  enum class CheckpointMode { kPassive = 0, kFull = 1, kRestart = 2, kTruncate = 3 };
+  struct CheckpointProgress {
+    bool busy = false;        // something waited for could not be had; SQLite's busy column
+    bool done = false;        // nothing more this checkpoint can do
+    uint32_t log = 0;         // frames in the WAL (mxFrame)
+    uint32_t checkpointed = 0;  // frames backfilled (nBackfill)
+  };
+  Status lockCheckpointer();
+  void unlockCheckpointer();
+  // Backfills up to `frames` more frames (all when negative) into `db`, durably: the frames are
+  // synced in the WAL first, the database is synced before nBackfill moves, and nBackfill moves
+  // only up to what every reader's mark allows. FULL and stronger wait (busyTimeoutMs) for the
+  // write lock and the readers; when they cannot get them they backfill what PASSIVE would and
+  // report busy. When all is backfilled RESTART and TRUNCATE wait for WAL readers to leave, and
+  // TRUNCATE resets the WAL to zero bytes.
+  Status checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frames, const File& db, uint32_t dbPageSize,
+                        CheckpointProgress* out);
+
  private:
   Wal(std::string dbPath, uint32_t dbPageSize, ShmNode* shm, File* wal);
   enum class Attempt { kDone, kRetry };
   Status beginReadWith(bool* changed, bool useWal);
   Status tryBeginRead(bool* changed, bool useWal, Attempt* attempt);
   Status restartLog();
+  void restartHeader();
+  Status backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeoutMs, const File& db, uint32_t dbPageSize);
   Status writeIndexHeader();
   Status readIndexHeader(bool* changed);
   bool tryIndexHeader(bool* changed);

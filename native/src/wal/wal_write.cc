@@ -46,6 +46,21 @@ Status Wal::writeIndexHeader() {
   return Status::ok();
 }
 
+// walRestartHdr: a new, empty WAL generation (salt-1 + 1, a random salt-2), with every frame
+// counted as gone. The caller holds WRITE and READ_LOCK(1..4) exclusively.
+void Wal::restartHeader() {
+  checkpointSequence_++;
+  header_.mxFrame = 0;
+  put4(header_.salt, get4(header_.salt) + 1);
+  put4(header_.salt + 4, randomWord());
+  restartedSalts_ = true;
+  writeIndexHeader();
+  storeShared(region0_ + kNBackfillOffset, 0);
+  storeShared(region0_ + kNBackfillAttemptedOffset, 0);
+  storeShared(region0_ + kReadMarkOffset + 4, 0);
+  for (int i = 2; i < kWalReaders; i++) storeShared(region0_ + kReadMarkOffset + 4 * i, kReadMarkNotUsed);
+}
+
 // walRestartLog: when the reader saw every frame backfilled (READ_LOCK(0)) and nobody reads the
 // WAL (READ_LOCK(1..4) can be had), start the WAL over with new salts; then move to a real read
 // mark so that this connection sees its own frames.
@@ -54,17 +69,7 @@ Status Wal::restartLog() {
   if (loadShared(region0_ + kNBackfillOffset) > 0) {
     Status locked = locks_.lock(readLock(1), kWalReaders - 1, true);
     if (locked.isOk()) {
-      // walRestartHdr
-      checkpointSequence_++;
-      header_.mxFrame = 0;
-      put4(header_.salt, get4(header_.salt) + 1);
-      put4(header_.salt + 4, randomWord());
-      restartedSalts_ = true;
-      writeIndexHeader();
-      storeShared(region0_ + kNBackfillOffset, 0);
-      storeShared(region0_ + kNBackfillAttemptedOffset, 0);
-      storeShared(region0_ + kReadMarkOffset + 4, 0);
-      for (int i = 2; i < kWalReaders; i++) storeShared(region0_ + kReadMarkOffset + 4 * i, kReadMarkNotUsed);
+      restartHeader();
       locks_.unlock(readLock(1), kWalReaders - 1, true);
     } else if ((static_cast<int>(locked.code()) & 0xff) != static_cast<int>(Code::kBusy)) {
       return locked;
