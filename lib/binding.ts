@@ -51,6 +51,10 @@ interface NativeBinding {
   open(path: string, readOnly: boolean, create: boolean, busyTimeoutMs: number): Promise<NativeDatabase>;
   Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
   Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
+  /** Test hook (os/fault.h): make the N-th disk-changing operation fail, or stop all from it on. */
+  setFaultPlan(plan: { mode: 'off' | 'fail' | 'stop'; at?: number; errno?: 'EIO' | 'ENOSPC' }): void;
+  /** Test hook: disk-changing operations since the last setFaultPlan(). */
+  faultOperations(): number;
   napiVersion: number;
 }
 

@@ -7,6 +7,7 @@
 #include "addon/database_wrap.h"
 #include "addon/errors.h"
 #include "addon/inspect_worker.h"
+#include "addon/testing.h"
 
 namespace {
 
@@ -23,6 +24,8 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New(env, openDatabase, "open"));
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));
+  exports.Set("setFaultPlan", Napi::Function::New(env, setFaultPlan, "setFaultPlan"));
+  exports.Set("faultOperations", Napi::Function::New(env, faultOperations, "faultOperations"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

@@ -1,6 +1,8 @@
 // The per-process file registry and the syscall wrappers; see file.h for the rules.
 #include "os/file.h"
 
+#include "os/fault.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -150,7 +152,23 @@ Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_
   return Status::ok();
 }
 
+// Applies the fault plan: *skip when the operation must silently not happen; a failure is
+// returned as if the syscall had set errno.
+#define LV_FAULT_POINT(code, what)                                                     \
+  do {                                                                                 \
+    int injected = 0;                                                                  \
+    switch (fault::next(&injected)) {                                                  \
+      case fault::Verdict::kFail:                                                      \
+        return Status::fromErrno(injected == ENOSPC ? Code::kFull : (code), what, injected); \
+      case fault::Verdict::kSkip:                                                      \
+        return Status::ok();                                                           \
+      case fault::Verdict::kProceed:                                                   \
+        break;                                                                         \
+    }                                                                                  \
+  } while (0)
+
 Status removeFile(const std::string& path) {
+  LV_FAULT_POINT(Code::kIoErr, "cannot delete '" + path + "'");
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {
     return Status::fromErrno(Code::kIoErr, "cannot delete '" + path + "'", errno);
   }
@@ -160,6 +178,7 @@ Status removeFile(const std::string& path) {
 Status syncDirectoryOf(const std::string& path) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  LV_FAULT_POINT(Code::kIoErrFsync, "cannot sync directory '" + dir + "'");
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::fromErrno(Code::kIoErrFsync, "cannot open directory '" + dir + "'", errno);
   int r;
@@ -198,6 +217,7 @@ Status File::readExactly(void* buffer, size_t n, uint64_t offset) const {
 }
 
 Status File::writeAt(const void* buffer, size_t n, uint64_t offset) const {
+  LV_FAULT_POINT(Code::kIoErrWrite, "cannot write '" + path_ + "'");
   size_t done = 0;
   const auto* bytes = static_cast<const unsigned char*>(buffer);
   while (done < n) {
@@ -213,6 +233,7 @@ Status File::writeAt(const void* buffer, size_t n, uint64_t offset) const {
 }
 
 Status File::sync() const {
+  LV_FAULT_POINT(Code::kIoErrFsync, "cannot sync '" + path_ + "'");
   int r;
   do r = fdatasync(fd_); while (r != 0 && errno == EINTR);
   if (r != 0) return Status::fromErrno(Code::kIoErrFsync, "cannot sync '" + path_ + "'", errno);
@@ -220,6 +241,7 @@ Status File::sync() const {
 }
 
 Status File::truncate(uint64_t size) const {
+  LV_FAULT_POINT(Code::kIoErrTruncate, "cannot truncate '" + path_ + "'");
   int r;
   do r = ftruncate(fd_, static_cast<off_t>(size)); while (r != 0 && errno == EINTR);
   if (r != 0) {

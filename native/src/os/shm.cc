@@ -102,6 +102,11 @@ Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
       }
     }
   }
+  // Never map past the end of the file: touching such a page raises SIGBUS.
+  LV_RETURN_IF_ERROR(file_->size(&size));
+  if (size < needed) {
+    return Status::error(Code::kIoErrShmSize, "'" + file_->path() + "' could not be extended to " + std::to_string(needed) + " bytes");
+  }
   void* mapped = mmap(nullptr, kWalIndexRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
                       static_cast<off_t>(uint64_t(index) * kWalIndexRegionSize));
   if (mapped == MAP_FAILED) {

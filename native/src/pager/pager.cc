@@ -389,9 +389,12 @@ Status Pager::writeBytes(uint64_t offset, const uint8_t* data, size_t n) {
   return Status::ok();
 }
 
+// Deletes the journal: the commit point of a rollback-mode transaction. If the delete fails the
+// journal stays open and on disk, so the transaction can still be rolled back with it.
 Status Pager::finishJournal() {
+  LV_RETURN_IF_ERROR(removeFile(journalPath_));
   journal_.reset();
-  return removeFile(journalPath_);
+  return Status::ok();
 }
 
 Status Pager::commit(uint64_t newSize) {
@@ -446,7 +449,8 @@ Status Pager::rollback() {
   Status status;
   if (databaseWritten_) {
     PlaybackResult result;
-    status = playBackJournal(*db_, *journal_, &result);
+    status = journal_ ? playBackJournal(*db_, *journal_, &result)
+                      : Status::error(Code::kInternal, "no journal to roll '" + path_ + "' back with");
   }
   if (status.isOk()) {
     status = finishJournal();

@@ -38,7 +38,11 @@ Status Wal::appendIndex(uint32_t frame, uint32_t page) {
 
 // walIndexRecover. The caller holds WRITE_LOCK exclusively.
 Status Wal::recover() {
-  LV_RETURN_IF_ERROR(locks_.lock(kCheckpointLock, 2, true));  // CKPT and RECOVER
+  // CKPT and RECOVER, or RECOVER alone when the caller (a checkpointer) already holds CKPT,
+  // whose lock must then survive the recovery.
+  const int firstLock = locks_.holdsExclusive(kCheckpointLock) ? kRecoverLock : kCheckpointLock;
+  const int lockCount = kRecoverLock - firstLock + 1;
+  LV_RETURN_IF_ERROR(locks_.lock(firstLock, lockCount, true));
   WalScan scan;
   std::vector<uint32_t> pages;
   Status status = scanWal(*wal_, &scan, &pages);
@@ -87,7 +91,7 @@ Status Wal::recover() {
       }
     }
   }
-  locks_.unlock(kCheckpointLock, 2, true);
+  locks_.unlock(firstLock, lockCount, true);
   return status;
 }
 
