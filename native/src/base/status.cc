@@ -53,6 +53,10 @@ bool isRetryable(Code code) {
   return primary == static_cast<int>(Code::kBusy) || primary == static_cast<int>(Code::kLocked);
 }
 
+bool isBusy(const Status& status) {
+  return (static_cast<int>(status.code()) & 0xff) == static_cast<int>(Code::kBusy);
+}
+
 Status Status::fromErrno(Code code, const std::string& message, int errnum) {
   return Status(code, message + ": " + std::strerror(errnum), errnum);
 }

@@ -62,6 +62,10 @@ const char* codeName(Code code);
 // extended forms) only. Everything else is sticky on long-lived handles.
 bool isRetryable(Code code);
 
+class Status;
+// Whether status is SQLITE_BUSY or one of its extended forms.
+bool isBusy(const Status& status);
+
 class Status {
  public:
   Status() = default;  // ok

@@ -53,6 +53,16 @@ constexpr int kRecoverLock = 2;
 inline int readLock(int i) { return 3 + i; }
 constexpr uint64_t kShmDmsByte = 128;
 
+// The machine's byte order: the wal-index is native, and a WAL this machine starts uses it too.
+constexpr bool kNativeBigEndian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
+
+// nBackfill, the read marks and the hash slots are shared with other processes: SQLite reads and
+// writes them with relaxed atomic loads and stores (AtomicLoad/AtomicStore), and so do we.
+inline uint32_t loadShmWord(const uint8_t* p) {
+  return __atomic_load_n(reinterpret_cast<const uint32_t*>(p), __ATOMIC_RELAXED);
+}
+inline void storeShmWord(uint8_t* p, uint32_t v) { __atomic_store_n(reinterpret_cast<uint32_t*>(p), v, __ATOMIC_RELAXED); }
+
 struct WalIndexHeader {
   uint32_t version = 0;
   uint32_t change = 0;   // iChange

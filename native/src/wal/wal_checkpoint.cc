@@ -15,14 +15,6 @@
 #include "wal/wal.h"
 
 namespace litevault {
-namespace {
-
-uint32_t loadShared(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<const uint32_t*>(p), __ATOMIC_RELAXED); }
-void storeShared(uint8_t* p, uint32_t v) { __atomic_store_n(reinterpret_cast<uint32_t*>(p), v, __ATOMIC_RELAXED); }
-bool isBusy(const Status& s) { return (static_cast<int>(s.code()) & 0xff) == static_cast<int>(Code::kBusy); }
-
-}  // namespace
-
 Status Wal::lockCheckpointer() {
   if (reading()) return Status::error(Code::kMisuse, "a checkpoint cannot run inside a read transaction on '" + dbPath_ + "'");
   Status locked = locks_.lock(kCheckpointLock, 1, true);
@@ -39,7 +31,7 @@ void Wal::unlockCheckpointer() {
 // into the database, then syncs it and moves nBackfill to limit. Holds READ_LOCK(0) exclusively
 // meanwhile; if that is busy nothing happens (a reader is mid-start; SQLite treats it as OK).
 Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeoutMs, const File& db, uint32_t dbPageSize) {
-  const uint32_t from = loadShared(region0_ + kNBackfillOffset);
+  const uint32_t from = loadShmWord(region0_ + kNBackfillOffset);
   if (limit <= from) return Status::ok();
 
   // walIteratorInit: each page once, with its largest frame <= limit, in page order.
@@ -68,7 +60,7 @@ Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeout
     locks_.unlock(readLock(0), 1, true);
     return Status::ok();
   }
-  storeShared(region0_ + kNBackfillAttemptedOffset, limit);
+  storeShmWord(region0_ + kNBackfillAttemptedOffset, limit);
   status = wal_->sync();  // the frames are durable before the database depends on them
   std::vector<uint8_t> page(walPageSize_);
   for (size_t i = 0; status.isOk() && i < pages.size(); i++) {
@@ -78,14 +70,14 @@ Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeout
     status = readFrame(pages[i].second, page.data());
     if (status.isOk()) status = db.writeAt(page.data(), dbPageSize, uint64_t(number - 1) * dbPageSize);
   }
-  if (status.isOk() && limit == loadShared(region0_ + 16)) {
+  if (status.isOk() && limit == loadShmWord(region0_ + 16)) {
     // The whole WAL is in the database: cut it to the committed size.
     status = db.truncate(uint64_t(header_.nPage) * dbPageSize);
   }
   // Unlike SQLite, which syncs only after a full backfill, every step is made durable before
   // nBackfill moves, so a crash between steps loses nothing and readers stay correct.
   if (status.isOk()) status = db.sync();
-  if (status.isOk()) storeShared(region0_ + kNBackfillOffset, limit);
+  if (status.isOk()) storeShmWord(region0_ + kNBackfillOffset, limit);
   locks_.unlock(readLock(0), 1, true);
   return status;
 }
@@ -118,17 +110,17 @@ Status Wal::checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frame
 
   uint8_t* info = region0_;
   const uint32_t mxFrame = header_.mxFrame;
-  if (loadShared(info + kNBackfillOffset) < mxFrame) {
+  if (loadShmWord(info + kNBackfillOffset) < mxFrame) {
     // mxSafeFrame: no further than any reader's mark that cannot be moved.
     uint32_t safe = mxFrame;
     bool useBusy = wait;
     for (int i = 1; i < kWalReaders; i++) {
-      const uint32_t mark = loadShared(info + kReadMarkOffset + 4 * i);
+      const uint32_t mark = loadShmWord(info + kReadMarkOffset + 4 * i);
       if (safe <= mark) continue;
       Status locked = useBusy ? retryWhileBusy(busyTimeoutMs, [&] { return locks_.lock(readLock(i), 1, true); })
                               : locks_.lock(readLock(i), 1, true);
       if (locked.isOk()) {
-        storeShared(info + kReadMarkOffset + 4 * i, i == 1 ? safe : kReadMarkNotUsed);
+        storeShmWord(info + kReadMarkOffset + 4 * i, i == 1 ? safe : kReadMarkNotUsed);
         locks_.unlock(readLock(i), 1, true);
       } else if (isBusy(locked)) {
         safe = mark;
@@ -137,20 +129,20 @@ Status Wal::checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frame
         return locked;
       }
     }
-    const uint32_t from = loadShared(info + kNBackfillOffset);
+    const uint32_t from = loadShmWord(info + kNBackfillOffset);
     uint32_t limit = safe;
     if (frames >= 0 && uint64_t(from) + uint64_t(frames) < limit) limit = from + static_cast<uint32_t>(frames);
     LV_RETURN_IF_ERROR(backfill(limit, header_.nPage, wait, busyTimeoutMs, db, dbPageSize));
     if (limit < safe) {  // a partial step: more to do next time
       out->log = mxFrame;
-      out->checkpointed = loadShared(info + kNBackfillOffset);
+      out->checkpointed = loadShmWord(info + kNBackfillOffset);
       return Status::ok();
     }
   }
   out->done = true;
 
   if (effective != CheckpointMode::kPassive) {
-    if (loadShared(info + kNBackfillOffset) < mxFrame) {
+    if (loadShmWord(info + kNBackfillOffset) < mxFrame) {
       out->busy = true;  // a reader kept us from the end
     } else if (effective >= CheckpointMode::kRestart) {
       // Wait until no reader uses the WAL, so the next writer starts it over.
@@ -171,7 +163,7 @@ Status Wal::checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frame
     }
   }
   out->log = header_.mxFrame;
-  out->checkpointed = loadShared(info + kNBackfillOffset);
+  out->checkpointed = loadShmWord(info + kNBackfillOffset);
   return Status::ok();
 }
 

@@ -7,19 +7,6 @@
 #include "wal/wal.h"
 
 namespace litevault {
-namespace {
-
-// aReadMark, nBackfill and friends are shared with other processes; SQLite reads them with
-// relaxed atomic loads and writes them with relaxed stores (AtomicLoad/AtomicStore).
-uint32_t loadShared(const uint8_t* p) {
-  return __atomic_load_n(reinterpret_cast<const uint32_t*>(p), __ATOMIC_RELAXED);
-}
-void storeShared(uint8_t* p, uint32_t v) { __atomic_store_n(reinterpret_cast<uint32_t*>(p), v, __ATOMIC_RELAXED); }
-
-bool isBusy(const Status& s) { return (static_cast<int>(s.code()) & 0xff) == static_cast<int>(Code::kBusy); }
-
-}  // namespace
-
 Status Wal::open(const std::string& dbPath, uint32_t dbPageSize, std::unique_ptr<Wal>* out) {
   out->reset();
   File* wal = nullptr;
@@ -44,9 +31,9 @@ WalCheckpointInfo Wal::checkpointInfo() {
   WalCheckpointInfo info;
   if (region0_ == nullptr) shm_->region(0, false, &region0_);
   if (region0_ == nullptr) return info;
-  info.nBackfill = loadShared(region0_ + kNBackfillOffset);
-  info.nBackfillAttempted = loadShared(region0_ + kNBackfillAttemptedOffset);
-  for (int i = 0; i < kWalReaders; i++) info.readMarks[i] = loadShared(region0_ + kReadMarkOffset + 4 * i);
+  info.nBackfill = loadShmWord(region0_ + kNBackfillOffset);
+  info.nBackfillAttempted = loadShmWord(region0_ + kNBackfillAttemptedOffset);
+  for (int i = 0; i < kWalReaders; i++) info.readMarks[i] = loadShmWord(region0_ + kReadMarkOffset + 4 * i);
   return info;
 }
 
@@ -134,7 +121,7 @@ Status Wal::tryBeginRead(bool* changed, bool useWal, Attempt* attempt) {
   uint8_t* info = region0_;
   const uint32_t mxFrame = header_.mxFrame;
   // Everything is in the database file: READ_LOCK(0), and the WAL is not used.
-  if (!useWal && loadShared(info + kNBackfillOffset) == mxFrame) {
+  if (!useWal && loadShmWord(info + kNBackfillOffset) == mxFrame) {
     Status locked = locks_.lock(readLock(0), 1, false);
     if (locked.isOk()) {
       ShmNode::barrier();
@@ -154,7 +141,7 @@ Status Wal::tryBeginRead(bool* changed, bool useWal, Attempt* attempt) {
   uint32_t mxReadMark = 0;
   int mxI = 0;
   for (int i = 1; i < kWalReaders; i++) {
-    uint32_t mark = loadShared(info + kReadMarkOffset + 4 * i);
+    uint32_t mark = loadShmWord(info + kReadMarkOffset + 4 * i);
     if (mxReadMark <= mark && mark <= mxFrame) {
       mxReadMark = mark;
       mxI = i;
@@ -164,7 +151,7 @@ Status Wal::tryBeginRead(bool* changed, bool useWal, Attempt* attempt) {
     for (int i = 1; i < kWalReaders; i++) {
       Status locked = locks_.lock(readLock(i), 1, true);
       if (locked.isOk()) {
-        storeShared(info + kReadMarkOffset + 4 * i, mxFrame);
+        storeShmWord(info + kReadMarkOffset + 4 * i, mxFrame);
         mxReadMark = mxFrame;
         mxI = i;
         locks_.unlock(readLock(i), 1, true);
@@ -182,9 +169,9 @@ Status Wal::tryBeginRead(bool* changed, bool useWal, Attempt* attempt) {
     if (isBusy(locked)) *attempt = Attempt::kRetry;
     return locked;
   }
-  minFrame_ = loadShared(info + kNBackfillOffset) + 1;
+  minFrame_ = loadShmWord(info + kNBackfillOffset) + 1;
   ShmNode::barrier();
-  if (loadShared(info + kReadMarkOffset + 4 * mxI) != mxReadMark ||
+  if (loadShmWord(info + kReadMarkOffset + 4 * mxI) != mxReadMark ||
       std::memcmp(region0_, header_.raw, kWalIndexHdrSize) != 0) {
     locks_.unlock(readLock(mxI), 1, false);
     *attempt = Attempt::kRetry;

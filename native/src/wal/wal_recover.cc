@@ -74,9 +74,7 @@ Status Wal::recover() {
     haveHeader_ = true;
     walPageSize_ = h.pageSize;
 
-    auto store = [&](size_t offset, uint32_t v) {
-      __atomic_store_n(reinterpret_cast<uint32_t*>(region0_ + offset), v, __ATOMIC_RELAXED);
-    };
+    auto store = [&](size_t offset, uint32_t v) { storeShmWord(region0_ + offset, v); };
     store(kNBackfillOffset, 0);
     store(kNBackfillAttemptedOffset, scan.mxFrame);
     store(kReadMarkOffset, 0);
@@ -85,7 +83,7 @@ Status Wal::recover() {
       if (locked.isOk()) {
         store(kReadMarkOffset + 4 * i, i == 1 && scan.mxFrame != 0 ? scan.mxFrame : kReadMarkNotUsed);
         locks_.unlock(readLock(i), 1, true);
-      } else if ((static_cast<int>(locked.code()) & 0xff) != static_cast<int>(Code::kBusy)) {
+      } else if (!isBusy(locked)) {
         status = locked;
         break;
       }

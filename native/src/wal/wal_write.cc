@@ -9,11 +9,6 @@
 namespace litevault {
 namespace {
 
-constexpr bool kNativeBigEndian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
-
-void storeShared(uint8_t* p, uint32_t v) { __atomic_store_n(reinterpret_cast<uint32_t*>(p), v, __ATOMIC_RELAXED); }
-uint32_t loadShared(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<const uint32_t*>(p), __ATOMIC_RELAXED); }
-
 uint32_t randomWord() {
   static thread_local std::mt19937 generator{std::random_device{}()};
   return static_cast<uint32_t>(generator());
@@ -55,10 +50,10 @@ void Wal::restartHeader() {
   put4(header_.salt + 4, randomWord());
   restartedSalts_ = true;
   writeIndexHeader();
-  storeShared(region0_ + kNBackfillOffset, 0);
-  storeShared(region0_ + kNBackfillAttemptedOffset, 0);
-  storeShared(region0_ + kReadMarkOffset + 4, 0);
-  for (int i = 2; i < kWalReaders; i++) storeShared(region0_ + kReadMarkOffset + 4 * i, kReadMarkNotUsed);
+  storeShmWord(region0_ + kNBackfillOffset, 0);
+  storeShmWord(region0_ + kNBackfillAttemptedOffset, 0);
+  storeShmWord(region0_ + kReadMarkOffset + 4, 0);
+  for (int i = 2; i < kWalReaders; i++) storeShmWord(region0_ + kReadMarkOffset + 4 * i, kReadMarkNotUsed);
 }
 
 // walRestartLog: when the reader saw every frame backfilled (READ_LOCK(0)) and nobody reads the
@@ -66,12 +61,12 @@ void Wal::restartHeader() {
 // mark so that this connection sees its own frames.
 Status Wal::restartLog() {
   if (readLock_ != 0) return Status::ok();
-  if (loadShared(region0_ + kNBackfillOffset) > 0) {
+  if (loadShmWord(region0_ + kNBackfillOffset) > 0) {
     Status locked = locks_.lock(readLock(1), kWalReaders - 1, true);
     if (locked.isOk()) {
       restartHeader();
       locks_.unlock(readLock(1), kWalReaders - 1, true);
-    } else if ((static_cast<int>(locked.code()) & 0xff) != static_cast<int>(Code::kBusy)) {
+    } else if (!isBusy(locked)) {
       return locked;
     }
   }
