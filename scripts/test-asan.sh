@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# npm run test:asan: builds the addon with AddressSanitizer and UndefinedBehaviorSanitizer into
-# build/, runs the whole test suite against it (the sanitizer runtime preloaded into Node, which
-# is not itself instrumented), then restores the normal build. Any sanitizer report aborts the
+# npm run test:asan: runs the whole test suite against an AddressSanitizer + UndefinedBehavior-
+# Sanitizer build of the addon. The build happens in a temporary copy of the package (sharing
+# node_modules), so the normal build/ is never replaced under anyone's feet. The sanitizer
+# runtime is preloaded into Node (which is not itself instrumented); any report aborts the
 # process that hit it, which fails the test that ran it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/litevault-asan-XXXXXX")"
+trap 'rm -rf "$work"' EXIT
 
-restore() { npx cmake-js rebuild --out build --log-level warn >/dev/null; }
-trap restore EXIT
+for entry in package.json package-lock.json tsconfig.json vitest.config.ts CMakeLists.txt binding.gyp README.md LICENSE native lib scripts test; do
+  cp -r "$root/$entry" "$work/$entry"
+done
+ln -s "$root/node_modules" "$work/node_modules"
+cd "$work"
 
 npx cmake-js rebuild --out build --log-level warn --CDLITEVAULT_SANITIZE=address,undefined
 npm run build:ts --silent
@@ -17,5 +23,4 @@ symbols="$(nm -D build/Release/litevault.node)"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-export LITEVAULT_SANITIZED=1
 npx vitest run "$@"
