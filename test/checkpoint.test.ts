@@ -149,6 +149,34 @@ describe('the Checkpoint handle', () => {
     }
   });
 
+  it('a checkpoint left half-done (page 1 of a grown database copied before the pages that extend the file) is resumed by the next one', async () => {
+    const db = path.join(tmpDir('litevault-ckpt-'), 'small.db');
+    sqliteShell(db, 'PRAGMA journal_mode=wal; CREATE TABLE t(k, v);');
+    const holder = await actor(db, 'holder');
+    try {
+      // Many small transactions that each grow the database, so page 1 (with the new size) is in
+      // the earliest frames, before the pages that extend the file.
+      for (let i = 0; i < 8; i++) commit(db, 30);
+      const expected = logicalDump(db);
+      {
+        await using handle = await Database.open(db);
+        const cp = new Checkpoint(handle);
+        const first = await cp.step(3);
+        expect(first.done).toBe(false);
+        await cp.finish();
+      }
+      const file = fs.readFileSync(db);
+      expect(file.readUInt32BE(28)).toBeGreaterThan(file.length / 4096); // the state that must be resumable
+      const again = await checkpoint(db, { mode: 'passive' });
+      expect(again.busy).toBe(0);
+      expect(again.checkpointed).toBe(again.log);
+      expect(integrityCheck(db)).toBe('ok');
+      expect(logicalDump(db)).toBe(expected);
+    } finally {
+      await stop([holder]);
+    }
+  });
+
   it("TRUNCATE leaves a 0-byte -wal, reports {0, 0, 0}, and SQLite's next writer works", async () => {
     const db = walDb();
     const result = await checkpoint(db, { mode: 'truncate' });

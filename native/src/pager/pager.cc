@@ -103,6 +103,9 @@ Status Pager::readHeader() {
   LV_RETURN_IF_ERROR(statPath(path_ + "-wal", &wal));
   // pagerOpenWalIfPresent: any -wal file beside a non-empty database makes SQLite read through it.
   isWal_ = header_.readVersion == 2 || header_.writeVersion == 2 || wal.exists;
+  // In WAL mode the WAL's last commit decides the page count (beginWalRead checks it there): a
+  // checkpoint may have copied page 1 of a grown database before the pages that extend the file.
+  if (isWal_) return Status::ok();
   return countPages(header_, (fileSize_ + pageSize_ - 1) / pageSize_, &pageCount_);
 }
 

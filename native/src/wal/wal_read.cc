@@ -59,7 +59,9 @@ Status Wal::readIndexHeader(bool* changed) {
   if (region0_ == nullptr) LV_RETURN_IF_ERROR(shm_->region(0, false, &region0_));
   bool bad = region0_ == nullptr || tryIndexHeader(changed);
   if (bad) {
-    LV_RETURN_IF_ERROR(locks_.lock(kWriteLock, 1, true));  // no waiting: BUSY goes to the caller
+    // A FULL or stronger checkpointer already holds WRITE; it must keep it after the recovery.
+    const bool takeWrite = !writing();
+    if (takeWrite) LV_RETURN_IF_ERROR(locks_.lock(kWriteLock, 1, true));  // no waiting: BUSY goes to the caller
     Status status = shm_->region(0, true, &region0_);
     if (status.isOk()) {
       bad = tryIndexHeader(changed);
@@ -68,7 +70,7 @@ Status Wal::readIndexHeader(bool* changed) {
         *changed = true;
       }
     }
-    locks_.unlock(kWriteLock, 1, true);
+    if (takeWrite) locks_.unlock(kWriteLock, 1, true);
     LV_RETURN_IF_ERROR(status);
   }
   if (header_.version != kWalIndexVersion) {
