@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Backup, backup, Database, LitevaultError, type BackupStepResult } from '../dist/index.js';
 import { createDatabase } from './oracle/corpus.js';
-import { integrityCheck, logicalDump, removeTmpDirs, SQLITE3_BIN, sqliteShell, tmpDir } from './oracle/sqlite.js';
+import { integrityCheck, logicalDump, removeTmpDirs, SQLITE3_BIN, shellError, sqliteShell, tmpDir } from './oracle/sqlite.js';
+import { hasLock, holdInShell as holdShell, locksOn, type ShellHolder } from './oracle/holders.js';
 import { checkLedger, startWriter, type Writer, type WriterStopped } from './oracle/writer.js';
 
 const KIB = 1024;
@@ -44,89 +45,18 @@ afterEach(async () => {
 });
 afterAll(removeTmpDirs);
 
-/** The error message of a sqlite3 shell run, or '' when it succeeded. */
-function shellError(db: string, sql: string): string {
-  try {
-    sqliteShell(db, sql);
-    return '';
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-/** One lock line of /proc/locks. */
-interface LockLine {
-  kind: string; // 'POSIX' | 'OFDLCK' | 'FLOCK' ...
-  type: string; // 'READ' | 'WRITE'
-  pid: number; // -1 for OFD locks
-  start: number;
-  end: number;
-}
-
-/** The (granted) locks the kernel lists for the file at `path`, by anyone. */
-function locksOn(path: string): LockLine[] {
-  const st = statSync(path, { bigint: true });
-  const dev = st.dev;
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
-  const out: LockLine[] = [];
-  for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
-    const m = /^\d+:\s+(\S+)\s+\S+\s+(\S+)\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s+(\d+)\s+(\d+|EOF)/.exec(line);
-    if (m === null) continue; // blocked waiters ('->') and unrelated formats
-    const [, kind, type, pid, maj, min, ino, start, end] = m as unknown as string[];
-    if (BigInt(`0x${maj}`) !== major || BigInt(`0x${min}`) !== minor || BigInt(ino!) !== st.ino) continue;
-    out.push({ kind: kind!, type: type!, pid: Number(pid), start: Number(start), end: end === 'EOF' ? Infinity : Number(end) });
-  }
-  return out;
-}
-
-/** Whether some lock of `kind`/`type` (and `pid`, if given) covers bytes first..last. */
-function hasLock(locks: LockLine[], kind: string, type: string, first: number, last: number, pid?: number): boolean {
-  return locks.some((l) => l.kind === kind && l.type === type && l.start <= first && l.end >= last && (pid === undefined || l.pid === pid));
-}
-
-/**
- * A sqlite3 shell process that runs `sql` (e.g. `BEGIN EXCLUSIVE;`) with `-bail` and no busy
- * wait, and keeps its connection (and so its locks) until release() commits and quits.
- */
-interface ShellHolder {
-  pid: number;
-  release(): Promise<void>;
-}
-
+/** holdInShell (test/oracle/holders.ts), with the holder killed by afterEach if a test fails. */
 async function holdInShell(db: string, sql: string): Promise<ShellHolder> {
-  const child = spawn(SQLITE3_BIN, ['-bail', '-batch', '-init', '/dev/null', resolve(db)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  holders.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c: string) => {
-    err += c;
-  });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`sqlite3 holder on ${db} did not answer: ${err}`)), 10_000);
-    child.stdout.on('data', (c: string) => {
-      out += c;
-      if (out.includes('held\n')) {
-        clearTimeout(timer);
-        res();
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`sqlite3 holder on ${db} exited (${String(code)}) before holding: ${err}`));
-    });
-    child.stdin.write(`.timeout 0\n${sql}\nSELECT 'held';\n`);
-  });
+  const held = await holdShell(db, sql);
+  holders.add(held.child);
   return {
-    pid: child.pid!,
+    ...held,
     async release(): Promise<void> {
-      child.stdin.end('COMMIT;\n.quit\n');
-      const code = await exited;
-      holders.delete(child);
-      if (code !== 0 || err !== '') throw new Error(`sqlite3 holder on ${db} ended badly (${String(code)}): ${err}`);
+      try {
+        await held.release();
+      } finally {
+        holders.delete(held.child);
+      }
     },
   };
 }

@@ -8,7 +8,7 @@
 // the destination and never loses a committed transaction. Databases are created, written and
 // judged only by real SQLite (the sqlite3 shell, better-sqlite3); locks are read from /proc/locks.
 import BetterSqlite3 from 'better-sqlite3';
-import { fork, spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Backup, Database, inspect, type BackupStepResult } from '../dist/index.js';
 import { createDatabase } from './oracle/corpus.js';
-import { integrityCheck, logicalDump, pragmas, removeTmpDirs, SQLITE3_BIN, sqliteShell, tmpDir } from './oracle/sqlite.js';
+import { integrityCheck, logicalDump, pragmas, removeTmpDirs, shellError, sqliteShell, tmpDir } from './oracle/sqlite.js';
+import { hasLock, holdInShell as holdShell, locksOn, type ShellHolder } from './oracle/holders.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -77,49 +78,6 @@ async function keepingArtifactsOnFailure(name: string, dbs: string[], body: () =
 }
 
 /** One granted lock line of /proc/locks. */
-interface LockLine {
-  kind: string; // 'POSIX' | 'OFDLCK' | 'FLOCK'
-  type: string; // 'READ' | 'WRITE'
-  pid: number; // -1 for OFD locks
-  start: number;
-  end: number;
-}
-
-/**
- * The locks on the file at `path` as ANOTHER process sees them: /proc/locks is read by a `cat`
- * child process, then filtered by the file's device and inode.
- */
-function locksSeenFromAnotherProcess(path: string): LockLine[] {
-  const st = fs.statSync(path, { bigint: true });
-  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
-  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn);
-  const r = spawnSync('cat', ['/proc/locks'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cat /proc/locks failed: ${r.stderr}`);
-  const out: LockLine[] = [];
-  for (const line of r.stdout.split('\n')) {
-    const m = /^\d+:\s+(\S+)\s+\S+\s+(\S+)\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s+(\d+)\s+(\d+|EOF)/.exec(line);
-    if (m === null) continue; // blocked waiters ('->') and other formats
-    const [, kind, type, pid, maj, min, ino, start, end] = m as unknown as string[];
-    if (BigInt(`0x${maj}`) !== major || BigInt(`0x${min}`) !== minor || BigInt(ino!) !== st.ino) continue;
-    out.push({ kind: kind!, type: type!, pid: Number(pid), start: Number(start), end: end === 'EOF' ? Infinity : Number(end) });
-  }
-  return out;
-}
-
-function hasLock(locks: LockLine[], kind: string, type: string, first: number, last: number, pid?: number): boolean {
-  return locks.some((l) => l.kind === kind && l.type === type && l.start <= first && l.end >= last && (pid === undefined || l.pid === pid));
-}
-
-/** The error message of a sqlite3 shell run, or '' when it succeeded. */
-function shellError(db: string, sql: string): string {
-  try {
-    sqliteShell(db, sql);
-    return '';
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 /**
  * Copies files with `cp` in a child process. Never open (and so close) a database file in THIS
  * process while better-sqlite3 holds locks on it here: closing any descriptor of a file drops
@@ -146,48 +104,22 @@ function sqliteWalFrames(db: string): number {
 }
 
 /**
- * A sqlite3 shell process that runs `sql` and then keeps its connection open (for a WAL
- * database: SHARED on the file, DMS on the -shm, so the wal-index stays live) until release()
- * quits it; as the last connection it then checkpoints and deletes the -wal and -shm.
+ * holdInShell (test/oracle/holders.ts) for a WAL database: the shell keeps its connection (SHARED
+ * on the file, DMS on the -shm, so the wal-index stays live) until release() quits it; as the
+ * last connection it then checkpoints and deletes the -wal and -shm. Killed by afterEach if a
+ * test fails.
  */
-interface ShellHolder {
-  pid: number;
-  release(): Promise<void>;
-}
-
 async function holdInShell(db: string, sql: string): Promise<ShellHolder> {
-  const child = spawn(SQLITE3_BIN, ['-bail', '-batch', '-init', '/dev/null', resolve(db)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  holders.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c: string) => {
-    err += c;
-  });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`sqlite3 holder on ${db} did not answer: ${err}`)), 10_000);
-    child.stdout.on('data', (c: string) => {
-      out += c;
-      if (out.includes('held\n')) {
-        clearTimeout(timer);
-        res();
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`sqlite3 holder on ${db} exited (${String(code)}) before holding: ${err}`));
-    });
-    child.stdin.write(`.timeout 5000\n${sql}\nSELECT 'held';\n`);
-  });
+  const held = await holdShell(db, sql, { busyTimeoutMs: 5000, releaseSql: '' });
+  holders.add(held.child);
   return {
-    pid: child.pid!,
+    ...held,
     async release(): Promise<void> {
-      child.stdin.end('.quit\n');
-      const code = await exited;
-      holders.delete(child);
-      if (code !== 0 || err !== '') throw new Error(`sqlite3 holder on ${db} ended badly (${String(code)}): ${err}`);
+      try {
+        await held.release();
+      } finally {
+        holders.delete(held.child);
+      }
     },
   };
 }
@@ -249,10 +181,10 @@ describe('litevault and better-sqlite3 in one process', () => {
         snapshotFrame = r.snapshotFrame;
         expect(snapshotFrame).toBe(frames);
         // Both are in the WAL now: our OFD locks and better-sqlite3's POSIX locks, side by side.
-        const dbLocks = locksSeenFromAnotherProcess(db);
+        const dbLocks = locksOn(db);
         expect(hasLock(dbLocks, 'OFDLCK', 'READ', SHARED_FIRST, SHARED_LAST)).toBe(true);
         expect(hasLock(dbLocks, 'POSIX', 'READ', SHARED_FIRST, SHARED_LAST, process.pid)).toBe(true);
-        const shmLocks = locksSeenFromAnotherProcess(db + '-shm');
+        const shmLocks = locksOn(db + '-shm');
         expect(hasLock(shmLocks, 'OFDLCK', 'READ', SHM_DMS, SHM_DMS)).toBe(true);
         expect(hasLock(shmLocks, 'POSIX', 'READ', SHM_DMS, SHM_DMS, process.pid)).toBe(true);
 
@@ -278,13 +210,13 @@ describe('litevault and better-sqlite3 in one process', () => {
 
       // (b) Our locks are gone; better-sqlite3's (POSIX, owned by this pid) are all still there,
       // as another process sees them.
-      const dbLocks = locksSeenFromAnotherProcess(db);
+      const dbLocks = locksOn(db);
       expect(dbLocks.filter((l) => l.kind === 'OFDLCK')).toEqual([]);
       expect(hasLock(dbLocks, 'POSIX', 'READ', SHARED_FIRST, SHARED_LAST, process.pid)).toBe(true);
-      const shmLocks = locksSeenFromAnotherProcess(db + '-shm');
+      const shmLocks = locksOn(db + '-shm');
       expect(shmLocks.filter((l) => l.kind === 'OFDLCK')).toEqual([]);
       expect(hasLock(shmLocks, 'POSIX', 'READ', SHM_DMS, SHM_DMS, process.pid)).toBe(true);
-      expect(locksSeenFromAnotherProcess(db + '-wal').filter((l) => l.kind === 'OFDLCK')).toEqual([]);
+      expect(locksOn(db + '-wal').filter((l) => l.kind === 'OFDLCK')).toEqual([]);
 
       // (a) better-sqlite3 still reads and writes on its connection.
       expect(bs.prepare("SELECT count(*) AS n FROM t WHERE k = 'after-snapshot'").get()).toEqual({ n: 1 });
@@ -319,8 +251,8 @@ describe('litevault and better-sqlite3 in one process', () => {
         await b2.finish();
         await d2.close();
         expect(r2.done).toBe(true);
-        expect(hasLock(locksSeenFromAnotherProcess(db), 'OFDLCK', 'READ', SHARED_FIRST, SHARED_LAST)).toBe(true);
-        expect(hasLock(locksSeenFromAnotherProcess(db + '-shm'), 'OFDLCK', 'READ', SHM_DMS, SHM_DMS)).toBe(true);
+        expect(hasLock(locksOn(db), 'OFDLCK', 'READ', SHARED_FIRST, SHARED_LAST)).toBe(true);
+        expect(hasLock(locksOn(db + '-shm'), 'OFDLCK', 'READ', SHM_DMS, SHM_DMS)).toBe(true);
         sqliteShell(db, "INSERT INTO t(k, v) VALUES ('while-ours-open', x'04');\n");
         expect(fs.existsSync(db + '-wal')).toBe(true);
         expect(fs.statSync(db + '-wal').size).toBeGreaterThan(32);

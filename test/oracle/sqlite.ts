@@ -207,3 +207,13 @@ export function pageTypes(dbPath: string, opts: ShellOpenOptions = {}): Record<s
   for (const row of JSON.parse(out) as Array<{ pagetype: string; n: number }>) result[row.pagetype] = row.n;
   return result;
 }
+
+/** The error message of a sqlite3 shell run of `sql` on `db`, or '' when it succeeded. */
+export function shellError(db: string, sql: string): string {
+  try {
+    sqliteShell(db, sql);
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
