@@ -70,6 +70,11 @@ class File {
   Status readExactly(void* buffer, size_t n, uint64_t offset) const;
   Status writeAt(const void* buffer, size_t n, uint64_t offset) const;
   Status sync() const;
+  // Asks the kernel to start writing [offset, offset+n) back to disk now (sync_file_range with
+  // SYNC_FILE_RANGE_WRITE): it does not wait and promises nothing, so sync() is still what makes
+  // data durable; it only lets the disk work while more is being copied, so that the final
+  // sync() has less left to wait for. Errors are ignored.
+  void startWriteback(uint64_t offset, uint64_t n) const;
   Status truncate(uint64_t size) const;
   Status size(uint64_t* out) const;
 

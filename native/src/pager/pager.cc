@@ -388,6 +388,7 @@ Status Pager::writeBytes(uint64_t offset, const uint8_t* data, size_t n) {
   LV_RETURN_IF_ERROR(journalOriginals(offset, n).about(journalPath_));
   if (segmentOpen_ || !anySealed_) LV_RETURN_IF_ERROR(sealSegment().about(journalPath_));
   LV_RETURN_IF_ERROR(db_->writeAt(data, n, offset));
+  db_->startWriteback(offset, n);  // overlap the disk with the rest of the copy; commit syncs
   databaseWritten_ = true;
   return Status::ok();
 }
