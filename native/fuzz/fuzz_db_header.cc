@@ -44,7 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(ps == (valid ? raw : 0));
   }
 
-  // decodeDbHeader on exactly `size` bytes (ASan sees any read past them).
+  // decodeDbHeader on exactly `size` bytes (ASan sees any read past them). A 0-byte file is an
+  // empty database, which callers handle before decoding (db_header.h), so size >= 1.
+  if (size == 0) return 0;
   std::vector<uint8_t> copy(data, data + size);  // a heap buffer of the exact size
   DbHeader header;
   Status status = decodeDbHeader(copy.data(), copy.size(), &header);

@@ -45,6 +45,7 @@ struct RefScan {
   uint32_t mxFrame = 0;
   uint32_t nPage = 0;
   uint32_t page1Frame = 0;
+  uint32_t validFrames = 0;  // frames accepted before the walk stopped, committed or not
   RefSum atMxFrame;
   std::vector<uint32_t> pages;  // page number of frames 1..mxFrame
 };
@@ -86,6 +87,7 @@ RefScan referenceScan(const uint8_t* d, size_t size) {
       r.atMxFrame = sum;
     }
   }
+  r.validFrames = static_cast<uint32_t>(seen.size());
   r.pages.assign(seen.begin(), seen.begin() + r.mxFrame);
   for (uint32_t n = r.mxFrame; n >= 1; n--) {
     if (r.pages[n - 1] == 1) {
@@ -135,7 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         WalChecksum running = h.checksum;
         WalFrameHeader fh;
         const bool valid = checkWalFrame(h, frame.data(), frame.data() + kWalFrameHeaderSize, &running, &fh);
-        FUZZ_CHECK(valid == (ref.pages.size() >= 1 || (ref.mxFrame == 0 && valid)));
+        FUZZ_CHECK(valid == (ref.validFrames >= 1));
         FUZZ_CHECK(fh.pageNumber == fuzz::be32(frame.data()) && fh.commitPageCount == fuzz::be32(frame.data() + 4));
         if (valid) FUZZ_CHECK(running == fh.checksum && fh.pageNumber != 0);
       }
@@ -144,9 +146,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // 3. scanWal through a real descriptor.
   auto file = fuzz::memFile("wal", data, size);
+  // With the page-number list (recovery's call) for even sizes, without (inspect's) for odd.
+  // (One call per input: scanWal allocates a 1 MiB read buffer each time, which ASan makes slow.)
+  const bool withPages = size % 2 == 0;
   WalScan scan;
   std::vector<uint32_t> pages{0xdead};
-  Status status = scanWal(*file, &scan, &pages);
+  Status status = scanWal(*file, &scan, withPages ? &pages : nullptr);
   fuzz::checkStatus(status);
   if (ref.unknownVersion) {
     FUZZ_CHECK(status.code() == Code::kCantOpen);
@@ -159,14 +164,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(scan.mxFrame == ref.mxFrame);
   FUZZ_CHECK(scan.nPage == ref.nPage);
   FUZZ_CHECK(scan.page1Frame == ref.page1Frame);
-  FUZZ_CHECK(pages == ref.pages);
+  if (withPages) FUZZ_CHECK(pages == ref.pages);
   if (ref.headerValid) {
     FUZZ_CHECK(scan.header.pageSize == ref.pageSize);
     FUZZ_CHECK(scan.checksumAtMxFrame.s0 == ref.atMxFrame.s0 && scan.checksumAtMxFrame.s1 == ref.atMxFrame.s1);
   }
-  // Without the page-number list the walk must give the same result.
-  WalScan again;
-  FUZZ_CHECK(scanWal(*file, &again).isOk());
-  FUZZ_CHECK(again.mxFrame == scan.mxFrame && again.nPage == scan.nPage && again.page1Frame == scan.page1Frame);
   return 0;
 }

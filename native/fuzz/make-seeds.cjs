@@ -1,0 +1,165 @@
+/*
+ * Seed corpora for litevault's fuzz targets, made by REAL SQLite: the sqlite3 shell (3.40.1 on
+ * Debian 12) creates databases and keeps WAL frames and -shm files (`.dbconfig
+ * no_ckpt_on_close on` + `PRAGMA wal_autocheckpoint=0`), and better-sqlite3 children with a
+ * 10-page cache spill a big transaction into the database file and SIGKILL themselves, leaving
+ * hot rollback journals. The relevant bytes are then cut out and framed for each target (see
+ * the input layouts at the top of each native/fuzz/fuzz_*.cc):
+ *   fuzz_db_header  first 128 bytes of databases of every page size, reserve, encoding, mode
+ *   fuzz_wal        whole -wal files (including one restarted WAL with stale frames after
+ *                   the new ones)
+ *   fuzz_wal_index  the 136-byte -shm header regions
+ *   fuzz_journal    [db size/256][page-size exponent][hot journal], plus copies with a
+ *                   super-journal pointer appended (naming an existing and a missing file)
+ *   fuzz_open       [flags][db][-wal or -journal][-shm] in several flag combinations
+ * Usage: node native/fuzz/make-seeds.cjs <out-dir>   (out-dir/<target>/ is created)
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const os = require('os');
+const { execFileSync, spawnSync } = require('child_process');
+
+const out = path.resolve(process.argv[2] || 'build/fuzz/seeds');
+const root = path.resolve(__dirname, '..', '..');
+const SQLITE3 = fs.existsSync('/usr/bin/sqlite3') ? '/usr/bin/sqlite3' : 'sqlite3';
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-fuzz-seeds-'));
+const targets = ['fuzz_db_header', 'fuzz_wal', 'fuzz_wal_index', 'fuzz_journal', 'fuzz_open'];
+for (const t of targets) fs.mkdirSync(path.join(out, t), { recursive: true });
+const counts = Object.fromEntries(targets.map((t) => [t, 0]));
+
+function seed(target, name, bytes) {
+  fs.writeFileSync(path.join(out, target, name), bytes);
+  counts[target]++;
+}
+
+function shell(db, sql) {
+  return execFileSync(SQLITE3, ['-bail', '-batch', '-init', '/dev/null', db], { input: sql, encoding: 'utf8' });
+}
+
+let n = 0;
+const fresh = (name) => path.join(work, `${n++}-${name}`);
+const rows = (count, size, tag) =>
+  `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<${count}) INSERT INTO t(k, v) SELECT '${tag}' || i, randomblob(${size}) FROM c;`;
+const u24 = (len) => Buffer.from([(len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff]);
+const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f) : Buffer.alloc(0));
+
+// 1. Database headers: every page size and the header variants SQLite can write.
+const headerSpecs = [];
+for (const ps of [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]) headerSpecs.push([`ps${ps}`, `PRAGMA page_size=${ps};`]);
+headerSpecs.push(
+  ['reserve8', '.filectrl reserve_bytes 8\nPRAGMA page_size=1024;'],
+  ['reserve32-512', '.filectrl reserve_bytes 32\nPRAGMA page_size=512;'],
+  ['autovacuum-full', 'PRAGMA auto_vacuum=1;'],
+  ['autovacuum-incr', 'PRAGMA auto_vacuum=2;'],
+  ['utf16le', "PRAGMA encoding='UTF-16le';"],
+  ['utf16be', "PRAGMA encoding='UTF-16be';"],
+  ['wal', 'PRAGMA journal_mode=wal;'],
+  ['versions', 'PRAGMA user_version=-123456789; PRAGMA application_id=1280332849;'],
+);
+for (const [name, setup] of headerSpecs) {
+  const db = fresh(`${name}.db`);
+  shell(db, `${setup}\nCREATE TABLE t(k TEXT, v BLOB);\n${rows(20, 50, 'h')}\n`);
+  seed('fuzz_db_header', name, read(db).subarray(0, 128));
+}
+
+// 2. WAL databases with frames (and the -shm) left behind by the shell.
+function walDb(name, ps, commits, extraSql = '') {
+  const db = fresh(`${name}.db`);
+  shell(db, `PRAGMA page_size=${ps}; CREATE TABLE t(k TEXT, v BLOB); ${rows(10, 40, 'w')} PRAGMA journal_mode=wal;\n`);
+  const sql = ['.dbconfig no_ckpt_on_close on', 'PRAGMA wal_autocheckpoint=0;'];
+  for (let i = 0; i < commits; i++) sql.push(`INSERT INTO t VALUES ('c${i}', randomblob(${30 + i}));`);
+  sql.push(extraSql);
+  shell(db, sql.join('\n') + '\n');
+  return db;
+}
+const wals = [
+  ['wal-512', walDb('wal-512', 512, 3)],
+  ['wal-1024', walDb('wal-1024', 1024, 5)],
+  ['wal-4096', walDb('wal-4096', 4096, 2)],
+  // Restarted WAL: new salts, 2 new frames, then stale frames of the previous generation.
+  ['wal-restarted', walDb('wal-restarted', 512, 8, "PRAGMA wal_checkpoint(RESTART);\nINSERT INTO t VALUES ('r1', randomblob(20));\nINSERT INTO t VALUES ('r2', randomblob(20));")],
+];
+for (const [name, db] of wals) {
+  const wal = read(db + '-wal');
+  const shm = read(db + '-shm');
+  if (wal.length <= 32 || shm.length < 136) throw new Error(`${name}: SQLite left no frames (wal ${wal.length}, shm ${shm.length})`);
+  seed('fuzz_wal', name, wal);
+  seed('fuzz_wal_index', name, shm.subarray(0, 136));
+  const dbBytes = read(db);
+  // WAL layout (2); with the DMS held by "another process" (4), checksum fix-up (8), checkpoint (16).
+  for (const flags of [2, 2 | 4, 2 | 4 | 8, 2 | 16, 2 | 4 | 16, 2 | 4 | 1]) {
+    seed('fuzz_open', `${name}-flags${flags}`, Buffer.concat([Buffer.from([flags]), u24(dbBytes.length), dbBytes, u24(wal.length), wal, shm]));
+  }
+}
+// A WAL database whose -wal the shell checkpointed away (0-byte -wal, fresh -shm).
+{
+  const db = fresh('wal-empty.db');
+  shell(db, `PRAGMA page_size=1024; PRAGMA journal_mode=wal; CREATE TABLE t(k TEXT, v BLOB); ${rows(5, 40, 'e')}\n`);
+  seed('fuzz_wal_index', 'fresh-shm-none', Buffer.alloc(136));
+  const dbBytes = read(db);
+  seed('fuzz_open', 'wal-checkpointed', Buffer.concat([Buffer.from([2 | 4]), u24(dbBytes.length), dbBytes, u24(0)]));
+}
+
+// 3. Hot journals: better-sqlite3 with a 10-page cache spills an uncommitted transaction into
+// the database, then SIGKILLs itself.
+const bs3 = require.resolve('better-sqlite3', { paths: [root] });
+function hotJournal(name, ps, rowsBefore, insertRows) {
+  const db = fresh(`${name}.db`);
+  shell(db, `PRAGMA page_size=${ps}; CREATE TABLE t(k TEXT, v BLOB); ${rows(rowsBefore, 60, 'o')}\n`);
+  const before = read(db);
+  const script = `
+    const Database = require(${JSON.stringify(bs3)});
+    const db = new Database(${JSON.stringify(db)});
+    db.pragma('cache_size = 10');
+    db.exec('BEGIN');
+    const ins = db.prepare('INSERT INTO t(k, v) VALUES (?, ?)');
+    for (let i = 0; i < ${insertRows}; i++) ins.run('hot' + i, Buffer.alloc(80, i));
+    db.exec('UPDATE t SET v = zeroblob(10)');
+    process.kill(process.pid, 'SIGKILL');`;
+  const r = spawnSync(process.execPath, ['-e', script]);
+  if (r.signal !== 'SIGKILL') throw new Error(`${name}: the writer was not killed: ${r.stderr}`);
+  const journal = read(db + '-journal');
+  if (journal.length < 512 || journal.readUInt32BE(0) !== 0xd9d505f9) throw new Error(`${name}: no hot journal (${journal.length} bytes)`);
+  return { db, before, journal, ps };
+}
+function superPointer(name, ps) {
+  const nameBytes = Buffer.from(name);
+  let sum = 0;
+  for (const c of nameBytes) sum = (sum + ((c << 24) >> 24)) >>> 0;
+  const tail = Buffer.alloc(4 + nameBytes.length + 16);
+  tail.writeUInt32BE(Math.floor(0x40000000 / ps) + 1, 0);
+  nameBytes.copy(tail, 4);
+  tail.writeUInt32BE(nameBytes.length, 4 + nameBytes.length);
+  tail.writeUInt32BE(sum, 8 + nameBytes.length);
+  Buffer.from('d9d505f920a163d7', 'hex').copy(tail, 12 + nameBytes.length);
+  return tail;
+}
+const hots = [hotJournal('hot-512', 512, 30, 200), hotJournal('hot-1024', 1024, 20, 300), hotJournal('hot-4096', 4096, 10, 1500)];
+for (const h of hots) {
+  const exp = Math.log2(h.ps / 512);
+  const units = Math.min(256, Math.ceil(h.before.length / 256));
+  const frame = (journal) => Buffer.concat([Buffer.from([units >> 8, units & 0xff, exp]), journal]);
+  seed('fuzz_journal', `${path.basename(h.db)}`, frame(h.journal));
+  const padded = Buffer.concat([h.journal, Buffer.alloc((512 - (h.journal.length % 512)) % 512)]);
+  seed('fuzz_journal', `${path.basename(h.db)}-super-exists`, frame(Buffer.concat([padded, superPointer(h.db, h.ps)])));
+  seed('fuzz_journal', `${path.basename(h.db)}-super-missing`, frame(Buffer.concat([padded, superPointer(h.db + '-no-such-super', h.ps)])));
+  if (h.ps > 1024) continue; // keep fuzz_open's inputs small (its -max_len is 128 KiB)
+  const dbNow = read(h.db); // the spilled (uncommitted) state the journal rolls back
+  // Rollback layout with the journal (32): read-write (rolls back), read-only (1), fix-up (64), write (128).
+  for (const flags of [32, 32 | 1, 32 | 64, 32 | 128, 128]) {
+    seed('fuzz_open', `${path.basename(h.db)}-flags${flags}`, Buffer.concat([Buffer.from([flags]), u24(dbNow.length), dbNow, h.journal]));
+  }
+}
+// journal_mode=persist leaves a journal with a zeroed header: not hot.
+{
+  const db = fresh('persist.db');
+  shell(db, `PRAGMA page_size=1024; PRAGMA journal_mode=persist; CREATE TABLE t(k TEXT, v BLOB); ${rows(20, 60, 'p')}\n`);
+  const journal = read(db + '-journal');
+  seed('fuzz_journal', 'persist', Buffer.concat([Buffer.from([0, 64, 1]), journal]));
+  const dbBytes = read(db);
+  seed('fuzz_open', 'persist', Buffer.concat([Buffer.from([32]), u24(dbBytes.length), dbBytes, journal]));
+}
+
+fs.rmSync(work, { recursive: true, force: true });
+console.log(`fuzz/seeds: ${targets.map((t) => `${t} ${counts[t]}`).join(', ')} in ${path.relative(process.cwd(), out) || out}`);
