@@ -317,7 +317,6 @@ for (let n = 0; n <= 100; n++) {
     // db_header.h: a header cut short whose bytes match the magic is SQLITE_CORRUPT (SQLite says
     // SQLITE_NOTADB below 24 bytes, where the zero-filled payload fractions fail).
     codes: n >= 2 ? ['SQLITE_CORRUPT'] : undefined,
-    known: n === 1 ? "SQLite's unix VFS reports a 1-byte file as 0 bytes (os_unix.c unixFileSize, ticket #3260): an empty database; litevault says SQLITE_CORRUPT" : undefined,
   });
 }
 // Page truncation: every page boundary, mid-page, and one byte short.
@@ -373,7 +372,8 @@ for (const [name, bytes, known] of [
   ['JSON', Buffer.from(JSON.stringify({ not: 'a database', list: [1, 2, 3] }).repeat(50))],
   ['4096 zero bytes', Buffer.alloc(4096)],
   ["'SQLite format 3' then zeros", patched(Buffer.alloc(4096), 0, Buffer.from('SQLite format 3\0', 'latin1'))],
-  ['a single newline', Buffer.from('\n'), "SQLite reads any 1-byte file as an empty database (unixFileSize, ticket #3260); litevault says SQLITE_NOTADB"],
+  // SQLite reads any 1-byte file as an empty database (unixFileSize, ticket #3260); so does litevault.
+  ['a single newline', Buffer.from('\n')],
 ] as Array<[string, Buffer, string?]>) {
   add({ category: 'not sqlite', name, files: { '': bytes }, known });
 }
@@ -412,7 +412,7 @@ for (const [name, wal, known] of [
   [
     'last commit frame claims 1000000 pages (valid checksums)',
     resealWal(patched(own, 32 + lastCommitAt * frameSize + 4, be32(1_000_000))),
-    "SQLite's checkpoint reports SQLITE_CORRUPT when the committed size exceeds the database plus the WAL plus 64 KiB (wal.c walCheckpoint); litevault's checkpoint copies the frames and extends the database file to 1000000 pages",
+    // SQLite's checkpoint reports SQLITE_CORRUPT when the committed size exceeds the database plus the WAL plus 64 KiB; so does litevault's.
   ],
   ['last commit frame claims 1 page (valid checksums)', resealWal(patched(own, 32 + lastCommitAt * frameSize + 4, be32(1)))],
   ['a flipped bit in the last frame', patched(own, own.length - 10, [own[own.length - 10] ^ 1])],
@@ -480,37 +480,37 @@ for (const [name, journal, known] of [
   [
     'A: first header with 32-byte sectors in a 100-byte journal',
     patched(patched(J, 16, be32(2)), 20, be32(32)).subarray(0, 100),
-    'SQLite needs 512 bytes (its own sector) before it reads the first header and ignores this journal; litevault truncates the database to 2 pages',
+    // Once a divergence from SQLite, fixed: SQLite needs 512 bytes (its own sector) before it reads the first header and ignores this journal; litevault truncates the database to 2 pages
   ],
   [
     'A: first header with 4096-byte sectors in a 1000-byte journal',
     patched(patched(J, 20, be32(4096)), 16, be32(2)).subarray(0, 1000),
-    'SQLite truncates the database to the 2 pages the header names; litevault needs the whole 4096-byte sector and ignores the journal',
+    // Once a divergence from SQLite, fixed: SQLite truncates the database to the 2 pages the header names; litevault needs the whole 4096-byte sector and ignores the journal
   ],
   [
     'B: a record for a page past the original size with a bad checksum',
     patched(patched(J, sector, be32(originalPages + 50)), sector + 4 + PAGE, be32(0xdeadbeef)),
-    'SQLite skips records past the original size before reading their checksum and rolls back the rest; litevault stops at the bad checksum',
+    // Once a divergence from SQLite, fixed: SQLite skips records past the original size before reading their checksum and rolls back the rest; litevault stops at the bad checksum
   ],
   [
     'C: super-journal pointer naming a missing file, without the lock-byte page number',
     withSuper(J, superPointer(missing, PAGE, 12345)),
-    'SQLite ignores the 4 bytes before the name, so the journal belongs to a committed multi-database transaction and is not played back; litevault plays it back',
+    // Once a divergence from SQLite, fixed: SQLite ignores the 4 bytes before the name, so the journal belongs to a committed multi-database transaction and is not played back; litevault plays it back
   ],
   [
     'D: super-journal name of 600 bytes',
     withSuper(J, superPointer(path.join(root, 'x'.repeat(600)), PAGE)),
-    'SQLite ignores names of 513+ bytes and plays the journal back; litevault stat()s the name, gets ENAMETOOLONG and fails with SQLITE_CANTOPEN forever',
+    // Once a divergence from SQLite, fixed: SQLite ignores names of 513+ bytes and plays the journal back; litevault stat()s the name, gets ENAMETOOLONG and fails with SQLITE_CANTOPEN forever
   ],
   [
     'D: super-journal name with a 300-byte component',
     withSuper(J, superPointer(path.join(root, 'y'.repeat(300)), PAGE)),
-    "SQLite's access() failure means 'missing': the journal is not played back; litevault fails with SQLITE_CANTOPEN (ENAMETOOLONG)",
+    // Once a divergence from SQLite, fixed: SQLite's access() failure means 'missing': the journal is not played back; litevault fails with SQLITE_CANTOPEN (ENAMETOOLONG)
   ],
   [
     'E: page size 0 (journals before SQLite 3.5.8)',
     patched(J, 24, be32(0)),
-    "SQLite reads a zero page size as the database's and plays the journal back; litevault ignores the journal",
+    // Once a divergence from SQLite, fixed: SQLite reads a zero page size as the database's and plays the journal back; litevault ignores the journal
   ],
 ] as Array<[string, Buffer, string?]>) {
   add({ category: 'journal', name, files: { '': hot.db, '-journal': journal }, known });

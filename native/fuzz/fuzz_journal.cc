@@ -9,27 +9,10 @@
 // compared with a reference model of SQLite 3.40's pager_playback / readJournalHdr /
 // pager_playback_one_page / readSuperJournal / pager_truncate, written out below.
 //
-// SQLite and litevault are known to differ on some forged journals (each confirmed with the
-// sqlite3 3.40.1 shell; test/malformed.test.ts has one case per item):
-//   A first header: SQLite needs the journal to hold its own sector (512 bytes) before it reads
-//     the first header and then trusts the header's sector size; litevault needs the header's
-//     sector size instead (a 32-byte-sector journal under 512 bytes is played back by litevault
-//     only; a 4096-byte-sector header in a 512..4095-byte journal truncates the database in
-//     SQLite only);
-//   B a record for a page past the original size is skipped by SQLite before its checksum is
-//     read; litevault checks the checksum first and stops at a bad one;
-//   C SQLite ignores the 4 bytes before a super-journal name; litevault requires them to be the
-//     lock-byte page number and looks for a name only when the first header's page size is in
-//     512..65536;
-//   D SQLite ignores super-journal names of 513 bytes or more and treats any access() failure
-//     as "missing"; litevault accepts names up to 65536 bytes and fails with SQLITE_CANTOPEN
-//     when stat() fails with anything but ENOENT/ENOTDIR (e.g. ENAMETOOLONG);
-//   E SQLite reads a page-size field of 0 (journals from before 3.5.8) as the database's page
-//     size; litevault stops.
-// By default the model includes these deviations (LITEVAULT_FUZZ_JOURNAL_ORACLE unset or
-// "litevault"), so any mismatch is a new, unexplained bug. With
-// LITEVAULT_FUZZ_JOURNAL_ORACLE=sqlite the model is SQLite's alone and the known deviations
-// are reported too (the target then fails quickly until they are fixed).
+// The model is SQLite's rules alone: litevault's playback once differed from them on forged
+// journals (first-header sizes, the order of the page-range and checksum tests, the super-journal
+// pointer's prefix and name length, a page-size field of 0); those were fixed, and
+// test/malformed.test.ts keeps one case for each.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -51,13 +34,6 @@ const uint8_t kMagic[8] = {0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7};
 constexpr uint64_t kPending = 0x40000000;
 constexpr uint32_t kLocalSector = 512;  // the unix VFS with POWERSAFE_OVERWRITE
 
-bool sqliteOracle() {
-  static const bool strict = [] {
-    const char* v = getenv("LITEVAULT_FUZZ_JOURNAL_ORACLE");
-    return v != nullptr && std::strcmp(v, "sqlite") == 0;
-  }();
-  return strict;
-}
 
 bool pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -96,44 +72,22 @@ struct ModelResult {
   uint32_t restored = 0;
 };
 
-// Existence of a super-journal: litevault's statPath (ENOENT/ENOTDIR: missing, other errors
-// fail) or SQLite's unixAccess (any failure: missing).
-int superExists(const std::string& name, bool sqlite) {
+// Existence of a super-journal, as SQLite's unixAccess answers it (any failure: missing).
+bool superExists(const std::string& name) {
   struct stat st;
-  if (stat(name.c_str(), &st) == 0) return 1;
-  if (sqlite || errno == ENOENT || errno == ENOTDIR) return 0;
-  return -1;
+  return stat(name.c_str(), &st) == 0;
 }
 
-std::string superJournalName(const uint8_t* j, uint64_t szJ, bool sqlite) {
-  if (sqlite) {
-    // readSuperJournal: szJ >= 16, 0 < len < 513, len <= szJ-16, magic, checksum (signed chars).
-    if (szJ < 16) return "";
-    const uint32_t len = fuzz::be32(j + szJ - 16);
-    if (len >= 513 || len > szJ - 16 || len == 0) return "";
-    if (std::memcmp(j + szJ - 8, kMagic, 8) != 0) return "";
-    uint32_t sum = fuzz::be32(j + szJ - 12);
-    const uint8_t* name = j + szJ - 16 - len;
-    for (uint32_t u = 0; u < len; u++) sum -= uint32_t(int32_t(int8_t(name[u])));
-    if (sum != 0) return "";
-    return std::string(reinterpret_cast<const char*>(name), strnlen(reinterpret_cast<const char*>(name), len));
-  }
-  // litevault: only with a first header whose page size is in 512..65536, within the last
-  // 65556 bytes, preceded by that page size's lock-byte page number.
-  if (szJ < 28) return "";
-  const uint32_t ps = fuzz::be32(j + 24);
-  if (ps < 512 || ps > 65536) return "";
-  const uint64_t tail = szJ < 65556 ? szJ : 65556;
-  if (tail < 20) return "";
-  const uint8_t* end = j + szJ;
-  if (std::memcmp(end - 8, kMagic, 8) != 0) return "";
-  const uint32_t len = fuzz::be32(end - 16);
-  if (len == 0 || uint64_t(len) + 20 > tail) return "";
-  const uint8_t* name = end - 16 - len;
-  if (fuzz::be32(name - 4) != uint32_t(kPending / ps) + 1) return "";
-  uint32_t sum = 0;
-  for (uint32_t u = 0; u < len; u++) sum += uint32_t(int32_t(int8_t(name[u])));
-  if (sum != fuzz::be32(end - 12)) return "";
+// readSuperJournal: szJ >= 16, 0 < len < 513, len <= szJ-16, magic, checksum (signed chars).
+std::string superJournalName(const uint8_t* j, uint64_t szJ) {
+  if (szJ < 16) return "";
+  const uint32_t len = fuzz::be32(j + szJ - 16);
+  if (len >= 513 || len > szJ - 16 || len == 0) return "";
+  if (std::memcmp(j + szJ - 8, kMagic, 8) != 0) return "";
+  uint32_t sum = fuzz::be32(j + szJ - 12);
+  const uint8_t* name = j + szJ - 16 - len;
+  for (uint32_t u = 0; u < len; u++) sum -= uint32_t(int32_t(int8_t(name[u])));
+  if (sum != 0) return "";
   return std::string(reinterpret_cast<const char*>(name), strnlen(reinterpret_cast<const char*>(name), len));
 }
 
@@ -143,16 +97,11 @@ uint32_t recordSum(uint32_t init, const uint8_t* page, uint32_t ps) {
   return sum;
 }
 
-ModelResult modelPlayback(const uint8_t* j, uint64_t szJ, uint32_t dbPageSize, ModelDb* db, bool sqlite) {
+ModelResult modelPlayback(const uint8_t* j, uint64_t szJ, uint32_t dbPageSize, ModelDb* db) {
   ModelResult r;
-  const std::string super = superJournalName(j, szJ, sqlite);
+  const std::string super = superJournalName(j, szJ);
   if (!super.empty()) {
-    int exists = superExists(super, sqlite);
-    if (exists < 0) {
-      r.error = true;
-      return r;
-    }
-    if (exists == 0) {
+    if (!superExists(super)) {
       r.superMissing = true;
       return r;
     }
@@ -163,13 +112,7 @@ ModelResult modelPlayback(const uint8_t* j, uint64_t szJ, uint32_t dbPageSize, M
   uint64_t off = 0;
   for (bool first = true;; first = false) {
     const uint64_t hdr = first ? 0 : (off + sector - 1) / sector * sector;
-    if (sqlite) {
-      if (hdr + sector > szJ) break;  // first header: the local sector size
-    } else if (first) {
-      if (hdr + 28 > szJ) break;
-    } else if (hdr + sector > szJ) {
-      break;
-    }
+    if (hdr + sector > szJ) break;  // the first header: the local sector size
     if (std::memcmp(j + hdr, kMagic, 8) != 0) break;
     uint32_t nRec = fuzz::be32(j + hdr + 8);
     const uint32_t init = fuzz::be32(j + hdr + 12);
@@ -177,9 +120,8 @@ ModelResult modelPlayback(const uint8_t* j, uint64_t szJ, uint32_t dbPageSize, M
     if (first) {
       const uint32_t sec = fuzz::be32(j + hdr + 20);
       uint32_t pgs = fuzz::be32(j + hdr + 24);
-      if (sqlite && pgs == 0) pgs = dbPageSize;
+      if (pgs == 0) pgs = dbPageSize;
       if (pgs < 512 || sec < 32 || pgs > 65536 || sec > 65536 || !pow2(pgs) || !pow2(sec)) break;
-      if (!sqlite && hdr + sec > szJ) break;
       ps = pgs;
       sector = sec;
       dbSize = mxPg;
@@ -188,7 +130,7 @@ ModelResult modelPlayback(const uint8_t* j, uint64_t szJ, uint32_t dbPageSize, M
     off = hdr + sector;
     const uint64_t rec = uint64_t(ps) + 8;
     uint64_t count = nRec;
-    if (nRec == 0xffffffff) count = sqlite ? (szJ - sector) / rec : (szJ - off) / rec;
+    if (nRec == 0xffffffff) count = (szJ - sector) / rec;
     const uint32_t lockPage = uint32_t(kPending / ps) + 1;
     for (uint64_t u = 0; u < count; u++) {
       if (off + 4 + ps > szJ) return r;  // short read
@@ -196,10 +138,9 @@ ModelResult modelPlayback(const uint8_t* j, uint64_t szJ, uint32_t dbPageSize, M
       const uint8_t* page = j + off + 4;
       off += rec;
       if (pgno == 0 || pgno == lockPage) return r;
-      if (sqlite && pgno > dbSize) continue;  // skipped before the checksum is read
+      if (pgno > dbSize) continue;  // skipped before the checksum is read
       if (off > szJ) return r;                // the checksum is cut off
       if (fuzz::be32(j + off - 4) != recordSum(init, page, ps)) return r;
-      if (pgno > dbSize) continue;
       db->write(uint64_t(pgno - 1) * ps, page, ps);
       r.restored++;
     }
@@ -290,8 +231,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     std::vector<uint8_t> tail(j, j + szJ);  // exact-size heap copy
     std::string name;
-    const uint32_t lockPage = szJ >= 4 ? fuzz::be32(j) : 0;
-    const bool found = decodeSuperJournalPointer(tail.data(), tail.size(), lockPage, &name);
+    const bool found = decodeSuperJournalPointer(tail.data(), tail.size(), &name);
     FUZZ_CHECK(found == !name.empty());
     FUZZ_CHECK(name.find('\0') == std::string::npos);
   }
@@ -312,13 +252,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto db = fuzz::memFile("db", initial.data(), initial.size());
   auto journal = fuzz::memFile("journal", j, szJ);
   PlaybackResult result;
-  Status status = playBackJournal(*db, *journal, &result);
+  Status status = playBackJournal(*db, *journal, 0, &result);
   fuzz::checkStatus(status);
 
   ModelDb model;
   model.base = initial;
   model.keep = model.size = initial.size();
-  const ModelResult expected = modelPlayback(j, szJ, dbPageSize, &model, sqliteOracle());
+  // The page size the reading pager has, as sqlite3BtreeOpen sets it: the database header's
+  // bytes 16..17 when they hold a valid size (short files read as zero-filled), else 4096.
+  uint32_t pagerPageSize = 0;
+  if (initial.size() >= 18) pagerPageSize = decodePageSize(initial.data() + 16);
+  if (pagerPageSize == 0) pagerPageSize = 4096;
+  const ModelResult expected = modelPlayback(j, szJ, pagerPageSize, &model);
   if (expected.error || !status.isOk()) {
     if (!(expected.error && status.code() == Code::kCantOpen)) {
       std::fprintf(stderr, "status: litevault %s (%s), model %s\n", codeName(status.code()), status.message().c_str(),

@@ -45,16 +45,15 @@ uint32_t journalRecordChecksum(uint32_t checksumInit, const uint8_t* page, uint3
   return sum;
 }
 
-bool decodeSuperJournalPointer(const uint8_t* tail, size_t size, uint32_t lockPage, std::string* name) {
+bool decodeSuperJournalPointer(const uint8_t* tail, size_t size, std::string* name) {
   name->clear();
-  if (size < 20) return false;
+  if (size < 16) return false;
   const uint8_t* end = tail + size;
   if (std::memcmp(end - 8, kJournalMagic, kJournalMagicSize) != 0) return false;
-  uint32_t length = get4(end - 16);
-  uint32_t sum = get4(end - 12);
-  if (length == 0 || size_t(length) + 20 > size) return false;
+  const uint32_t length = get4(end - 16);
+  const uint32_t sum = get4(end - 12);
+  if (length == 0 || length > kMaxSuperJournalName || size_t(length) + 16 > size) return false;
   const uint8_t* start = end - 16 - length;
-  if (get4(start - 4) != lockPage) return false;
   uint32_t computed = 0;
   for (uint32_t i = 0; i < length; i++) computed += uint32_t(int32_t(int8_t(start[i])));
   if (computed != sum) return false;

@@ -61,8 +61,10 @@ inline uint64_t journalSegmentStart(uint64_t offset, uint32_t sectorSize) {
   return (offset + sectorSize - 1) / sectorSize * sectorSize;
 }
 
-// Parses a super-journal pointer from the last `size` bytes of a journal (tail of the file).
-// Returns false when there is none (or its checksum fails, which SQLite treats as none).
-bool decodeSuperJournalPointer(const uint8_t* tail, size_t size, uint32_t lockPage, std::string* name);
+// Parses a super-journal pointer from the last `size` bytes of a journal (tail of the file), as
+// readSuperJournal does: the 4 bytes before the name are not checked, a name of 513 bytes or
+// more counts as none, and so does a bad checksum. Returns false when there is none.
+constexpr uint32_t kMaxSuperJournalName = 512;
+bool decodeSuperJournalPointer(const uint8_t* tail, size_t size, std::string* name);
 
 }  // namespace litevault

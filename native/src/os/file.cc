@@ -264,7 +264,9 @@ Status File::size(uint64_t* out) const {
   if (fstat(fd_, &st) != 0) {
     return Status::fromErrno(Code::kIoErrFstat, "cannot stat '" + path_ + "'", errno);
   }
-  *out = static_cast<uint64_t>(st.st_size);
+  // unixFileSize: a 1-byte file reads as empty (some filesystems leave one byte behind when a
+  // file is created); SQLite then treats such a database as having no pages.
+  *out = st.st_size == 1 ? 0 : static_cast<uint64_t>(st.st_size);
   return Status::ok();
 }
 

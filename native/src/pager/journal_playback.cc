@@ -24,33 +24,32 @@ Status setDatabaseSize(const File& db, uint64_t size, uint32_t pageSize) {
 
 }  // namespace
 
-Status playBackJournal(const File& db, const File& journal, PlaybackResult* result) {
+Status playBackJournal(const File& db, const File& journal, uint32_t databasePageSize, PlaybackResult* result) {
   *result = PlaybackResult();
   uint64_t journalSize = 0;
   LV_RETURN_IF_ERROR(journal.size(&journalSize));
 
-  // The super-journal pointer, if any, sits at the very end (name up to 64 KiB).
-  uint32_t firstPageSize = 0;
+  // The super-journal pointer, if any, sits at the very end. If it names a super-journal that no
+  // longer exists (or cannot be looked up), the multi-database transaction committed.
   {
-    uint8_t first[kJournalHeaderFields];
-    size_t got = 0;
-    LV_RETURN_IF_ERROR(journal.readAt(first, sizeof(first), 0, &got));
-    if (got < sizeof(first)) return Status::ok();
-    firstPageSize = decodeJournalHeader(first).pageSize;
-  }
-  if (firstPageSize >= 512 && firstPageSize <= 65536) {
-    size_t tailSize = journalSize < 65536 + 20 ? size_t(journalSize) : size_t(65536 + 20);
+    const size_t tailSize = journalSize < kMaxSuperJournalName + 16 ? size_t(journalSize) : size_t(kMaxSuperJournalName + 16);
     std::vector<uint8_t> tail(tailSize);
     LV_RETURN_IF_ERROR(journal.readExactly(tail.data(), tailSize, journalSize - tailSize));
     std::string super;
-    if (decodeSuperJournalPointer(tail.data(), tailSize, lockBytePage(firstPageSize), &super)) {
+    if (decodeSuperJournalPointer(tail.data(), tailSize, &super)) {
       PathInfo info;
-      LV_RETURN_IF_ERROR(statPath(super, &info));
-      if (!info.exists) {
+      if (!statPath(super, &info).isOk() || !info.exists) {
         result->superJournalMissing = true;
         return Status::ok();
       }
     }
+  }
+  if (databasePageSize == 0) {
+    uint8_t field[2] = {};
+    size_t got = 0;
+    LV_RETURN_IF_ERROR(db.readAt(field, sizeof(field), 16, &got));
+    if (got == sizeof(field)) databasePageSize = decodePageSize(field);
+    if (databasePageSize == 0) databasePageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE, as a new pager has
   }
 
   uint64_t offset = 0;
@@ -60,16 +59,18 @@ Status playBackJournal(const File& db, const File& journal, PlaybackResult* resu
   std::vector<uint8_t> record;
   for (bool firstHeader = true;; firstHeader = false) {
     uint8_t bytes[kJournalHeaderFields];
-    if (offset + kJournalHeaderFields > journalSize) break;
+    // readJournalHdr: a whole header must be there, measured in the reader's sector size for
+    // the first (512, like SQLite's unix VFS) and in the journal's own after that.
+    if (offset + (firstHeader ? kJournalSectorSize : sectorSize) > journalSize) break;
     LV_RETURN_IF_ERROR(journal.readExactly(bytes, sizeof(bytes), offset));
     JournalHeader header = decodeJournalHeader(bytes);
     if (!header.magicValid) break;
     if (firstHeader) {
+      if (header.pageSize == 0) header.pageSize = databasePageSize;  // pre-3.5.8 journals
       if (!journalSizesValid(header)) break;
       pageSize = header.pageSize;
       sectorSize = header.sectorSize;
       lockPage = lockBytePage(pageSize);
-      if (offset + sectorSize > journalSize) break;
       result->originalPageCount = header.originalPageCount;
       LV_RETURN_IF_ERROR(setDatabaseSize(db, uint64_t(header.originalPageCount) * pageSize, pageSize));
       record.resize(pageSize + 8);
@@ -85,9 +86,9 @@ Status playBackJournal(const File& db, const File& journal, PlaybackResult* resu
       LV_RETURN_IF_ERROR(journal.readExactly(record.data(), recordSize, at));
       uint32_t pageNumber = get4(record.data());
       if (pageNumber == 0 || pageNumber == lockPage) return db.sync();
+      if (pageNumber > result->originalPageCount) continue;  // before the checksum, as SQLite does
       const uint8_t* page = record.data() + 4;
       if (get4(page + pageSize) != journalRecordChecksum(header.checksumInit, page, pageSize)) return db.sync();
-      if (pageNumber > result->originalPageCount) continue;
       LV_RETURN_IF_ERROR(db.writeAt(page, pageSize, uint64_t(pageNumber - 1) * pageSize));
       result->pagesRestored++;
     }

@@ -3,10 +3,12 @@
 //
 // Used for a hot journal left by a crashed writer (from any SQLite), and for our own journal when
 // a write transaction is abandoned. Segment by segment: stop at the first header without the
-// magic or with impossible sizes; the first header's original size truncates (or extends) the
-// database; records are replayed until a page number of 0 or the lock-byte page, a checksum
-// mismatch, or the end of the file; pages past the original size are skipped. Then the database
-// is synced. Finalizing the journal (deleting it) is the caller's step.
+// magic or with impossible sizes (the first is read when 512 bytes are there, SQLite's own
+// sector size; the rest follow the first header's sector size); the first header's original
+// size truncates (or extends) the database; records are replayed until a page number of 0 or
+// the lock-byte page, or the end of the file; a record for a page past the original size is
+// skipped before its checksum is looked at, and a checksum mismatch ends everything. Then the
+// database is synced. Finalizing the journal (deleting it) is the caller's step.
 //
 // Locks: the caller holds EXCLUSIVE on the database.
 // Thread safety: a plain function; the caller serializes use of the files.
@@ -26,6 +28,8 @@ struct PlaybackResult {
   uint32_t originalPageCount = 0;
 };
 
-Status playBackJournal(const File& db, const File& journal, PlaybackResult* result);
+// `databasePageSize` stands in for a header page size of 0 (journals older than SQLite 3.5.8);
+// 0 reads it from the database's own header.
+Status playBackJournal(const File& db, const File& journal, uint32_t databasePageSize, PlaybackResult* result);
 
 }  // namespace litevault

@@ -188,7 +188,7 @@ Status Pager::rollBackHotJournal() {
     status = openUnlockedFile(journalPath_, OpenIntent::kWrite, &file);
     if (status.isOk()) status = file->sync();  // pagerSyncHotJournal
     PlaybackResult result;
-    if (status.isOk()) status = playBackJournal(*db_, *file, &result);
+    if (status.isOk()) status = playBackJournal(*db_, *file, 0, &result);
     if (status.isOk()) status = removeFile(journalPath_);
   }
   Status unlocked = lock_.unlock(DbLockLevel::kShared);
@@ -453,7 +453,7 @@ Status Pager::rollback() {
   Status status;
   if (databaseWritten_) {
     PlaybackResult result;
-    status = journal_ ? playBackJournal(*db_, *journal_, &result)
+    status = journal_ ? playBackJournal(*db_, *journal_, journalPageSize_, &result)
                       : Status::error(Code::kInternal, "no journal to roll '" + path_ + "' back with");
   }
   if (status.isOk()) {

@@ -60,6 +60,19 @@ Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeout
     locks_.unlock(readLock(0), 1, true);
     return Status::ok();
   }
+  // walCheckpoint: a database smaller than the committed size by more than the WAL could
+  // explain is corrupt, not something to extend.
+  uint64_t dbSize = 0;
+  status = db.size(&dbSize);
+  const uint64_t committedSize = uint64_t(mxPage) * dbPageSize;
+  if (status.isOk() && dbSize < committedSize && dbSize + 65536 + uint64_t(limit) * dbPageSize < committedSize) {
+    status = Status::error(Code::kCorrupt, "'" + dbPath_ + "-wal' commits " + std::to_string(mxPage) +
+                                               " pages, far more than the database and the WAL hold");
+  }
+  if (!status.isOk()) {
+    locks_.unlock(readLock(0), 1, true);
+    return status;
+  }
   storeShmWord(region0_ + kNBackfillAttemptedOffset, limit);
   status = wal_->sync();  // the frames are durable before the database depends on them
   std::vector<uint8_t> page(walPageSize_);

@@ -208,6 +208,9 @@ Status Wal::findFrame(uint32_t page, uint32_t* frame) {
     for (uint32_t slot = walIndexHash(page);; slot = (slot + 1) & (kHashSlotCount - 1)) {
       uint16_t entry = __atomic_load_n(&slots[slot], __ATOMIC_RELAXED);
       if (entry == 0) break;
+      if (entry > (r == 0 ? kHashFirstRegionPages : kHashPageCount)) {
+        return Status::error(Code::kCorrupt, "'" + dbPath_ + "-shm' has a hash slot past its region");
+      }
       uint32_t candidate = base + entry;
       if (candidate <= last && candidate >= minFrame_ && pages[entry - 1] == page) found = candidate;
       if (--probes == 0) return Status::error(Code::kCorrupt, "'" + dbPath_ + "-shm' has a hash table without an empty slot");
