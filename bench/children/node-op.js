@@ -1,0 +1,157 @@
+// One measured Node-side operation in a fresh process: litevault's backup or checkpoint,
+// better-sqlite3's backup or PRAGMA wal_checkpoint, or an idle wait (the noise floor).
+// It measures, for itself:
+//  - wall time of the operation (process.hrtime), and where it applies with the open included;
+//  - the event loop's delay with perf_hooks.monitorEventLoopDelay({ resolution: 1 }) enabled from
+//    20 ms before the operation until a few ms after it (so a blocking call is recorded too);
+//    Node records the whole interval between 1 ms timer callbacks, so an idle loop reads ~1.1 ms:
+//    the harness reports the raw values and the delay beyond the 1 ms interval;
+//  - peak RSS: process.resourceUsage().maxRSS at the end, minus maxRSS right after startup
+//    (before any library or database work: "an idle Node process"), and minus RSS after the
+//    library was loaded.
+// Usage: node node-op.js '<json spec>'; prints one JSON line on stdout.
+'use strict';
+const idleMaxRssKiB = process.resourceUsage().maxRSS; // first thing: the idle process
+const { monitorEventLoopDelay } = require('perf_hooks');
+const { litevault, betterSqlite3 } = require('../lib/load');
+
+const spec = JSON.parse(process.argv[2]);
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+// With spec.announce, '@start' / '@end' lines on stdout mark the timed span as it happens (the
+// writer benchmark aligns the writer's measurement window with them).
+const announce = (what) => spec.announce && process.stdout.write(`@${what}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main() {
+  const lib = spec.op.startsWith('lv-') ? litevault() : spec.op.startsWith('bs-') ? betterSqlite3() : null;
+  const loadedRssKiB = Math.round(process.memoryUsage().rss / 1024);
+  const out = { op: spec.op, ok: true };
+
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  await sleep(20);
+  let t0;
+  let t1;
+  let tOpen;
+  try {
+    switch (spec.op) {
+      case 'idle': {
+        announce('start');
+        t0 = now();
+        await sleep(spec.ms);
+        t1 = now();
+        announce('end');
+        break;
+      }
+      case 'lv-backup': {
+        const options = {};
+        if (spec.mode) options.mode = spec.mode;
+        if (spec.pagesPerStep) options.pagesPerStep = spec.pagesPerStep;
+        announce('start');
+        t0 = now();
+        out.result = await lib.backup(spec.src, spec.dst, options);
+        t1 = now();
+        announce('end');
+        out.restarts = out.result.restarts;
+        out.finished = true;
+        out.nativeAddon = lib.nativeAddon;
+        break;
+      }
+      case 'bs-backup': {
+        // better-sqlite3's documented call: db.backup(file) steps 100 pages at a time on the main
+        // thread, with setImmediate between steps. A restart shows as `remainingPages` going up.
+        let restarts = 0;
+        let previous = Infinity;
+        let steps = 0;
+        let timedOut = false;
+        announce('start');
+        t0 = now();
+        const db = new lib(spec.src);
+        const deadline = t0 + (spec.timeoutMs ?? Infinity);
+        try {
+          out.result = await db.backup(spec.dst, {
+            progress({ remainingPages }) {
+              steps++;
+              if (remainingPages > previous) restarts++;
+              previous = remainingPages;
+              if (now() > deadline) {
+                timedOut = true;
+                throw new Error('bench timeout');
+              }
+            },
+          });
+        } catch (err) {
+          if (!timedOut) throw err;
+        }
+        t1 = now();
+        announce('end');
+        db.close();
+        Object.assign(out, { restarts, steps, finished: !timedOut, remainingPages: timedOut ? previous : 0 });
+        break;
+      }
+      case 'lv-checkpoint': {
+        tOpen = now();
+        const db = await lib.Database.open(spec.db);
+        announce('start');
+        t0 = now();
+        const cp = new lib.Checkpoint(db, { mode: spec.mode });
+        let r;
+        do r = await cp.step(-1);
+        while (!r.done);
+        await cp.finish();
+        t1 = now();
+        announce('end');
+        await db.close();
+        out.result = { busy: r.busy, log: r.log, checkpointed: r.checkpointed };
+        break;
+      }
+      case 'bs-checkpoint': {
+        tOpen = now();
+        const db = new lib(spec.db);
+        // With recovered: a read first, so SQLite rebuilds the WAL index before the clock starts
+        // (without it, the pragma's first read does that recovery itself, as litevault's step does).
+        if (spec.recovered) db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+        announce('start');
+        t0 = now();
+        out.result = db.pragma(`wal_checkpoint(${spec.mode.toUpperCase()})`)[0];
+        t1 = now();
+        announce('end');
+        out.keepOpen = true; // closing would checkpoint again and delete the -wal; exit instead
+        break;
+      }
+      default:
+        throw new Error(`unknown op ${spec.op}`);
+    }
+  } catch (err) {
+    out.ok = false;
+    out.error = `${err.code ? err.code + ': ' : ''}${err.message}`;
+    t1 ??= now();
+    t0 ??= t1;
+  }
+  await sleep(3); // let a blocked loop's late timer be recorded
+  await sleep(3);
+  histogram.disable();
+  const peakMaxRssKiB = process.resourceUsage().maxRSS;
+  out.ms = t1 - t0;
+  if (tOpen !== undefined) out.msWithOpen = t1 - tOpen;
+  out.eld = {
+    samples: histogram.count,
+    maxMs: histogram.max / 1e6,
+    p99Ms: histogram.percentile(99) / 1e6,
+    p50Ms: histogram.percentile(50) / 1e6,
+  };
+  out.rss = {
+    idleKiB: idleMaxRssKiB,
+    loadedKiB: loadedRssKiB,
+    peakKiB: peakMaxRssKiB,
+    peakAboveIdleKiB: peakMaxRssKiB - idleMaxRssKiB,
+    peakAboveLoadedKiB: peakMaxRssKiB - loadedRssKiB,
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stdout.write(JSON.stringify({ op: spec.op, ok: false, error: String(err && err.stack) }) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+// Loads the libraries the children use. litevault is loaded from dist/ (what `npm run compile`
+// produces); other developers may rebuild build/ and dist/ while a run is under way, so a
+// missing dist/ or addon is retried for a while before giving up.
+'use strict';
+const path = require('path');
+
+const root = path.join(__dirname, '..', '..');
+const litevaultPath = path.join(root, 'dist', 'index.js');
+const betterSqlitePath = path.join(root, 'node_modules', 'better-sqlite3');
+
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function retrying(what, load, timeoutMs = 120000) {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return load();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      if (attempt === 1) process.stderr.write(`bench: cannot load ${what} yet (${err.code || err.message}); retrying\n`);
+      for (const key of Object.keys(require.cache)) if (key.startsWith(path.join(root, 'dist'))) delete require.cache[key];
+      sleepSync(500);
+    }
+  }
+}
+
+function litevault() {
+  return retrying('litevault (dist/index.js)', () => require(litevaultPath));
+}
+
+function betterSqlite3() {
+  return require(betterSqlitePath);
+}
+
+module.exports = { litevault, betterSqlite3, root, litevaultPath, sleepSync };

@@ -1,0 +1,396 @@
+// Renders the harness's results as bench/RESULTS.md.
+'use strict';
+const { median, min, max, percentile, fmt, summary, bytes } = require('./stats');
+
+const TICK_MS = 1; // monitorEventLoopDelay's resolution: Node records the whole timer interval
+const beyond = (rawMs) => (Number.isFinite(rawMs) ? Math.max(0, rawMs - TICK_MS) : NaN);
+const okRuns = (runs) => runs.filter((r) => r && r.ok);
+const times = (runs) => okRuns(runs).map((r) => r.ms);
+const markOf = (pass) => (pass === undefined ? '—' : pass ? '✅' : '❌');
+const kib = (k) => (Number.isFinite(k) ? bytes(k * 1024) : '—');
+
+/** Per-round ratios a.ms / b.ms over rounds where both ran. */
+function pairedRatios(as, bs, pick = (r) => r.ms) {
+  const out = [];
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    if (as[i]?.ok && bs[i]?.ok && pick(bs[i]) > 0) out.push(pick(as[i]) / pick(bs[i]));
+  }
+  return out;
+}
+
+function table(headers, rows) {
+  const line = (cells) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function eldCell(runs) {
+  const ok = okRuns(runs).filter((r) => r.eld);
+  if (!ok.length) return '—';
+  const maxRaw = max(ok.map((r) => r.eld.maxMs));
+  const p99 = median(ok.map((r) => r.eld.p99Ms));
+  return `max ${fmt(maxRaw)} (${fmt(beyond(maxRaw))} late), p99 ${fmt(p99)}`;
+}
+
+function rssCell(runs) {
+  const ok = okRuns(runs).filter((r) => r.rss);
+  if (!ok.length) return '—';
+  return `${kib(max(ok.map((r) => r.rss.peakAboveIdleKiB)))} (${kib(max(ok.map((r) => r.rss.peakAboveLoadedKiB)))} above loaded)`;
+}
+
+function render(results) {
+  const { opts, machine } = results;
+  const out = [];
+  const sizeLabel = `${fmt(opts.size, 0)} MiB`;
+  const is1GiB = opts.size === 1024;
+  out.push(`# litevault benchmark results${opts.smoke ? ' (SMOKE RUN: tiny sizes, timings meaningless)' : ''}`);
+  out.push('');
+  out.push(`Generated ${results.startedAt} by \`${results.command}\` (cwd \`${process.cwd()}\`), in ${fmt(results.durationMs / 60000, 1)} min.`);
+  out.push(`Sections: ${results.sections.join(', ')}; ${opts.rounds} interleaved round(s); backup database ${sizeLabel}${results.source ? ` (${bytes(results.source.fileBytes)}, ${results.source.rows.toLocaleString('en-US')} rows)` : ''}.`);
+  if (results.addonChanged) out.push(`\n**Warning:** ${results.addonChanged}.`);
+  if (results.errors.length) out.push(`\n**${results.errors.length} run(s) failed:**\n\n${results.errors.map((e) => `- ${e}`).join('\n')}`);
+  out.push('');
+
+  out.push('## Machine');
+  out.push('');
+  out.push(
+    table(
+      ['', ''],
+      [
+        ['CPU', `${machine.cpu}, ${machine.nproc} online CPUs (nproc)`],
+        ['Memory', machine.memory],
+        ['Kernel', machine.kernel],
+        ['Virtualization', machine.virtualization],
+        ['Kernel preemption', machine.preemption],
+        ['Memory ballooning', machine.balloon],
+        ['Load average (1/5/15 min)', `${(results.loadBefore || []).map((x) => x.toFixed(2)).join(' ')} before, ${(results.loadAfter || []).map((x) => x.toFixed(2)).join(' ')} after`],
+        ['Other processes busy on the CPUs', `before: ${(results.busyBefore || []).join(', ') || 'none ≥ 5%'}; after: ${(results.busyAfter || []).join(', ') || 'none ≥ 5%'}`],
+        ['Work dir', `\`${machine.workDir}\`: ${machine.disk.mount.replace(/\s+/g, ' ')} (device ${machine.disk.device}, ${machine.disk.rotational}${machine.disk.scheduler ? `, scheduler ${machine.disk.scheduler}` : ''}${machine.disk.model ? `, ${machine.disk.model}` : ''}); ${bytes(machine.disk.free)} free of ${bytes(machine.disk.size)}`],
+        ['Disk space needed', `about ${bytes(results.diskNeeded)} at these sizes (source + copy; checkpoint database + WAL, pristine + working copy; +10%)`],
+        ['Node', machine.node],
+        ['sqlite3 shell', machine.sqlite3Shell],
+        ['better-sqlite3', `${machine.betterSqlite.version} (bundles SQLite ${machine.betterSqlite.sqlite})`],
+        ['cp', machine.cp],
+        ['litevault', `${machine.litevault}; addon ${machine.addon ? `${machine.addon.path} (${machine.addon.from}, sha256 ${machine.addon.sha256}…)` : 'unknown'}`],
+      ],
+    ),
+  );
+  out.push('');
+
+  out.push(...targets(results, is1GiB));
+  if (results.backup) out.push(...backupSection(results));
+  if (results.checkpoint) out.push(...checkpointSection(results));
+  if (results.writer) out.push(...writerSection(results));
+  out.push(...loopAndMemory(results));
+  out.push(...method(results));
+  return out.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function targets(results, is1GiB) {
+  const { backup, checkpoint, writer, opts } = results;
+  const mark = (pass) => (opts.smoke ? 'not judged (smoke)' : markOf(pass));
+  const rows = [];
+  const at = is1GiB ? '' : ` (measured at ${fmt(opts.size, 0)} MiB, not 1 GiB)`;
+  const notRun = (what) => rows.push([what, 'not run', '', '—']);
+  const ratioCell = (ratios, suffix = '×') => (ratios.length ? `${fmt(median(ratios))}${suffix}${ratios.length > 1 ? ` (${fmt(min(ratios))}–${fmt(max(ratios))})` : ''}` : '—');
+
+  if (backup) {
+    const r = (key) => backup.rounds.map((round) => round[key]);
+    const oursCp = pairedRatios(r('litevault'), r('cp'));
+    const oursCpSync = pairedRatios(r('litevault'), r('cp-sync'));
+    rows.push([`Full backup${at}: litevault ≤ 1.3 × \`cp\``, `${ratioCell(oursCp)} the time of \`cp\`; ${ratioCell(oursCpSync)} of \`cp\` + fsync`, '≤ 1.3×', mark(oursCp.length ? median(oursCp) <= 1.3 : undefined)]);
+    const sq = pairedRatios(r('sqlite3-backup'), r('litevault'));
+    rows.push([`Full backup${at}: ≥ 3× faster than \`sqlite3 .backup\``, `\`sqlite3 .backup\` takes ${ratioCell(sq)} litevault's time`, '≥ 3×', mark(sq.length ? median(sq) >= 3 : undefined)]);
+    const bs = pairedRatios(r('better-sqlite3'), r('litevault'));
+    rows.push([`Full backup${at}: ≥ 8× faster than better-sqlite3 \`backup()\``, `better-sqlite3 takes ${ratioCell(bs)} litevault's time`, '≥ 8×', mark(bs.length ? median(bs) >= 8 : undefined)]);
+  } else {
+    notRun('Full backup vs `cp`, `sqlite3 .backup`, better-sqlite3');
+  }
+
+  // Event loop: every litevault run from Node (backups, checkpoints, backups under writers).
+  const ours = ourNodeRuns(results);
+  if (ours.length) {
+    const worst = ours.reduce((a, b) => (b.run.eld.maxMs > a.run.eld.maxMs ? b : a));
+    const idleOf = (key) => (results.backup ? okRuns(results.backup.rounds.map((round) => round[key])).filter((r) => r.eld) : []);
+    const worstLate = (runs) => fmt(beyond(max(runs.map((r) => r.eld.maxMs))));
+    const idle = idleOf('idle');
+    const idleIo = idleOf('idle-io');
+    const idleNote =
+      (idle.length ? `; an idle Node child: ${worstLate(idle)} ms late at worst` : '') +
+      (idleIo.length ? `, idle while \`dd\` copies the file: ${worstLate(idleIo)} ms` : '');
+    rows.push([
+      'Event loop max delay < 2 ms during any backup or checkpoint from Node',
+      `worst of ${ours.length} runs: ${fmt(beyond(worst.run.eld.maxMs))} ms late (histogram max ${fmt(worst.run.eld.maxMs)} ms incl. the 1 ms tick), in ${worst.what}${idleNote}`,
+      '< 2 ms',
+      mark(beyond(worst.run.eld.maxMs) < 2),
+    ]);
+  } else {
+    notRun('Event loop max delay < 2 ms');
+  }
+
+  if (writer && writer.rates[1000]) {
+    const slot = writer.rates[1000];
+    const runs = slot.litevault.map((x) => x.run);
+    const ratio = pairedRatios(runs, writer.quiet);
+    const restarts = okRuns(runs).reduce((s, r) => s + (r.restarts ?? 0), 0);
+    rows.push([`Under a writer at 1000 commits/s${at}: snapshot backup ≤ 1.5× its quiet time`, `${ratioCell(ratio)} (${summary(times(runs), 0)} ms vs quiet ${summary(times(writer.quiet), 0)} ms)`, '≤ 1.5×', mark(ratio.length ? median(ratio) <= 1.5 : undefined)]);
+    rows.push([`Under a writer at 1000 commits/s: 0 restarts`, `${restarts} restarts in ${okRuns(runs).length} backups`, '0', mark(okRuns(runs).length ? restarts === 0 : undefined)]);
+    const baseP99 = percentile(slot.baseline.flatMap((x) => x.window.latenciesMs), 99);
+    const withP99 = percentile(slot.litevault.flatMap((x) => x.window.latenciesMs), 99);
+    const growth = withP99 / baseP99 - 1;
+    rows.push([
+      `Under a writer at 1000 commits/s: writer's p99 commit latency grows ≤ 10%`,
+      `${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)}% (p99 ${fmt(withP99, 3)} ms with the backup vs ${fmt(baseP99, 3)} ms alone, pooled over ${slot.baseline.length} round(s))`,
+      '≤ +10%',
+      mark(Number.isFinite(growth) ? growth <= 0.1 : undefined),
+    ]);
+  } else {
+    notRun('Backup under a writer at 1000 commits/s');
+  }
+
+  if (checkpoint) {
+    const frames = checkpoint.frames;
+    for (const [mode, byKey] of Object.entries(checkpoint.modes)) {
+      const ratio = pairedRatios(byKey.litevault, byKey.sqlite);
+      const withOpen = pairedRatios(byKey.litevault, byKey.sqlite, (r) => r.msWithOpen);
+      rows.push([
+        `Checkpoint of a ${frames?.toLocaleString('en-US')}-frame WAL, ${mode.toUpperCase()}: no slower than SQLite`,
+        `${ratioCell(ratio)} SQLite's time (${summary(times(byKey.litevault), 0)} vs ${summary(times(byKey.sqlite), 0)} ms); with open ${ratioCell(withOpen)}`,
+        '≤ 1.0×',
+        mark(ratio.length ? median(ratio) <= 1.0 : undefined),
+      ]);
+    }
+  } else {
+    notRun('Checkpoint no slower than SQLite');
+  }
+
+  if (backup) {
+    const runs = okRuns(backup.rounds.map((round) => round.litevault)).filter((r) => r.rss);
+    const worst = max(runs.map((r) => r.rss.peakAboveIdleKiB));
+    rows.push([
+      `Peak RSS during a${is1GiB ? ' 1 GiB' : ''} backup${at} < 64 MiB above an idle Node process`,
+      `${kib(worst)} above idle (worst of ${runs.length}; idle child ${kib(median(runs.map((r) => r.rss.idleKiB)))})`,
+      '< 64 MiB',
+      mark(runs.length ? worst < 64 * 1024 : undefined),
+    ]);
+  } else {
+    notRun('Peak RSS during a backup');
+  }
+
+  return [
+    '## Targets',
+    '',
+    'Ratios are medians of per-round ratios (each round runs the competitors back to back), with the min–max over rounds in parentheses.',
+    results.opts.smoke ? '\n**Smoke run: tiny sizes; these marks mean nothing and nothing is asserted.**\n' : '',
+    table(['Target', 'Measured', 'Goal', ''], rows),
+    '',
+  ];
+}
+
+function ourNodeRuns(results) {
+  const list = [];
+  if (results.backup) {
+    results.backup.rounds.forEach((round, i) => list.push({ what: `backup round ${i + 1}`, run: round.litevault }));
+  }
+  if (results.checkpoint) {
+    for (const [mode, byKey] of Object.entries(results.checkpoint.modes)) byKey.litevault.forEach((r, i) => list.push({ what: `checkpoint ${mode} round ${i + 1}`, run: r }));
+  }
+  if (results.writer) {
+    results.writer.quiet.forEach((r, i) => list.push({ what: `quiet backup (writer section) round ${i + 1}`, run: r }));
+    for (const [rate, slot] of Object.entries(results.writer.rates)) slot.litevault.forEach((x, i) => list.push({ what: `backup under ${rate} commits/s round ${i + 1}`, run: x.run }));
+  }
+  return list.filter((x) => x.run && x.run.ok && x.run.eld);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function backupSection(results) {
+  const { backup } = results;
+  const mib = backup.sourceBytes / 1048576;
+  const ours = backup.rounds.map((round) => round.litevault);
+  const rows = backup.competitors.map(({ key, label, node, idle }) => {
+    const runs = backup.rounds.map((round) => round[key]);
+    const t = times(runs);
+    const isIdle = Boolean(idle);
+    const ratios = key === 'litevault' || isIdle ? [] : pairedRatios(runs, ours);
+    const failed = runs.filter((r) => r && !r.ok).length;
+    const verify = runs.find((r) => r && r.verify)?.verify;
+    return [
+      label,
+      isIdle ? `(${summary(t, 0)} idle)` : summary(t, 0),
+      isIdle ? '' : fmt(mib / (median(t) / 1000), 0),
+      key === 'litevault' ? '1' : isIdle ? '' : summary(ratios),
+      key === 'litevault' || isIdle ? '' : summary(pairedRatios(ours, runs)),
+      node ? eldCell(runs) : 'n/a (not Node)',
+      node ? rssCell(runs) : 'n/a',
+      [verify ? `quick_check ${verify.check}, ${verify.rows.toLocaleString('en-US')} rows` : '', failed ? `${failed} failed` : ''].filter(Boolean).join('; '),
+    ];
+  });
+  return [
+    `## Backup: ${bytes(backup.sourceBytes)} WAL database, page cache warm`,
+    '',
+    'Time of each whole copy (Node-side runs: the call, timed in the child; commands: spawn to exit, timed by the parent). The destination is deleted, the file system synced and the source re-read (`cat`) before every run.',
+    '',
+    table(['Competitor', 'Time, ms: median (min–max)', 'MiB/s', 'Its time ÷ litevault\'s', 'litevault\'s ÷ its', 'Event loop delay, ms', 'Peak RSS above idle Node', 'Checks (round 1)'], rows),
+    '',
+    'litevault and the SQLite-based copies fsync the destination (a crash-safe, durable copy); plain `cp` does not, so `cp` + `sync <dest>` (fsync of the copy) is the like-for-like baseline. `VACUUM INTO` rebuilds the database rather than copying pages.',
+    '',
+  ];
+}
+
+function checkpointSection(results) {
+  const { checkpoint } = results;
+  const times1 = [];
+  const detail = [];
+  for (const [mode, byKey] of Object.entries(checkpoint.modes)) {
+    const lv = byKey.litevault;
+    const sq = byKey.sqlite;
+    const rec = byKey.sqliteRecovered;
+    times1.push([
+      mode.toUpperCase(),
+      summary(times(lv), 0),
+      summary(okRuns(lv).map((r) => r.msWithOpen), 0),
+      summary(times(sq), 0),
+      summary(okRuns(sq).map((r) => r.msWithOpen), 0),
+      summary(times(rec), 0),
+      summary(pairedRatios(lv, sq)),
+      summary(pairedRatios(lv, sq, (r) => r.msWithOpen)),
+    ]);
+    const rowsOf = (runs) => [...new Set(okRuns(runs).map((r) => JSON.stringify(r.result)))].join(' ');
+    const same = okRuns(lv).length && rowsOf(lv) === rowsOf(sq);
+    const verify = lv.find((r) => r && r.verify);
+    detail.push([
+      mode.toUpperCase(),
+      rowsOf(lv),
+      rowsOf(sq),
+      same ? 'identical' : '**differ**',
+      verify ? `quick_check ${verify.verify.check}; -wal ${bytes(verify.walBytesAfter)} after` : '',
+      eldCell(lv),
+      eldCell(sq),
+      rssCell(lv),
+      rssCell(sq),
+    ]);
+  }
+  return [
+    `## Checkpoint: ${checkpoint.frames?.toLocaleString('en-US')}-frame WAL (${bytes(checkpoint.walBytes)}, ${checkpoint.transactions?.toLocaleString('en-US')} transactions of up to 10 random row updates, ${checkpoint.distinctPages?.toLocaleString('en-US') ?? '?'} distinct pages) over a ${bytes(checkpoint.dbBytes)} database`,
+    '',
+    'Each run gets a fresh copy of the same database + `-wal` (no `-shm`; fsynced, then read into the page cache), in a fresh child. litevault: `Database.open()`, then `new Checkpoint(db, {mode}).step(-1)` + `finish()` timed. SQLite (better-sqlite3): `new Database()`, then only `db.pragma("wal_checkpoint(MODE)")` timed. Both timed spans include rebuilding the WAL index from the `-wal` (recovery), which the first reader of a WAL without `-shm` must do; "after recovery" times SQLite\'s pragma after a first read already did that (a reference, not a target).',
+    '',
+    table(['Mode', 'litevault, ms', 'litevault incl. open', 'SQLite pragma, ms', 'SQLite incl. open', 'SQLite pragma after recovery (ref.)', 'litevault ÷ SQLite', 'litevault ÷ SQLite, incl. open'], times1),
+    '',
+    table(['Mode', 'litevault row {busy, log, checkpointed}', 'SQLite row', 'Rows', 'litevault result (round 1)', 'litevault event loop, ms', 'SQLite event loop, ms', 'litevault peak RSS above idle', 'SQLite peak RSS above idle'], detail),
+    '',
+  ];
+}
+
+function writerSection(results) {
+  const { writer } = results;
+  const out = [
+    `## Backups under a live writer (${bytes(writer.sourceBytes)} source)`,
+    '',
+    `A better-sqlite3 child commits one 100-byte row per transaction (autocommit INSERT) on a fixed schedule (open loop: a late commit does not delay later ones), \`journal_mode=WAL\`, \`synchronous=${writer.synchronous}\`, default auto-checkpoint; it times every commit with hrtime. The writer's measurement window is exactly the backup's timed call (marked by the backup child as it starts and ends); "alone" is a window as long as the quiet backup (at least 1 s) with no backup. Latency percentiles are pooled over the rounds (per-round p99: median and min–max). better-sqlite3's backup is given up after ${fmt(writer.timeoutMs / 1000, 0)} s.`,
+    '',
+    `Quiet litevault snapshot backup in this section (no writer): ${summary(times(writer.quiet), 0)} ms.`,
+    '',
+  ];
+  for (const [rate, slot] of Object.entries(writer.rates)) {
+    const row = (label, entries, backupRuns) => {
+      const lat = entries.flatMap((x) => x.window.latenciesMs);
+      const runs = backupRuns ?? [];
+      const t = times(runs);
+      const finished = okRuns(runs).filter((r) => r.finished).length;
+      return [
+        label,
+        backupRuns ? (finished ? summary(okRuns(runs).filter((r) => r.finished).map((r) => r.ms), 0) : `none within ${fmt(writer.timeoutMs / 1000, 0)} s`) : '—',
+        backupRuns && finished ? summary(pairedRatios(runs, writer.quiet)) : '—',
+        backupRuns ? `${finished}/${runs.length}` : '—',
+        backupRuns ? summary(okRuns(runs).map((r) => r.restarts), 0) : '—',
+        fmt(median(entries.map((x) => x.window.rate)), 0),
+        fmt(percentile(lat, 50), 3),
+        fmt(percentile(lat, 99), 3),
+        summary(entries.map((x) => x.window.p99), 3),
+        fmt(percentile(lat, 100), 2),
+        fmt(median(entries.map((x) => x.window.lagP99)), 2),
+        `${lat.length}`,
+        backupRuns ? eldCell(runs) : '—',
+      ];
+    };
+    out.push(`### ${rate} commits/s`);
+    out.push('');
+    out.push(
+      table(
+        ['Scenario', 'Backup time, ms', '÷ quiet', 'Finished', 'Restarts', 'Writer commits/s', 'Commit p50, ms', 'Commit p99, ms', 'p99 per round', 'Commit max, ms', 'Schedule lag p99, ms', 'Commits timed', 'Backup process event loop, ms'],
+        [
+          row('writer alone', slot.baseline),
+          row('+ litevault snapshot backup', slot.litevault, slot.litevault.map((x) => x.run)),
+          row('+ better-sqlite3 backup()', slot.betterSqlite3, slot.betterSqlite3.map((x) => x.run)),
+        ],
+      ),
+    );
+    out.push('');
+  }
+  return out;
+}
+
+function loopAndMemory(results) {
+  const groups = [];
+  const add = (label, runs) => {
+    const ok = okRuns(runs).filter((r) => r.eld);
+    if (ok.length) groups.push([label, ok]);
+  };
+  if (results.backup) {
+    const r = (key) => results.backup.rounds.map((round) => round[key]);
+    add('litevault backup (quiet)', r('litevault'));
+    add('better-sqlite3 backup (quiet)', r('better-sqlite3'));
+    add('idle Node child (reference)', r('idle'));
+    add('idle Node child while dd copies the source (reference)', r('idle-io'));
+  }
+  if (results.checkpoint) {
+    const all = (key) => Object.values(results.checkpoint.modes).flatMap((m) => m[key]);
+    add('litevault checkpoint (all modes)', all('litevault'));
+    add('SQLite wal_checkpoint pragma (all modes)', all('sqlite').concat(all('sqliteRecovered')));
+  }
+  if (results.writer) {
+    add('litevault backup (writer section: quiet and under writers)', results.writer.quiet.concat(Object.values(results.writer.rates).flatMap((s) => s.litevault.map((x) => x.run))));
+    add('better-sqlite3 backup under writers', Object.values(results.writer.rates).flatMap((s) => s.betterSqlite3.map((x) => x.run)));
+  }
+  if (!groups.length) return [];
+  const rows = groups.map(([label, ok]) => {
+    const maxes = ok.map((r) => r.eld.maxMs);
+    return [
+      label,
+      ok.length,
+      summary(maxes),
+      fmt(beyond(max(maxes))),
+      summary(ok.map((r) => r.eld.p99Ms)),
+      summary(ok.map((r) => r.rss.peakAboveIdleKiB / 1024), 1),
+      summary(ok.map((r) => r.rss.peakAboveLoadedKiB / 1024), 1),
+      fmt(median(ok.map((r) => r.rss.idleKiB / 1024)), 1),
+    ];
+  });
+  return [
+    '## Event loop and memory of every Node-side run',
+    '',
+    '`perf_hooks.monitorEventLoopDelay({ resolution: 1 })` in each child, enabled 20 ms before the operation until ~6 ms after it. Node records the full interval between its 1 ms timer callbacks, so an idle loop reads about 1.05–1.1 ms; "late" is the max minus that 1 ms tick (the target is judged on it). Peak RSS is `process.resourceUsage().maxRSS` at the end minus its value right after the child started (before loading any library: an idle Node process); "above loaded" subtracts the RSS after loading the library instead.',
+    '',
+    table(['Runs', 'n', 'Loop max, ms: median (min–max)', 'Worst max beyond the 1 ms tick, ms', 'Loop p99, ms', 'Peak RSS above idle, MiB', 'Above loaded, MiB', 'Idle child RSS, MiB'], rows),
+    '',
+  ];
+}
+
+function method(results) {
+  const { opts } = results;
+  return [
+    '## How these numbers were made',
+    '',
+    `- Command: \`${results.command}\`. Options: size ${opts.size} MiB, ${opts.rounds} round(s), checkpoint WAL ${opts.frames} frames over ${opts.ckptSize} MiB, writer rates ${opts.rates.join(' and ')}/s with synchronous=${opts.writerSync}.`,
+    '- The databases are built by better-sqlite3 (4 KiB pages; `items(id INTEGER PRIMARY KEY, tag, body BLOB)` with 200–1799-byte random blobs, big transactions), then switched to WAL and closed (no `-wal` left).',
+    `- All runs are children of one harness process, run one at a time and interleaved per round (A B C … then B C … A, each round starting one competitor later so that no competitor always follows the same one), in a work directory on the same file system as /tmp. Before every run (untimed): the previous destination is deleted, the file system synced, ${opts.prefault ? `${fmt(opts.size * 1.1, 0)} MiB of fresh memory touched by writing and deleting a scratch file (on this VM freed memory goes back to the host and write() into new page-cache pages would otherwise be several times slower at random), ` : 'no memory pre-touching (--no-prefault), '}and the inputs read into the page cache.`,
+    '- Node-side competitors (litevault, better-sqlite3) each run in a fresh `node` child that times its own call and measures its own event loop and RSS; the harness also records the spawn-to-exit time (`parentMs` in the JSON twin of this file).',
+    '- The raw measurements of every run are in the `.json` file next to this one.',
+    '',
+  ];
+}
+
+module.exports = { render };

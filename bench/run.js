@@ -1,0 +1,485 @@
+#!/usr/bin/env node
+// litevault's benchmark harness (`npm run bench`; see bench/README.md).
+//
+// Builds a database of the chosen size with real SQLite (better-sqlite3), then runs, from this
+// one process tree and interleaved round by round (A B C ... A B C ...):
+//   backup:     litevault backup() vs cp, cp + fsync, sqlite3 .backup, better-sqlite3 backup(),
+//               VACUUM INTO (and an idle Node process as the event-loop/RSS noise floor);
+//   checkpoint: litevault Checkpoint (each mode) vs PRAGMA wal_checkpoint(MODE) on identical
+//               copies of a database + 100,000-frame WAL;
+//   writer:     backups while a better-sqlite3 writer commits 100 and 1000 times a second
+//               (time, restarts, the writer's commit latency with and without the backup).
+// Every Node-side run is a fresh child that measures its own event-loop delay and peak RSS.
+// Results (medians, min–max, ratios against the targets) go to bench/RESULTS.md.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { now, sleep, runTimed, runNode, forkNode, nextMessage, warm, syncFs, fsyncFiles, removeDb, prefault, busiest } = require('./lib/proc');
+const { describe, fileSha256 } = require('./lib/machine');
+const { litevault, betterSqlite3, root } = require('./lib/load');
+const { percentile, bytes, median } = require('./lib/stats');
+const { render } = require('./lib/report');
+
+const HELP = `usage: node bench/run.js [options]
+  --size <MiB>          database size for the backup and writer benchmarks (default 1024)
+  --rounds <N>          interleaved rounds (default 3)
+  --out <file>          where to write the report (default bench/RESULTS.md)
+  --only <section>      backup | checkpoint | writer (default: all three)
+  --smoke               tiny sizes, 1 round, report to a temp file; proves the harness runs,
+                        asserts no timings (exit 0 unless a run failed to produce a result)
+  --frames <N>          WAL frames for the checkpoint benchmark (default 100000)
+  --ckpt-size <MiB>     size of the database under that WAL (default 256, at most --size)
+  --rates <a,b>         writer commits per second (default 100,1000)
+  --writer-sync <mode>  the writer's PRAGMA synchronous (default NORMAL; FULL fsyncs every commit)
+  --writer-timeout <s>  give up on better-sqlite3's backup under a writer after this (default 30)
+  --dir <path>          work directory (default: a new directory in ${os.tmpdir()})
+  --no-prefault         skip touching fresh memory before each run (see bench/README.md)
+  --keep                keep the work directory
+  --render <raw.json>   only re-render a report (to --out) from a run's raw JSON
+  --help`;
+
+function parseArgs(argv) {
+  const o = {
+    size: 1024,
+    rounds: 3,
+    out: path.join(__dirname, 'RESULTS.md'),
+    only: null,
+    smoke: false,
+    frames: 100000,
+    ckptSize: 256,
+    rates: [100, 1000],
+    writerSync: 'NORMAL',
+    writerTimeoutS: 30,
+    dir: null,
+    keep: false,
+    render: null,
+    prefault: true,
+  };
+  const given = new Set();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    const number = (v, what) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number`);
+      return n;
+    };
+    switch (a) {
+      case '--size': o.size = number(value(), '--size'); break;
+      case '--rounds': o.rounds = Math.round(number(value(), '--rounds')); break;
+      case '--out': o.out = path.resolve(value()); break;
+      case '--only': o.only = value(); break;
+      case '--smoke': o.smoke = true; break;
+      case '--frames': o.frames = Math.round(number(value(), '--frames')); break;
+      case '--ckpt-size': o.ckptSize = number(value(), '--ckpt-size'); break;
+      case '--rates': o.rates = value().split(',').map((r) => number(r, '--rates')); break;
+      case '--writer-sync': o.writerSync = value().toUpperCase(); break;
+      case '--writer-timeout': o.writerTimeoutS = number(value(), '--writer-timeout'); break;
+      case '--dir': o.dir = path.resolve(value()); break;
+      case '--keep': o.keep = true; break;
+      case '--no-prefault': o.prefault = false; break;
+      case '--render': o.render = path.resolve(value()); break;
+      case '--help': case '-h': console.log(HELP); process.exit(0); break;
+      default: throw new Error(`unknown option ${a}\n${HELP}`);
+    }
+    given.add(a);
+  }
+  if (o.only && !['backup', 'checkpoint', 'writer'].includes(o.only)) throw new Error('--only must be backup, checkpoint or writer');
+  if (!['OFF', 'NORMAL', 'FULL', 'EXTRA'].includes(o.writerSync)) throw new Error('--writer-sync must be OFF, NORMAL, FULL or EXTRA');
+  if (o.smoke) {
+    if (!given.has('--size')) o.size = 8;
+    if (!given.has('--rounds')) o.rounds = 1;
+    if (!given.has('--frames')) o.frames = 2000;
+    if (!given.has('--ckpt-size')) o.ckptSize = 4;
+    if (!given.has('--writer-timeout')) o.writerTimeoutS = 3;
+    if (!given.has('--out')) o.out = path.join(os.tmpdir(), `litevault-bench-smoke-${process.pid}.md`);
+  }
+  o.ckptSize = Math.min(o.ckptSize, o.size);
+  return o;
+}
+
+const log = (...args) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${args.join(' ')}\n`);
+
+// Normalizes a timed non-Node command into a run record.
+function commandRun(r) {
+  const ok = r.code === 0;
+  return { ok, ms: r.ms, error: ok ? undefined : `exit ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(-500)}` };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.render) {
+    fs.writeFileSync(opts.out, render(JSON.parse(fs.readFileSync(opts.render, 'utf8'))));
+    log(`rendered ${opts.render} to ${opts.out}`);
+    return;
+  }
+  const started = now();
+  const startedAt = new Date();
+  const workDir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-bench-'));
+  fs.mkdirSync(workDir, { recursive: true });
+  const sections = opts.only ? [opts.only] : ['backup', 'checkpoint', 'writer'];
+  const errors = [];
+  const results = { opts, sections, errors, startedAt: startedAt.toISOString() };
+
+  const lv = litevault();
+  results.machine = describe({ workDir, litevault: lv.nativeAddon, root });
+  const addonHashBefore = results.machine.addon?.sha256;
+  results.command = commandLine();
+  results.loadBefore = os.loadavg();
+  results.busyBefore = busiest();
+  if (results.busyBefore.length) log(`other processes using the CPUs: ${results.busyBefore.join(', ')}`);
+
+  // Disk: the source and a copy of it, plus the checkpoint database and WAL, twice (pristine +
+  // working copy), plus 10%.
+  const mib = 1048576;
+  const walBytes = opts.frames * (4096 + 24) + 32;
+  const needBackup = sections.some((s) => s === 'backup' || s === 'writer') ? 2 * opts.size * mib + 64 * mib : 0;
+  const needCheckpoint = sections.includes('checkpoint') ? 2 * (opts.ckptSize * mib + walBytes) : 0;
+  const needPrefault = opts.prefault ? opts.size * mib * 1.1 : 0;
+  results.diskNeeded = Math.ceil((needBackup + needCheckpoint + needPrefault) * 1.1);
+  const free = results.machine.disk.free;
+  log(`work dir ${workDir} (${results.machine.disk.mount}); needs about ${bytes(results.diskNeeded)}, ${bytes(free)} free`);
+  if (Number.isFinite(free) && free < results.diskNeeded) {
+    throw new Error(`not enough disk space in ${workDir}: need about ${bytes(results.diskNeeded)}, have ${bytes(free)}; try a smaller --size`);
+  }
+
+  try {
+    const src = path.join(workDir, 'source.db');
+    const dst = path.join(workDir, 'copy.db');
+    if (opts.prefault) prefaultBytes = Math.ceil(opts.size * mib * 1.1);
+    if (sections.includes('backup') || sections.includes('writer')) {
+      log(`building a ${opts.size} MiB database with better-sqlite3`);
+      removeDb(src);
+      const built = await runNode('make-db.js', { path: src, sizeMiB: opts.size });
+      if (!built.ok && built.error) throw new Error(`make-db: ${built.error}`);
+      results.source = { ...built, fileBytes: fs.statSync(src).size };
+      log(`built ${bytes(results.source.fileBytes)}, ${built.rows} rows in ${(built.ms / 1000).toFixed(1)} s`);
+      syncFs(workDir);
+    }
+    if (sections.includes('backup')) results.backup = await backupSection(opts, src, dst, workDir, errors);
+    if (sections.includes('checkpoint')) results.checkpoint = await checkpointSection(opts, workDir, errors);
+    if (sections.includes('writer')) results.writer = await writerSection(opts, src, dst, workDir, errors, results.backup);
+  } finally {
+    if (!opts.keep) fs.rmSync(workDir, { recursive: true, force: true });
+    else log(`kept ${workDir}`);
+  }
+
+  const addonHashAfter = lv.nativeAddon ? fileSha256(lv.nativeAddon.path) : undefined;
+  if (addonHashBefore && addonHashAfter !== addonHashBefore) {
+    results.addonChanged = `the native addon changed during the run (sha256 ${addonHashBefore} → ${addonHashAfter}): another build happened; results may mix two builds`;
+    log(results.addonChanged);
+  }
+  results.durationMs = now() - started;
+  results.loadAfter = os.loadavg();
+  results.busyAfter = busiest();
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, render(results));
+  fs.writeFileSync(opts.out.replace(/\.md$/, '') + '.json', JSON.stringify(stripRaw(results), null, 1));
+  // Everything, the writers' per-commit latencies included, for --render (not kept in the repo).
+  const raw = path.join(os.tmpdir(), `litevault-bench-raw-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(raw, JSON.stringify(results));
+  log(`wrote ${opts.out} (and .json) in ${(results.durationMs / 60000).toFixed(1)} min; raw results: ${raw}`);
+  if (errors.length) {
+    log(`${errors.length} run(s) failed:\n  ${errors.join('\n  ')}`);
+    process.exitCode = 1;
+  } else if (opts.smoke) {
+    log('smoke run OK: every benchmark ran and produced results (timings are not asserted)');
+  }
+}
+
+function commandLine() {
+  const rel = path.relative(process.cwd(), __filename) || __filename;
+  const cmd = `node ${rel} ${process.argv.slice(2).join(' ')}`.trim();
+  const event = process.env.npm_lifecycle_event;
+  return event ? `npm run ${event}${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}   (runs: ${cmd})` : cmd;
+}
+
+// The JSON twin of the report keeps everything but the writers' raw latency arrays.
+function stripRaw(results) {
+  return JSON.parse(JSON.stringify(results, (key, value) => (key === 'latenciesMs' || key === 'lagsMs' ? undefined : value)));
+}
+
+// Untimed, before every run: the file system synced (no earlier run's writeback), fresh memory
+// touched (see prefault()), the inputs read into the page cache.
+let prefaultBytes = 0;
+async function settle(workDir, files) {
+  syncFs(workDir);
+  if (prefaultBytes) {
+    prefault(workDir, prefaultBytes);
+    syncFs(workDir);
+  }
+  for (const f of files) warm(f);
+  await sleep(200);
+}
+
+/** The competitors in round r (1-based) start at a different one each round. */
+function rotate(list, round) {
+  const k = (round - 1) % list.length;
+  return list.slice(k).concat(list.slice(0, k));
+}
+
+function verifyCopy(file, expectedRows) {
+  const Database = betterSqlite3();
+  const db = new Database(file);
+  try {
+    const check = db.pragma('quick_check', { simple: true });
+    const rows = db.prepare('SELECT count(*) FROM items').pluck().get();
+    return { check, rows, ok: check === 'ok' && (expectedRows === undefined || rows === expectedRows) };
+  } finally {
+    db.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup: litevault vs cp, cp + fsync, sqlite3 .backup, better-sqlite3 backup(), VACUUM INTO.
+
+async function backupSection(opts, src, dst, workDir, errors) {
+  const sourceBytes = fs.statSync(src).size;
+  const expectedRows = verifyCopy(src).rows;
+  let lastOursMs = 1000;
+  const competitors = [
+    { key: 'litevault', label: 'litevault `backup()` (snapshot mode, 1024 pages/step, fsynced)', node: true, copy: true,
+      run: () => runNode('node-op.js', { op: 'lv-backup', src, dst }) },
+    { key: 'cp', label: '`cp --sparse=never` (not fsynced)', copy: true,
+      run: async () => commandRun(await runTimed('cp', ['--sparse=never', src, dst])) },
+    { key: 'cp-sync', label: '`cp --sparse=never` + `sync <dest>` (fsynced)', copy: true,
+      run: async () => commandRun(await runTimed('sh', ['-c', 'cp --sparse=never "$1" "$2" && sync "$2"', 'sh', src, dst])) },
+    { key: 'sqlite3-backup', label: '`sqlite3 src ".backup dest"` (100 pages/step)', copy: true,
+      run: async () => commandRun(await runTimed('sqlite3', [src, `.backup '${dst}'`])) },
+    { key: 'better-sqlite3', label: 'better-sqlite3 `db.backup(dest)` (100 pages/step, main thread)', node: true, copy: true,
+      run: () => runNode('node-op.js', { op: 'bs-backup', src, dst }) },
+    { key: 'vacuum-into', label: "`sqlite3 src \"VACUUM INTO 'dest'\"`", copy: true, rebuilds: true,
+      run: async () => commandRun(await runTimed('sqlite3', [src, `VACUUM INTO '${dst}'`])) },
+    { key: 'dd', label: '`dd bs=1M conv=fsync` (plain read/write loop + fsync; reference)', copy: true,
+      run: async () => commandRun(await runTimed('dd', [`if=${src}`, `of=${dst}`, 'bs=1M', 'conv=fsync', 'status=none'])) },
+    { key: 'idle', label: 'idle Node child, as long as our backup (noise floor; reference)', node: true, idle: true,
+      run: () => runNode('node-op.js', { op: 'idle', ms: Math.round(lastOursMs) }) },
+    { key: 'idle-io', label: 'idle Node child while `dd bs=1M` copies the source (noise floor under the same I/O; reference)', node: true, idle: true,
+      run: async () => {
+        const io = runTimed('dd', [`if=${src}`, `of=${dst}`, 'bs=1M', 'status=none']);
+        const idle = await runNode('node-op.js', { op: 'idle', ms: Math.round(lastOursMs) });
+        const copied = await io;
+        idle.ioMs = copied.ms;
+        if (copied.code !== 0) Object.assign(idle, { ok: false, error: `dd: ${copied.stderr}` });
+        return idle;
+      } },
+  ];
+  const rounds = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    const runs = {};
+    for (const c of rotate(competitors, round)) {
+      removeDb(dst);
+      await settle(workDir, [src]);
+      const r = await c.run();
+      if (!r.ok) errors.push(`backup/${c.key} round ${round}: ${r.error}`);
+      if (r.ok && c.copy) {
+        const size = fs.existsSync(dst) ? fs.statSync(dst).size : 0;
+        r.destBytes = size;
+        if (!c.rebuilds && size !== sourceBytes) {
+          r.ok = false;
+          r.error = `destination is ${size} bytes, source ${sourceBytes}`;
+          errors.push(`backup/${c.key} round ${round}: ${r.error}`);
+        }
+        if (round === 1 || opts.smoke) {
+          r.verify = verifyCopy(dst, expectedRows);
+          if (!r.verify.ok) errors.push(`backup/${c.key} round ${round}: copy failed verification (${JSON.stringify(r.verify)})`);
+        }
+      }
+      if (c.key === 'litevault' && r.ok) lastOursMs = r.ms;
+      runs[c.key] = r;
+      log(`backup round ${round}/${opts.rounds} ${c.key}: ${r.ok ? `${r.ms.toFixed(0)} ms` : `FAILED ${r.error}`}`);
+      removeDb(dst);
+    }
+    rounds.push(runs);
+  }
+  syncFs(workDir);
+  return { sourceBytes, rows: expectedRows, competitors: competitors.map(({ key, label, node, idle }) => ({ key, label, node, idle })), rounds };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoint: litevault's Checkpoint vs PRAGMA wal_checkpoint(MODE) on identical db + WAL copies.
+
+async function checkpointSection(opts, workDir, errors) {
+  const base = path.join(workDir, 'ckpt-base.db');
+  const work = path.join(workDir, 'ckpt.db');
+  removeDb(base);
+  log(`building the checkpoint database (${opts.ckptSize} MiB) and a ${opts.frames}-frame WAL`);
+  const built = await runNode('make-db.js', { path: base, sizeMiB: opts.ckptSize });
+  if (!built.ok && built.error) throw new Error(`make-db: ${built.error}`);
+  const wal = await runNode('make-wal.js', { path: base, frames: opts.frames });
+  if (!wal.ok && wal.error) throw new Error(`make-wal: ${wal.error}`);
+  fs.rmSync(`${base}-shm`, { force: true });
+  fsyncFiles([base, `${base}-wal`]);
+  const info = await litevault().inspect(base);
+  const distinctPages = walDistinctPages(`${base}-wal`);
+  log(`WAL: ${info.wal?.frames} committed frames (${bytes(wal.walBytes)}) over a ${bytes(fs.statSync(base).size)} database, built in ${((built.ms + wal.ms) / 1000).toFixed(1)} s`);
+
+  const modes = ['passive', 'full', 'restart', 'truncate'];
+  const competitors = [
+    { key: 'litevault', spec: { op: 'lv-checkpoint' } },
+    { key: 'sqlite', spec: { op: 'bs-checkpoint' } },
+    { key: 'sqliteRecovered', spec: { op: 'bs-checkpoint', recovered: true } },
+  ];
+  const byMode = Object.fromEntries(modes.map((m) => [m, Object.fromEntries(competitors.map((c) => [c.key, []]))]));
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const mode of modes) {
+      for (const c of rotate(competitors, round)) {
+        removeDb(work);
+        fs.copyFileSync(base, work);
+        fs.copyFileSync(`${base}-wal`, `${work}-wal`);
+        fsyncFiles([work, `${work}-wal`]);
+        await settle(workDir, [work, `${work}-wal`]);
+        const r = await runNode('node-op.js', { ...c.spec, db: work, mode });
+        if (!r.ok) errors.push(`checkpoint/${mode}/${c.key} round ${round}: ${r.error}`);
+        if (r.ok && c.key === 'litevault' && (round === 1 || opts.smoke)) {
+          r.walBytesAfter = fs.existsSync(`${work}-wal`) ? fs.statSync(`${work}-wal`).size : 0;
+          r.verify = verifyCopy(work);
+          if (!r.verify.ok) errors.push(`checkpoint/${mode}/litevault round ${round}: database failed verification`);
+        }
+        byMode[mode][c.key].push(r);
+        log(`checkpoint round ${round}/${opts.rounds} ${mode} ${c.key}: ${r.ok ? `${r.ms.toFixed(0)} ms ${JSON.stringify(r.result)}` : `FAILED ${r.error}`}`);
+      }
+    }
+  }
+  removeDb(work);
+  removeDb(base);
+  syncFs(workDir);
+  return {
+    frames: info.wal?.frames,
+    walBytes: wal.walBytes,
+    dbBytes: built.bytes,
+    pageSize: built.pageSize,
+    transactions: wal.transactions,
+    distinctPages,
+    modes: byMode,
+  };
+}
+
+// How many different pages the WAL's frames hold (a checkpoint writes each once).
+function walDistinctPages(walPath) {
+  const fd = fs.openSync(walPath, 'r');
+  try {
+    const header = Buffer.alloc(32);
+    fs.readSync(fd, header, 0, 32, 0);
+    const pageSize = header.readUInt32BE(8);
+    const size = fs.fstatSync(fd).size;
+    const frame = Buffer.alloc(24);
+    const pages = new Set();
+    for (let at = 32; at + 24 + pageSize <= size; at += 24 + pageSize) {
+      fs.readSync(fd, frame, 0, 24, at);
+      pages.add(frame.readUInt32BE(0));
+    }
+    return pages.size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer: backups of the source while a better-sqlite3 writer commits `rate` times a second.
+
+function windowStats(stats) {
+  const lat = stats.latenciesMs;
+  return {
+    commits: stats.commits,
+    windowMs: stats.windowMs,
+    rate: (stats.commits / stats.windowMs) * 1000,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    max: percentile(lat, 100),
+    lagP99: percentile(stats.lagsMs, 99),
+    errors: stats.errors,
+    latenciesMs: lat,
+  };
+}
+
+// Starts a writer, lets it reach a steady schedule, then runs `during(mark)`; `mark` is an onLine
+// handler that opens the writer's measurement window at the backup child's '@start' and closes it
+// at its '@end' (so the window is exactly the timed backup call). The baseline calls
+// mark('@start') / mark('@end') itself.
+async function withWriter(opts, src, rate, during) {
+  const writer = forkNode('writer.js', { path: src, rate, synchronous: opts.writerSync });
+  const exited = new Promise((resolve) => writer.once('exit', resolve));
+  try {
+    await nextMessage(writer, 'ready');
+    await sleep(opts.smoke ? 200 : 500); // warm-up: the writer's schedule is steady before the window
+    const mark = (line) => {
+      if (line === '@start') writer.send({ cmd: 'start' });
+      else if (line === '@end') writer.send({ cmd: 'end' });
+    };
+    const run = await during(mark);
+    const stats = nextMessage(writer, 'stats');
+    writer.send({ cmd: 'stop' });
+    const window = windowStats(await stats);
+    await exited;
+    return { run, window };
+  } catch (err) {
+    if (writer.exitCode === null) writer.kill('SIGKILL');
+    throw err;
+  }
+}
+
+async function writerSection(opts, src, dst, workDir, errors, backupResults) {
+  const timeoutMs = opts.writerTimeoutS * 1000;
+  const quiet = [];
+  const byRate = Object.fromEntries(opts.rates.map((r) => [r, { baseline: [], litevault: [], betterSqlite3: [] }]));
+  const expectedRows = verifyCopy(src).rows;
+  for (let round = 1; round <= opts.rounds; round++) {
+    removeDb(dst);
+    await settle(workDir, [src]);
+    const q = await runNode('node-op.js', { op: 'lv-backup', src, dst, mode: 'snapshot' });
+    if (!q.ok) errors.push(`writer/quiet round ${round}: ${q.error}`);
+    quiet.push(q);
+    log(`writer round ${round}/${opts.rounds} quiet litevault backup: ${q.ok ? `${q.ms.toFixed(0)} ms` : `FAILED ${q.error}`}`);
+    removeDb(dst);
+    const windowMs = Math.max(1000, median(quiet.filter((r) => r.ok).map((r) => r.ms)) || 1000);
+    for (const rate of opts.rates) {
+      const slot = byRate[rate];
+      // 1. The writer alone, for a window as long as the quiet backup (at least 1 s).
+      await settle(workDir, [src]);
+      const base = await withWriter(opts, src, rate, async (mark) => {
+        mark('@start');
+        await sleep(windowMs);
+        mark('@end');
+        return { ok: true, ms: windowMs };
+      });
+      slot.baseline.push(base);
+      log(`writer round ${round} ${rate}/s alone: p50 ${base.window.p50.toFixed(3)} ms p99 ${base.window.p99.toFixed(3)} ms (${base.window.commits} commits)`);
+      // 2. With litevault's snapshot backup.
+      removeDb(dst);
+      await settle(workDir, [src]);
+      const ours = await withWriter(opts, src, rate, (mark) =>
+        runNode('node-op.js', { op: 'lv-backup', src, dst, mode: 'snapshot', announce: true }, { onLine: mark }),
+      );
+      if (!ours.run.ok) errors.push(`writer/${rate}/litevault round ${round}: ${ours.run.error}`);
+      else if (round === 1 || opts.smoke) {
+        ours.run.verify = verifyCopy(dst, expectedRows);
+        if (!ours.run.verify.ok) errors.push(`writer/${rate}/litevault round ${round}: copy failed verification`);
+      }
+      slot.litevault.push(ours);
+      log(`writer round ${round} ${rate}/s + litevault: ${ours.run.ok ? `${ours.run.ms.toFixed(0)} ms, ${ours.run.restarts} restarts` : ours.run.error}; writer p99 ${ours.window.p99.toFixed(3)} ms`);
+      removeDb(dst);
+      // 3. With better-sqlite3's backup (restarts on every commit by another process), given up
+      //    after the timeout.
+      await settle(workDir, [src]);
+      const theirs = await withWriter(opts, src, rate, (mark) =>
+        runNode('node-op.js', { op: 'bs-backup', src, dst, timeoutMs, announce: true }, { onLine: mark }),
+      );
+      if (!theirs.run.ok) errors.push(`writer/${rate}/better-sqlite3 round ${round}: ${theirs.run.error}`);
+      slot.betterSqlite3.push(theirs);
+      log(`writer round ${round} ${rate}/s + better-sqlite3: ${theirs.run.ok ? `${theirs.run.finished ? 'finished' : 'gave up'} after ${theirs.run.ms.toFixed(0)} ms, ${theirs.run.restarts} restarts` : theirs.run.error}; writer p99 ${theirs.window.p99.toFixed(3)} ms`);
+      removeDb(dst);
+    }
+  }
+  syncFs(workDir);
+  return { quiet, rates: byRate, timeoutMs, synchronous: opts.writerSync, sourceBytes: fs.statSync(src).size };
+}
+
+main().catch((err) => {
+  log(`failed: ${err && err.stack ? err.stack : err}`);
+  process.exit(1);
+});
