@@ -65,7 +65,7 @@ Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeout
   uint64_t dbSize = 0;
   status = db.size(&dbSize);
   const uint64_t committedSize = uint64_t(mxPage) * dbPageSize;
-  if (status.isOk() && dbSize < committedSize && dbSize + 65536 + uint64_t(limit) * dbPageSize < committedSize) {
+  if (status.isOk() && dbSize < committedSize && dbSize + 65536 + uint64_t(header_.mxFrame) * dbPageSize < committedSize) {
     status = Status::error(Code::kCorrupt, "'" + dbPath_ + "-wal' commits " + std::to_string(mxPage) +
                                                " pages, far more than the database and the WAL hold");
   }
