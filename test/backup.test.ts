@@ -282,6 +282,30 @@ describe('the sqlite3_backup contract, rule by rule', () => {
   });
 });
 
+describe('a long-running process', () => {
+  it('makes 300 backups to new files, deleting each, without keeping descriptors or deleted files open', async () => {
+    const src = realDb('src.db', rowsSql(1024, 50, 'fd'));
+    const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+    const deletedHeld = (): number =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).endsWith('(deleted)');
+        } catch {
+          return false;
+        }
+      }).length;
+    await backup(src, fresh('warm.db')); // the first call loads what stays loaded
+    const before = openFds();
+    for (let i = 0; i < 300; i++) {
+      const dst = fresh(`copy-${i}.db`);
+      await backup(src, dst, { pagesPerStep: 16 });
+      fs.rmSync(dst);
+    }
+    expect(openFds()).toBeLessThanOrEqual(before + 2);
+    expect(deletedHeld()).toBe(0);
+  });
+});
+
 describe('bad inputs give typed errors and leave every input byte-identical', () => {
   async function expectFailure(src: string, dst: string, code: string | RegExp): Promise<void> {
     const digest = (f: string): string | null => (fs.existsSync(f) && fs.statSync(f).isFile() ? sha(f) : null);

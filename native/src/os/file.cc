@@ -8,6 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/sysmacros.h>
+
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -84,6 +89,7 @@ Status openFile(const std::string& path, OpenIntent intent, File** out) {
     auto found = registry().find(InodeKey{st.st_dev, st.st_ino});
     if (found != registry().end()) {
       LV_RETURN_IF_ERROR(checkWritable(found->second, intent));
+      found->second->users_++;
       *out = found->second;
       return Status::ok();
     }
@@ -117,14 +123,68 @@ Status openFile(const std::string& path, OpenIntent intent, File** out) {
     // The path was replaced by an inode we already hold between stat() and open(). Keep the
     // extra descriptor open (closing it would drop POSIX locks) and use the registered one.
     LV_RETURN_IF_ERROR(checkWritable(found->second, intent));
+    found->second->users_++;
     *out = found->second;
     return Status::ok();
   }
   File* file = new File(fd, st.st_dev, st.st_ino, writable, path);
   registry().emplace(key, file);
   LV_RETURN_IF_ERROR(checkWritable(file, intent));
+  file->users_++;
   *out = file;
   return Status::ok();
+}
+
+// Whether closing `fd` could drop locks another library in this process relies on: true if
+// /proc/locks lists a POSIX lock of this process on the inode, or if any other descriptor of
+// this process refers to it (another SQLite with the file open may lock it at any moment; a
+// POSIX lock cannot exist without such a descriptor). When in doubt (no /proc), true.
+bool othersMayLock(int fd, dev_t device, ino_t inode) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return true;
+  bool shared = false;
+  while (!shared) {
+    struct dirent* entry = readdir(fds);
+    if (entry == nullptr) break;
+    char* end = nullptr;
+    const long n = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != 0 || n == fd || n == dirfd(fds)) continue;
+    struct stat st;
+    if (fstat(static_cast<int>(n), &st) == 0) shared = st.st_dev == device && st.st_ino == inode;
+  }
+  closedir(fds);
+  if (shared) return true;
+
+  FILE* locks = fopen("/proc/locks", "re");
+  if (locks == nullptr) return true;
+  const long self = static_cast<long>(getpid());
+  char line[512];
+  bool held = false;
+  while (!held && fgets(line, sizeof(line), locks) != nullptr) {
+    char kind[32], mode[32], type[32];
+    long pid = 0;
+    unsigned int maj = 0, min = 0;
+    unsigned long long ino = 0;
+    // "1: POSIX  ADVISORY  READ 1234 fd:01:5678 1073741826 1073742335"
+    if (sscanf(line, "%*d: %31s %31s %31s %ld %x:%x:%llu", kind, mode, type, &pid, &maj, &min, &ino) != 7) continue;
+    held = std::strcmp(kind, "POSIX") == 0 && pid == self && maj == major(device) && min == minor(device) &&
+           ino == static_cast<unsigned long long>(inode);
+  }
+  fclose(locks);
+  return held;
+}
+
+void releaseFile(File* file) {
+  if (file == nullptr) return;
+  std::lock_guard<std::mutex> guard(registryMutex);
+  if (--file->users_ > 0) return;
+  // Nobody of ours uses it. Close it (giving back the descriptor, and the space of a deleted
+  // file) unless another library in this process has it open or holds POSIX locks on it; then
+  // it stays registered, parked, for the next open to reuse.
+  if (othersMayLock(file->fd(), file->device(), file->inode())) return;
+  registry().erase(InodeKey{file->device(), file->inode()});
+  close(file->fd());
+  delete file;
 }
 
 File::~File() {

@@ -1,11 +1,14 @@
 // Files: one open file description per (device, inode) per process, never closed.
 //
-// Why never closed: close() on ANY descriptor of a file drops every POSIX lock this process holds
-// on it, including the locks of another SQLite copy loaded in the same process (better-sqlite3,
-// node:sqlite). SQLite's own unix VFS only protects its own connections (howtocorrupt.html §2.2,
-// §2.3; reference §3). So a database, journal, -wal or -shm file that litevault opens stays open
-// until the process exits, and a second open of the same inode reuses the first descriptor.
-// The cost is one descriptor per distinct file the process ever touches.
+// Why not simply closed: close() on ANY descriptor of a file drops every POSIX lock this process
+// holds on it, including the locks of another SQLite copy loaded in the same process
+// (better-sqlite3, node:sqlite). SQLite's own unix VFS only protects its own connections
+// (howtocorrupt.html §2.2, §2.3; reference §3). So a database, -wal or -shm file that litevault
+// opens is registered by inode; a second open reuses the descriptor; releaseFile() closes it only
+// when no litevault handle uses it, no other descriptor of this process refers to the file and
+// /proc/locks shows no POSIX lock of this process on it (else it stays parked, open, for reuse). -shm files are never released (their mappings and
+// DMS state live as long as the process). Without the release a process making many backups to
+// new files would run out of descriptors and keep deleted copies' disk space.
 //
 // Why one description per inode: our locks are OFD locks (see os/ofd_lock.h when it lands), which
 // belong to the open file description. Two descriptions in one process would conflict with each
@@ -82,6 +85,9 @@ class File {
   InodeLocks& dbLocks() const { return dbLocks_; }
 
  private:
+  friend Status openFile(const std::string& path, OpenIntent intent, File** out);
+  friend void releaseFile(File* file);
+  int users_ = 0;  // openFile() calls not yet matched by releaseFile(); guarded by the registry mutex
   mutable InodeLocks dbLocks_;
   const int fd_;
   const dev_t device_;
@@ -91,10 +97,26 @@ class File {
   const std::string path_;
 };
 
-// Returns the process's File for path (opening it on first use). *out stays valid for the life
-// of the process. Errors: SQLITE_CANTOPEN (missing, not a regular file, no permission),
+// Returns the process's File for path (opening it on first use). *out stays valid until the
+// matching releaseFile(). Errors: SQLITE_CANTOPEN (missing, not a regular file, no permission),
 // SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY (kWrite/kCreate on a file that can only be read).
 Status openFile(const std::string& path, OpenIntent intent, File** out);
+
+// Undoes one openFile(); see the top of this file for when the descriptor is really closed.
+void releaseFile(File* file);
+
+// Owns one openFile() reference and releases it when destroyed.
+class FileRef {
+ public:
+  explicit FileRef(File* file = nullptr) : file_(file) {}
+  ~FileRef() { releaseFile(file_); }
+  FileRef(const FileRef&) = delete;
+  FileRef& operator=(const FileRef&) = delete;
+  File* get() const { return file_; }
+
+ private:
+  File* const file_;
+};
 
 // A file that nobody locks (a rollback journal: SQLite takes no locks on journals), opened
 // privately, never registered, and closed when *out is destroyed, so a deleted journal's space

@@ -11,6 +11,7 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
   out->path = path;
   File* db = nullptr;
   LV_RETURN_IF_ERROR(openFile(path, OpenIntent::kRead, &db));
+  FileRef dbRef(db);
   LV_RETURN_IF_ERROR(db->size(&out->fileSize));
   if (out->fileSize == 0) {
     out->empty = true;
@@ -28,6 +29,7 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
   if (walInfo.exists && walInfo.regular) {
     File* wal = nullptr;
     LV_RETURN_IF_ERROR(openFile(walPath, OpenIntent::kRead, &wal));
+    FileRef walRef(wal);
     out->walExists = true;
     LV_RETURN_IF_ERROR(scanWal(*wal, &out->wal));
     if (out->wal.page1Frame != 0) {
@@ -49,6 +51,7 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
     out->shmExists = true;
     File* shm = nullptr;
     LV_RETURN_IF_ERROR(openFile(shmPath, OpenIntent::kRead, &shm));
+    FileRef shmRef(shm);
     uint8_t index[kWalIndexHeaderSize];
     got = 0;
     LV_RETURN_IF_ERROR(shm->readAt(index, sizeof(index), 0, &got));

@@ -30,12 +30,12 @@ Status Pager::open(const std::string& path, const PagerOptions& options, std::un
   OpenIntent intent = options.readOnly ? OpenIntent::kRead : (options.create ? OpenIntent::kCreate : OpenIntent::kWrite);
   File* db = nullptr;
   LV_RETURN_IF_ERROR(openFile(path, intent, &db));
-  out->reset(new Pager(path, options, db));
+  out->reset(new Pager(path, options, db));  // the Pager now owns the reference
   return Status::ok();
 }
 
 Pager::Pager(std::string path, const PagerOptions& options, File* db)
-    : path_(std::move(path)), journalPath_(path_ + "-journal"), options_(options), db_(db), lock_(*db) {}
+    : path_(std::move(path)), journalPath_(path_ + "-journal"), options_(options), db_(db), dbRef_(db), lock_(*db) {}
 
 Pager::~Pager() {
   if (state_ == State::kWriting) rollback();

@@ -124,7 +124,8 @@ class Pager {
   const std::string path_;
   const std::string journalPath_;
   PagerOptions options_;
-  File* const db_;  // registry-owned; never closed
+  File* const db_;  // from the registry
+  FileRef dbRef_;   // releases db_ after lock_ (declared later, destroyed first) has unlocked
   DbLock lock_;
   State state_ = State::kNone;
 

@@ -121,7 +121,8 @@ class Wal {
   const std::string dbPath_;
   const uint32_t dbPageSize_;
   ShmNode* const shm_;   // process-wide; detached in the destructor
-  File* const wal_;      // registry-owned; never closed
+  File* const wal_;      // from the registry
+  FileRef walRef_;       // releases wal_ when the Wal goes
   ShmLocks locks_;
   uint8_t* region0_ = nullptr;  // mapped header region, once it exists
 

@@ -13,13 +13,17 @@ Status Wal::open(const std::string& dbPath, uint32_t dbPageSize, std::unique_ptr
   // SQLite creates the -wal when it opens a WAL database; so do we (never deleting it later).
   LV_RETURN_IF_ERROR(openFile(dbPath + "-wal", OpenIntent::kCreate, &wal));
   ShmNode* shm = nullptr;
-  LV_RETURN_IF_ERROR(ShmNode::attach(dbPath, &shm));
+  Status attached = ShmNode::attach(dbPath, &shm);
+  if (!attached.isOk()) {
+    releaseFile(wal);
+    return attached;
+  }
   out->reset(new Wal(dbPath, dbPageSize, shm, wal));
   return Status::ok();
 }
 
 Wal::Wal(std::string dbPath, uint32_t dbPageSize, ShmNode* shm, File* wal)
-    : dbPath_(std::move(dbPath)), dbPageSize_(dbPageSize), shm_(shm), wal_(wal), locks_(*shm) {}
+    : dbPath_(std::move(dbPath)), dbPageSize_(dbPageSize), shm_(shm), wal_(wal), walRef_(wal), locks_(*shm) {}
 
 Wal::~Wal() {
   endRead();
