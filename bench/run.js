@@ -15,7 +15,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { now, sleep, runTimed, runNode, forkNode, nextMessage, warm, syncFs, fsyncFiles, removeDb, prefault, busiest } = require('./lib/proc');
+const { now, sleep, runTimed, runNode, forkNode, nextMessage, warm, syncFs, fsyncFiles, removeDb, prefault, busiest, cpusBusy } = require('./lib/proc');
 const { describe, fileSha256 } = require('./lib/machine');
 const { litevault, betterSqlite3, root } = require('./lib/load');
 const { percentile, bytes, median } = require('./lib/stats');
@@ -35,6 +35,8 @@ const HELP = `usage: node bench/run.js [options]
   --writer-timeout <s>  give up on better-sqlite3's backup under a writer after this (default 30)
   --dir <path>          work directory (default: a new directory in ${os.tmpdir()})
   --no-prefault         skip touching fresh memory before each run (see bench/README.md)
+  --wait-quiet <s>      before each round, wait up to this long for other processes to leave
+                        the CPUs idle (default 0: just record what else was running)
   --keep                keep the work directory
   --render <raw.json>   only re-render a report (to --out) from a run's raw JSON
   --help`;
@@ -55,6 +57,7 @@ function parseArgs(argv) {
     keep: false,
     render: null,
     prefault: true,
+    waitQuietS: 0,
   };
   const given = new Set();
   for (let i = 0; i < argv.length; i++) {
@@ -82,6 +85,7 @@ function parseArgs(argv) {
       case '--dir': o.dir = path.resolve(value()); break;
       case '--keep': o.keep = true; break;
       case '--no-prefault': o.prefault = false; break;
+      case '--wait-quiet': o.waitQuietS = Number(value()); break;
       case '--render': o.render = path.resolve(value()); break;
       case '--help': case '-h': console.log(HELP); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${HELP}`);
@@ -112,6 +116,7 @@ function commandRun(r) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  OPTS = opts;
   if (opts.render) {
     fs.writeFileSync(opts.out, render(JSON.parse(fs.readFileSync(opts.render, 'utf8'))));
     log(`rendered ${opts.render} to ${opts.out}`);
@@ -125,9 +130,10 @@ async function main() {
   const errors = [];
   const results = { opts, sections, errors, startedAt: startedAt.toISOString() };
 
+  const treeAddon = snapshotLitevault(workDir);
   const lv = litevault();
   results.machine = describe({ workDir, litevault: lv.nativeAddon, root });
-  const addonHashBefore = results.machine.addon?.sha256;
+  results.machine.addon.tree = treeAddon;
   results.command = commandLine();
   results.loadBefore = os.loadavg();
   results.busyBefore = busiest();
@@ -168,21 +174,25 @@ async function main() {
     else log(`kept ${workDir}`);
   }
 
-  const addonHashAfter = lv.nativeAddon ? fileSha256(lv.nativeAddon.path) : undefined;
-  if (addonHashBefore && addonHashAfter !== addonHashBefore) {
-    results.addonChanged = `the native addon changed during the run (sha256 ${addonHashBefore} → ${addonHashAfter}): another build happened; results may mix two builds`;
-    log(results.addonChanged);
+  const treeAddonAfter = fileSha256(path.join(root, treeAddon.path));
+  if (treeAddonAfter !== results.machine.addon.sha256) {
+    results.addonNote = `the tree's addon was rebuilt during the run (now sha256 ${treeAddonAfter}); these results are all from the snapshot taken at the start`;
+    log(results.addonNote);
   }
   results.durationMs = now() - started;
   results.loadAfter = os.loadavg();
+  results.activity = activity;
   results.busyAfter = busiest();
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
   fs.writeFileSync(opts.out, render(results));
   fs.writeFileSync(opts.out.replace(/\.md$/, '') + '.json', JSON.stringify(stripRaw(results), null, 1));
   // Everything, the writers' per-commit latencies included, for --render (not kept in the repo).
-  const raw = path.join(os.tmpdir(), `litevault-bench-raw-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(raw, JSON.stringify(results));
-  log(`wrote ${opts.out} (and .json) in ${(results.durationMs / 60000).toFixed(1)} min; raw results: ${raw}`);
+  let raw = '';
+  if (!opts.smoke) {
+    raw = path.join(os.tmpdir(), `litevault-bench-raw-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(raw, JSON.stringify(results));
+  }
+  log(`wrote ${opts.out} (and .json) in ${(results.durationMs / 60000).toFixed(1)} min${raw ? `; raw results: ${raw}` : ''}`);
   if (errors.length) {
     log(`${errors.length} run(s) failed:\n  ${errors.join('\n  ')}`);
     process.exitCode = 1;
@@ -191,11 +201,47 @@ async function main() {
   }
 }
 
+// Copies dist/, the addon that dist/ loads and package.json into <workDir>/litevault, with
+// node_modules linked, and points every child at it (LITEVAULT_BENCH_ROOT): the whole run
+// measures one build even if someone rebuilds build/ or dist/ meanwhile.
+function snapshotLitevault(workDir) {
+  const loaded = litevault().nativeAddon; // from the tree, retried while dist/ is missing
+  const rel = path.relative(root, loaded.path);
+  const snap = path.join(workDir, 'litevault');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fs.rmSync(snap, { recursive: true, force: true });
+      fs.mkdirSync(path.join(snap, path.dirname(rel)), { recursive: true });
+      fs.cpSync(path.join(root, 'dist'), path.join(snap, 'dist'), { recursive: true });
+      fs.copyFileSync(loaded.path, path.join(snap, rel));
+      fs.copyFileSync(path.join(root, 'package.json'), path.join(snap, 'package.json'));
+      fs.symlinkSync(path.join(root, 'node_modules'), path.join(snap, 'node_modules'), 'dir');
+      process.env.LITEVAULT_BENCH_ROOT = snap;
+      const check = require(path.join(snap, 'dist', 'index.js')).nativeAddon;
+      if (!check.path.startsWith(snap)) throw new Error(`the snapshot loaded ${check.path}`);
+      log(`benchmarking a snapshot of dist/ and ${rel} (sha256 ${fileSha256(loaded.path)}…)`);
+      return { path: rel, sha256: fileSha256(loaded.path) };
+    } catch (err) {
+      delete process.env.LITEVAULT_BENCH_ROOT;
+      if (attempt >= 20) throw new Error(`cannot snapshot litevault: ${err.message}`);
+      log(`snapshot of litevault failed (${err.message}); a build may be under way, retrying`);
+      require('./lib/load').sleepSync(3000);
+    }
+  }
+}
+
+// The command as typed: under npm, `npm run <script> [-- extra args]` (the script's own
+// arguments come from package.json), followed by what it ran.
 function commandLine() {
   const rel = path.relative(process.cwd(), __filename) || __filename;
-  const cmd = `node ${rel} ${process.argv.slice(2).join(' ')}`.trim();
+  const args = process.argv.slice(2);
+  const direct = `node ${rel} ${args.join(' ')}`.trim();
   const event = process.env.npm_lifecycle_event;
-  return event ? `npm run ${event}${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}   (runs: ${cmd})` : cmd;
+  if (!event) return direct;
+  const m = /bench\/run\.js([^&|;]*)$/.exec((process.env.npm_lifecycle_script || '').trim());
+  const own = m && m[1].trim() ? m[1].trim().split(/\s+/) : [];
+  const extra = own.every((a, i) => args[i] === a) ? args.slice(own.length) : args;
+  return `npm run ${event}${extra.length ? ` -- ${extra.join(' ')}` : ''}   (runs: ${direct})`;
 }
 
 // The JSON twin of the report keeps everything but the writers' raw latency arrays.
@@ -206,14 +252,38 @@ function stripRaw(results) {
 // Untimed, before every run: the file system synced (no earlier run's writeback), fresh memory
 // touched (see prefault()), the inputs read into the page cache.
 let prefaultBytes = 0;
-async function settle(workDir, files) {
+let OPTS;
+async function settle(workDir, files, tag) {
   syncFs(workDir);
+  await quietCheck(OPTS, tag);
   if (prefaultBytes) {
     prefault(workDir, prefaultBytes);
     syncFs(workDir);
   }
   for (const f of files) warm(f);
   await sleep(200);
+}
+
+// Before each run: how busy the CPUs are with other work (the harness is idle then: other
+// developers' builds and tests share this machine); with --wait-quiet, wait (up to that long)
+// for them to calm down. Recorded for the report.
+const activity = [];
+async function quietCheck(opts, tag) {
+  const started = now();
+  let busy = await cpusBusy(500);
+  let told = false;
+  while (busy > 0.25 && now() - started < opts.waitQuietS * 1000) {
+    if (!told) log(`${tag}: other processes keep ${busy.toFixed(2)} CPUs busy (${busiest().join(', ')}); waiting up to ${opts.waitQuietS} s`);
+    told = true;
+    await sleep(2000);
+    busy = await cpusBusy(500);
+  }
+  const entry = { tag, cpusBusy: busy, waitedS: (now() - started) / 1000 - 0.5 };
+  if (busy > 0.25) {
+    entry.others = busiest();
+    log(`${tag}: running although other processes keep ${busy.toFixed(2)} CPUs busy (${entry.others.join(', ')})`);
+  }
+  activity.push(entry);
 }
 
 /** The competitors in round r (1-based) start at a different one each round. */
@@ -273,7 +343,7 @@ async function backupSection(opts, src, dst, workDir, errors) {
     const runs = {};
     for (const c of rotate(competitors, round)) {
       removeDb(dst);
-      await settle(workDir, [src]);
+      await settle(workDir, [src], `backup round ${round} ${c.key}`);
       const r = await c.run();
       if (!r.ok) errors.push(`backup/${c.key} round ${round}: ${r.error}`);
       if (r.ok && c.copy) {
@@ -332,7 +402,7 @@ async function checkpointSection(opts, workDir, errors) {
         fs.copyFileSync(base, work);
         fs.copyFileSync(`${base}-wal`, `${work}-wal`);
         fsyncFiles([work, `${work}-wal`]);
-        await settle(workDir, [work, `${work}-wal`]);
+        await settle(workDir, [work, `${work}-wal`], `checkpoint round ${round} ${mode} ${c.key}`);
         const r = await runNode('node-op.js', { ...c.spec, db: work, mode });
         if (!r.ok) errors.push(`checkpoint/${mode}/${c.key} round ${round}: ${r.error}`);
         if (r.ok && c.key === 'litevault' && (round === 1 || opts.smoke)) {
@@ -430,7 +500,7 @@ async function writerSection(opts, src, dst, workDir, errors, backupResults) {
   const expectedRows = verifyCopy(src).rows;
   for (let round = 1; round <= opts.rounds; round++) {
     removeDb(dst);
-    await settle(workDir, [src]);
+    await settle(workDir, [src], `writer round ${round} quiet`);
     const q = await runNode('node-op.js', { op: 'lv-backup', src, dst, mode: 'snapshot' });
     if (!q.ok) errors.push(`writer/quiet round ${round}: ${q.error}`);
     quiet.push(q);
@@ -440,7 +510,7 @@ async function writerSection(opts, src, dst, workDir, errors, backupResults) {
     for (const rate of opts.rates) {
       const slot = byRate[rate];
       // 1. The writer alone, for a window as long as the quiet backup (at least 1 s).
-      await settle(workDir, [src]);
+      await settle(workDir, [src], `writer round ${round} ${rate}/s alone`);
       const base = await withWriter(opts, src, rate, async (mark) => {
         mark('@start');
         await sleep(windowMs);
@@ -451,7 +521,7 @@ async function writerSection(opts, src, dst, workDir, errors, backupResults) {
       log(`writer round ${round} ${rate}/s alone: p50 ${base.window.p50.toFixed(3)} ms p99 ${base.window.p99.toFixed(3)} ms (${base.window.commits} commits)`);
       // 2. With litevault's snapshot backup.
       removeDb(dst);
-      await settle(workDir, [src]);
+      await settle(workDir, [src], `writer round ${round} ${rate}/s litevault`);
       const ours = await withWriter(opts, src, rate, (mark) =>
         runNode('node-op.js', { op: 'lv-backup', src, dst, mode: 'snapshot', announce: true }, { onLine: mark }),
       );
@@ -465,7 +535,7 @@ async function writerSection(opts, src, dst, workDir, errors, backupResults) {
       removeDb(dst);
       // 3. With better-sqlite3's backup (restarts on every commit by another process), given up
       //    after the timeout.
-      await settle(workDir, [src]);
+      await settle(workDir, [src], `writer round ${round} ${rate}/s better-sqlite3`);
       const theirs = await withWriter(opts, src, rate, (mark) =>
         runNode('node-op.js', { op: 'bs-backup', src, dst, timeoutMs, announce: true }, { onLine: mark }),
       );

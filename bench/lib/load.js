@@ -26,8 +26,12 @@ function retrying(what, load, timeoutMs = 120000) {
   }
 }
 
+// The harness benchmarks a private copy of dist/ and the addon taken when it starts (see
+// snapshotLitevault in run.js), named by LITEVAULT_BENCH_ROOT, so a rebuild by someone else
+// during a run changes nothing; without it, the tree's own dist/.
 function litevault() {
-  return retrying('litevault (dist/index.js)', () => require(litevaultPath));
+  const at = process.env.LITEVAULT_BENCH_ROOT ? path.join(process.env.LITEVAULT_BENCH_ROOT, 'dist', 'index.js') : litevaultPath;
+  return retrying(`litevault (${at})`, () => require(at));
 }
 
 function betterSqlite3() {

@@ -156,6 +156,24 @@ function busiest(count = 3) {
     .map((f) => `${f[cmdAt]} ${f[cpuAt]}%`);
 }
 
+/** CPUs busy (0..nproc) over `ms`, from /proc/stat; between runs the harness itself is idle. */
+async function cpusBusy(ms = 1000) {
+  const read = () => {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] || 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = read();
+    await sleep(ms);
+    const b = read();
+    const total = b.total - a.total;
+    return total > 0 ? ((total - (b.idle - a.idle)) / total) * require('os').cpus().length : 0;
+  } catch {
+    return NaN;
+  }
+}
+
 /** fsyncs files (untimed). */
 function fsyncFiles(files) {
   for (const file of files) {
@@ -173,4 +191,4 @@ function removeDb(file) {
   for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(file + suffix, { force: true });
 }
 
-module.exports = { now, sleep, runTimed, runNode, forkNode, nextMessage, output, warm, syncFs, fsyncFiles, removeDb, prefault, busiest };
+module.exports = { now, sleep, runTimed, runNode, forkNode, nextMessage, output, warm, syncFs, fsyncFiles, removeDb, prefault, busiest, cpusBusy };

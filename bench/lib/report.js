@@ -47,6 +47,7 @@ function render(results) {
   out.push(`Generated ${results.startedAt} by \`${results.command}\` (cwd \`${process.cwd()}\`), in ${fmt(results.durationMs / 60000, 1)} min.`);
   out.push(`Sections: ${results.sections.join(', ')}; ${opts.rounds} interleaved round(s); backup database ${sizeLabel}${results.source ? ` (${bytes(results.source.fileBytes)}, ${results.source.rows.toLocaleString('en-US')} rows)` : ''}.`);
   if (results.addonChanged) out.push(`\n**Warning:** ${results.addonChanged}.`);
+  if (results.addonNote) out.push(`\nNote: ${results.addonNote}.`);
   if (results.errors.length) out.push(`\n**${results.errors.length} run(s) failed:**\n\n${results.errors.map((e) => `- ${e}`).join('\n')}`);
   out.push('');
 
@@ -64,13 +65,14 @@ function render(results) {
         ['Memory ballooning', machine.balloon],
         ['Load average (1/5/15 min)', `${(results.loadBefore || []).map((x) => x.toFixed(2)).join(' ')} before, ${(results.loadAfter || []).map((x) => x.toFixed(2)).join(' ')} after`],
         ['Other processes busy on the CPUs', `before: ${(results.busyBefore || []).join(', ') || 'none ≥ 5%'}; after: ${(results.busyAfter || []).join(', ') || 'none ≥ 5%'}`],
+        ['Other CPU load before each run', activityCell(results)],
         ['Work dir', `\`${machine.workDir}\`: ${machine.disk.mount.replace(/\s+/g, ' ')} (device ${machine.disk.device}, ${machine.disk.rotational}${machine.disk.scheduler ? `, scheduler ${machine.disk.scheduler}` : ''}${machine.disk.model ? `, ${machine.disk.model}` : ''}); ${bytes(machine.disk.free)} free of ${bytes(machine.disk.size)}`],
-        ['Disk space needed', `about ${bytes(results.diskNeeded)} at these sizes (source + copy; checkpoint database + WAL, pristine + working copy; +10%)`],
+        ['Disk space needed', `about ${bytes(results.diskNeeded)} at these sizes (source, copy and the scratch file touched before each run; checkpoint database + WAL, pristine and working copy; +10%)`],
         ['Node', machine.node],
         ['sqlite3 shell', machine.sqlite3Shell],
         ['better-sqlite3', `${machine.betterSqlite.version} (bundles SQLite ${machine.betterSqlite.sqlite})`],
         ['cp', machine.cp],
-        ['litevault', `${machine.litevault}; addon ${machine.addon ? `${machine.addon.path} (${machine.addon.from}, sha256 ${machine.addon.sha256}…)` : 'unknown'}`],
+        ['litevault', `${machine.litevault}; addon ${machine.addon ? `${machine.addon.tree ? machine.addon.tree.path : machine.addon.path} (${machine.addon.from}, sha256 ${machine.addon.sha256}…)${machine.addon.tree ? ', benchmarked from a copy of it and of dist/ taken at the start' : ''}` : 'unknown'}`],
       ],
     ),
   );
@@ -83,6 +85,16 @@ function render(results) {
   out.push(...loopAndMemory(results));
   out.push(...method(results));
   return out.join('\n') + '\n';
+}
+
+function activityCell(results) {
+  const list = results.activity || [];
+  if (!list.length) return 'not recorded';
+  const busy = list.filter((a) => a.cpusBusy > 0.25);
+  const waited = list.reduce((s, a) => s + Math.max(0, a.waitedS), 0);
+  const range = `${fmt(min(list.map((a) => a.cpusBusy)))}–${fmt(max(list.map((a) => a.cpusBusy)))} CPUs busy just before the ${list.length} runs`;
+  const detail = busy.map((a) => `${a.tag}: ${fmt(a.cpusBusy)} (${(a.others || []).join(', ')})`).join('; ');
+  return `${range}${waited >= 1 ? `; ${fmt(waited / 60, 1)} min spent waiting for quiet (--wait-quiet ${results.opts.waitQuietS})` : ''}${busy.length ? `; ${busy.length} run(s) started with other load > 0.25 CPU: ${detail}` : '; none started with other load > 0.25 CPU (load that began during a run is not detected)'}`;
 }
 
 // ---------------------------------------------------------------------------------------------
