@@ -36,7 +36,7 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const BUILD_CHILD = path.join(FIXTURES, 'checkpoint-build.cjs');
 const CHECKPOINT_CHILD = path.join(FIXTURES, 'checkpoint-child.cjs');
 const HOLDER_CHILD = path.join(FIXTURES, 'checkpoint-holder.cjs');
-const WRITER_CHILD = path.join(FIXTURES, 'checkpoint-writer.cjs');
+const WRITER_CHILD = path.join(__dirname, 'oracle', 'writer-child.cjs');
 const READER_CHILD = path.join(FIXTURES, 'checkpoint-reader.cjs');
 
 /** Failing trials keep their files in the first free /tmp/litevault-ckpt-failure-N. */
@@ -651,9 +651,9 @@ interface Writer {
   stop(): Promise<{ commits: number; busyRetries: number }>;
 }
 
-/** Starts a checkpoint-writer.cjs child; resolves after its first commit. */
+/** Starts the oracle's ledger writer child with its autocheckpoint off; resolves after its first commit. */
 function startWriter(db: string): Promise<Writer> {
-  const cfg = { dbPath: db, commitsPerSecond: COMMITS_PER_SECOND, journalMode: 'wal', rowsPerCommit: 1, busyTimeoutMs: 5000 };
+  const cfg = { dbPath: db, commitsPerSecond: COMMITS_PER_SECOND, journalMode: 'wal', rowsPerCommit: 1, busyTimeoutMs: 5000, walAutocheckpoint: 0 };
   const child = fork(WRITER_CHILD, [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   children.add(child);
   let stderr = '';

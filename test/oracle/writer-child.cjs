@@ -9,7 +9,7 @@
  * (at once for the first commit, then at most every 25 ms), {type:'stopped', commits} after a
  * clean stop (database closed) and {type:'error', message} on failure; the parent sends
  * {type:'stop'}. argv[2] is a JSON object {dbPath, commitsPerSecond (null = as fast as possible), journalMode?, rowsPerCommit,
- * busyTimeoutMs}.
+ * busyTimeoutMs, walAutocheckpoint?}.
  */
 'use strict';
 
@@ -63,6 +63,12 @@ try {
   db = new Database(cfg.dbPath, { timeout: BUSY_TIMEOUT_MS });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   if (cfg.journalMode) retrying(() => db.pragma(`journal_mode = ${cfg.journalMode}`));
+  // walAutocheckpoint: 0 makes the writer never checkpoint, so only the code under test keeps
+  // the WAL bounded (test/checkpoint-crash.test.ts).
+  if (cfg.walAutocheckpoint != null) {
+    db.pragma(`wal_autocheckpoint = ${Number(cfg.walAutocheckpoint)}`);
+    if (db.pragma('wal_autocheckpoint', { simple: true }) !== Number(cfg.walAutocheckpoint)) throw new Error('wal_autocheckpoint was not set');
+  }
 
   const init = db.transaction(() => {
     db.exec(
