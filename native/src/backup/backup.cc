@@ -81,15 +81,17 @@ Status Backup::beginSource(Pager& src) {
     return Status::error(Code::kLocked, "source database '" + src.path() +
                                             "' is in use by another operation of this process (a backup's destination or snapshot)");
   }
-  bool changed = false;
-  LV_RETURN_IF_ERROR(src.beginRead(&changed));
+  LV_RETURN_IF_ERROR(src.beginRead());
   sourceOpen_ = true;
   if (mode_.load() == Mode::kAuto) mode_ = src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart;
   snapshotFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
-  if (copying_ && changed) {
+  // Our own signature, not the pager's: another backup or a checkpoint on the same handle may
+  // have read the source since, and must not hide the change from us.
+  if (copying_ && src.view() != copiedView_) {
     next_ = 1;  // another connection wrote the source since we read it: start over
     restarts_++;
   }
+  copiedView_ = src.view();
   return Status::ok();
 }
 
@@ -123,8 +125,9 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
 }
 
 Status Backup::beginDestination(Pager& src, Pager& dst) {
-  bool ignored = false;
-  LV_RETURN_IF_ERROR(dst.beginRead(&ignored));  // rolls back a hot journal left in the destination
+  // Read (rolling back a hot journal left in the destination) and RESERVED / the WAL write lock,
+  // retried together with every lock dropped between attempts; then EXCLUSIVE.
+  LV_RETURN_IF_ERROR(dst.beginWriteTransaction());
   Status status;
   // backup.c: a WAL destination must keep its page size (its WAL frames have one size).
   if (dst.isWal() && dst.pageSize() != src.pageSize()) {
@@ -132,8 +135,8 @@ Status Backup::beginDestination(Pager& src, Pager& dst) {
                                                 "': its page size (" + std::to_string(dst.pageSize()) +
                                                 ") differs from the source's (" + std::to_string(src.pageSize()) + ")");
   }
-  if (status.isOk()) status = dst.beginWrite();
   if (!status.isOk()) {
+    dst.rollback();
     dst.endRead();
     return status;
   }

@@ -40,8 +40,11 @@ class ShmNode {
   // protocol when this is the process's first attachment. Errors: SQLITE_BUSY (being
   // initialized), SQLITE_READONLY_CANTINIT (read-only -shm), SQLITE_CANTOPEN, SQLITE_IOERR_SHM*.
   static Status attach(const std::string& dbPath, ShmNode** out);
-  // Drops one attachment; the last one unmaps the regions and releases the DMS lock.
-  void detach();
+  // Drops one attachment; the last one unmaps the regions and releases the DMS lock. With
+  // deleteFile (the last-close rule, wal.h deleteShmOnDetach) the last one also deletes the -shm,
+  // forgets this node and releases its file (which the registry then closes: nobody can reach
+  // it any more). The node must not be used after a deleting detach.
+  void detach(bool deleteFile = false);
 
   // Maps region `region`; *out is null when it lies past the end of the file and !extend.
   Status region(uint32_t region, bool extend, uint8_t** out);

@@ -57,6 +57,8 @@ class Wal {
   uint32_t nPage() const { return header_.nPage; }        // 0 when the WAL holds no commit
   uint32_t pageSize() const { return walPageSize_; }
   int readLockIndex() const { return readLock_; }
+  // The 48 wal-index header bytes of this snapshot (the pager's ViewSignature in WAL mode).
+  const uint8_t* headerBytes() const { return header_.raw; }
   // The newest frame holding `page` in this snapshot, or 0 when the page is read from the file.
   Status findFrame(uint32_t page, uint32_t* frame);
   Status readFrame(uint32_t frame, uint8_t* out) const;
@@ -81,6 +83,11 @@ class Wal {
   void undo();
   void endWrite();
   bool writing() const { return locks_.holdsExclusive(kWriteLock); }
+
+  // The last-close rule (sqlite3WalClose): the caller holds EXCLUSIVE on the database file and
+  // has checkpointed every frame; when this Wal goes, the -shm is deleted with its last
+  // attachment in the process (unixShmUnmap with deleteFlag). The caller then deletes the -wal.
+  void deleteShmOnDetach() { deleteShm_ = true; }
 
   // Checkpoints (wal_checkpoint.cc; sqlite3WalCheckpoint, walCheckpoint, walBusyLock).
   // The caller holds no read transaction. lockCheckpointer takes CKPT exclusively, once, with no
@@ -136,6 +143,7 @@ class Wal {
   WalChecksum running_;
   bool restartedSalts_ = false;  // walRestartHdr picked new salts for the next WAL header
   uint32_t checkpointSequence_ = 0;
+  bool deleteShm_ = false;
 };
 
 }  // namespace litevault
