@@ -107,3 +107,84 @@ describe('no lock is waited for while SHARED is held (item 9)', () => {
     expect(fs.existsSync(dst + '-journal')).toBe(false);
   });
 });
+
+describe('descriptors: parked while reachable by name, closed once deleted (item 2)', () => {
+  const fdsOn = (file: string): number => {
+    const { ino, dev } = fs.statSync(file);
+    return fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        const st = fs.statSync(`/proc/self/fd/${fd}`);
+        return st.ino === ino && st.dev === dev;
+      } catch {
+        return false;
+      }
+    }).length;
+  };
+
+  it('closing our last handle keeps the descriptor open (parked) while the file has a name, and reuses it', async () => {
+    const dir = tmpDir('litevault-parked-');
+    const file = path.join(dir, 'db.db');
+    rows(file, 10, false);
+    const db = await Database.open(file);
+    await backup(db, path.join(dir, 'copy.db'));
+    await db.close();
+    // Nobody else has the file open, yet the descriptor stays: a close() here could race with
+    // another SQLite in this process opening and locking the same inode.
+    expect(fdsOn(file)).toBe(1);
+    for (let i = 0; i < 20; i++) await (await Database.open(file)).close();
+    expect(fdsOn(file)).toBe(1);
+  });
+
+  it('a parked descriptor of a deleted database is closed at the next release (no descriptor or disk space kept)', async () => {
+    const dir = tmpDir('litevault-parked-deleted-');
+    const file = path.join(dir, 'db.db');
+    rows(file, 10, false);
+    await (await Database.open(file)).close();
+    const link = `/proc/self/fd/`;
+    const heldDeleted = (): number =>
+      fs.readdirSync(link).filter((fd) => {
+        try {
+          return fs.readlinkSync(link + fd) === file + ' (deleted)';
+        } catch {
+          return false;
+        }
+      }).length;
+    fs.rmSync(file);
+    expect(heldDeleted()).toBe(1);
+    const other = path.join(dir, 'other.db');
+    rows(other, 10, false);
+    await (await Database.open(other)).close(); // any release sweeps the parked files
+    expect(heldDeleted()).toBe(0);
+  });
+
+  it('better-sqlite3 opening and locking the file while our last handle closes, 10,000 times: its locks stay intact (checked from another process)', async () => {
+    const dir = tmpDir('litevault-close-race-');
+    const file = path.join(dir, 'db.db');
+    rows(file, 10, false);
+    const Better = (await import('better-sqlite3')).default;
+    let readers: InstanceType<typeof Better>[] = [];
+    try {
+      for (let i = 0; i < 10_000; i++) {
+        const ours = await Database.open(file);
+        const closing = ours.close(); // on the threadpool, while SQLite opens and locks here
+        const theirs = new Better(file);
+        theirs.exec('BEGIN');
+        theirs.prepare('SELECT count(*) FROM t').get(); // SHARED, a POSIX lock of this process
+        await closing;
+        readers.push(theirs);
+        if (readers.length > 2) {
+          const r = readers.shift()!;
+          r.exec('COMMIT');
+          r.close();
+        }
+      }
+      // better-sqlite3 still holds SHARED: a writer in another process cannot get EXCLUSIVE.
+      const r = await import('node:child_process');
+      const out = r.spawnSync('sqlite3', [file, 'BEGIN EXCLUSIVE;'], { encoding: 'utf8' });
+      expect(out.stderr).toMatch(/database is locked/);
+    } finally {
+      for (const r of readers) r.close();
+      readers = [];
+    }
+  }, 300_000);
+});
