@@ -16,7 +16,8 @@ namespace {
 
 std::mutex nodesMutex;
 std::map<const File*, ShmNode*>& nodes() {
-  static auto* all = new std::map<const File*, ShmNode*>();  // never freed, like the files
+  // A node lives until a deleting detach() (the last-close rule) frees it.
+  static auto* all = new std::map<const File*, ShmNode*>();
   return *all;
 }
 

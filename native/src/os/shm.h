@@ -3,7 +3,7 @@
 // unixShmLock, unixShmBarrier).
 //
 // ShmNode is per -shm inode and per process, like SQLite's unixShmNode: it owns the registered
-// descriptor (never closed, os/file.h), the mapped regions, the DMS read lock (taken when the
+// descriptor (parked, os/file.h), the mapped regions, the DMS read lock (taken when the
 // first of our connections attaches, released when the last detaches), and the in-process
 // counts that arbitrate the lock bytes between our connections, which share one open file
 // description and so cannot conflict in the kernel:
@@ -19,6 +19,11 @@
 // Regions are mapped MAP_SHARED read-write and stay mapped while any connection is attached.
 // A region beyond the end of the file is mapped only with `extend` (the WRITE lock holder or a
 // recovering reader), which grows the file first.
+//
+// Lifetime: a node holds one registry reference to its file and lives as long as the process,
+// unless its last attachment detaches with deleteFile (the last-close rule), which unlinks the
+// -shm, frees the node and releases the file. The map of nodes is guarded by a process mutex
+// held across attach() and detach(), so no attach can find a node being freed.
 //
 // Thread safety: all ShmNode state is guarded by its mutex; a ShmLocks belongs to one connection
 // and is used by one thread at a time.

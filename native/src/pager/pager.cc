@@ -96,8 +96,9 @@ Status Pager::beginRead() {
 // pager keeps only the SHARED it holds for life), so the busy handler retries from NONE.
 Status Pager::tryBeginRead() {
   LV_RETURN_IF_ERROR(lock_.lock(DbLockLevel::kShared));
+  // sqlite3PagerSharedLock looks for a hot journal only while the pager is not in WAL mode.
   bool hot = false;
-  Status status = hasHotJournal(&hot);
+  Status status = wal_ ? Status::ok() : hasHotJournal(&hot);
   if (status.isOk() && hot) {
     status = options_.readOnly
                  ? Status::error(Code::kReadOnlyRollback, "'" + path_ + "' has a hot journal that a read-only handle cannot roll back")

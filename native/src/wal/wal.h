@@ -1,6 +1,7 @@
 // Wal: one connection's share in a WAL-mode database (reference §4..§6, §9; wal.c).
 //
-// It attaches to the -shm (os/shm.h), opens the -wal (never deleting either), and runs read
+// It attaches to the -shm (os/shm.h), opens the -wal (deleting both only by
+// the last-close rule, pager.h, as sqlite3WalClose does), and runs read
 // transactions exactly as SQLite's walTryBeginRead does:
 //   * the wal-index header is read lock-free, copy 0, barrier, copy 1; the copies must match,
 //     be initialized and have a good checksum; otherwise the reader takes WRITE and, if the
