@@ -43,7 +43,9 @@ export interface BackupHandleOptions {
 }
 
 /**
- * A step-wise copy of `source` into `destination`, with the rules of sqlite3_backup:
+ * A step-wise copy of `source` into `destination`, with the rules of sqlite3_backup. The source
+ * comes first, as in {@link backup} and the CLI; note that this is the opposite of
+ * sqlite3_backup_init(destination, source).
  * - the first step takes an exclusive lock on the destination and keeps a write transaction
  *   open there (through a rollback journal) until the copy is done or finish() is called;
  * - the source is read-locked only while a step runs, so other processes read and write it
@@ -61,14 +63,15 @@ export class Backup {
    * @throws LitevaultError SQLITE_ERROR if they are the same file or the destination is already
    *   the target of an unfinished backup; SQLITE_MISUSE for closed handles.
    */
-  constructor(destination: Database, source: Database, options: BackupHandleOptions = {}) {
-    if (!(destination instanceof Database) || !(source instanceof Database)) {
-      throw misuse('new Backup(destination, source): both must be Database handles');
+  constructor(source: Database, destination: Database, options: BackupHandleOptions = {}) {
+    if (!(source instanceof Database) || !(destination instanceof Database)) {
+      throw misuse('new Backup(source, destination): both must be Database handles (from Database.open)');
     }
     if (options.mode !== undefined && options.mode !== 'snapshot' && options.mode !== 'restart') {
       throw misuse("new Backup(): mode must be 'snapshot' or 'restart'");
     }
     if (destination === source) throw new LitevaultError({ message: 'source and destination must be distinct', code: 'SQLITE_ERROR' });
+    // The native constructor keeps sqlite3_backup_init's order (destination, source).
     this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'), options.mode ?? 'auto');
   }
 
@@ -109,7 +112,7 @@ export class Backup {
     return this.#enqueue(() => this.#native.finish());
   }
 
-  /** `await using b = new Backup(dst, src)` finishes it at the end of the scope. */
+  /** `await using b = new Backup(src, dst)` finishes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#native.finished) await this.finish();
   }
@@ -200,7 +203,7 @@ export async function backup(source: string | Database, destination: string | Da
     const dst = typeof destination === 'string' ? await Database.open(destination, { create: true, busyTimeout }) : destination;
     if (dst !== destination) opened.push(dst);
 
-    const job = new Backup(dst, src, { mode: options.mode });
+    const job = new Backup(src, dst, { mode: options.mode });
     let steps = 0;
     let last: BackupStepResult | undefined;
     let busySince: number | undefined;

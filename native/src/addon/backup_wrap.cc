@@ -67,7 +67,7 @@ BackupWrap::BackupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Backup
   DatabaseWrap* destination = info.Length() >= 2 ? DatabaseWrap::Unwrap(info[0]) : nullptr;
   DatabaseWrap* source = info.Length() >= 2 ? DatabaseWrap::Unwrap(info[1]) : nullptr;
   if (destination == nullptr || source == nullptr) {
-    throwMisuse(env, "new Backup(destination, source, mode): both must be open Database handles");
+    throwMisuse(env, "new Backup(source, destination): both must be open Database handles");
     return;
   }
   Backup::Mode mode = Backup::Mode::kAuto;
