@@ -99,6 +99,17 @@ export class Backup {
     return this.#native.restarts;
   }
 
+  /**
+   * Switches to snapshot mode between steps: from the next step on, the source's read
+   * transaction is kept until the copy is done, so it restarts at most once more. On a
+   * rollback-journal source that read lock makes writers wait until the backup ends; on a WAL
+   * source it only keeps checkpoints from passing the snapshot. {@link backup} calls it after
+   * `maxRestarts` restarts. Queued behind steps already called.
+   */
+  holdSource(): Promise<void> {
+    return this.#enqueue(async () => this.#native.holdSource());
+  }
+
   /** Whether finish() has been called. */
   get finished(): boolean {
     return this.#native.finished;
@@ -130,6 +141,8 @@ export class Backup {
 export interface BackupProgress extends BackupStepResult {
   /** Pages copied so far in the current pass. */
   copied: number;
+  /** True once the backup holds the source's read lock to the end (see {@link BackupOptions.maxRestarts}). */
+  heldLock: boolean;
 }
 
 /** Options for {@link backup}. */
@@ -140,11 +153,25 @@ export interface BackupOptions {
   onProgress?: (progress: BackupProgress) => void;
   /** Cancels the backup: the destination is rolled back and the promise rejects with SQLITE_ABORT. */
   signal?: AbortSignal;
-  /** How long lock waits may last before SQLITE_BUSY, in ms; BUSY steps are retried for as long again. Default 5000. */
+  /**
+   * The longest time, in ms, the backup waits for locks other connections hold, in total over
+   * one wait (a wait ends when a step succeeds); then it fails with SQLITE_BUSY. Default 5000.
+   */
   busyTimeout?: number;
   /** See {@link BackupMode}. */
   mode?: BackupMode;
+  /**
+   * How many times a 'restart'-mode copy may start over because other connections changed the
+   * source; after that it holds the source's read lock for the rest of the copy (as 'snapshot'
+   * mode does), so it always finishes. On a rollback-journal source writers then wait until the
+   * backup ends. The copy may restart once more when the lock is first taken. Default 3;
+   * `Infinity` keeps SQLite's behaviour (a busy source may never finish).
+   */
+  maxRestarts?: number;
 }
+
+/** Default for {@link BackupOptions.maxRestarts}. */
+export const DEFAULT_MAX_RESTARTS = 3;
 
 /** What {@link backup} resolves to. */
 export interface BackupResult {
@@ -154,8 +181,10 @@ export interface BackupResult {
   pageSize: number;
   /** Times the copy started over because the source changed. */
   restarts: number;
-  /** The mode used. */
+  /** The mode the copy ended in ('snapshot' once it held the source's read lock). */
   mode: BackupMode;
+  /** True when, after `maxRestarts` restarts, the backup held the source's read lock to the end. */
+  heldLock: boolean;
   /** For a WAL source, the WAL frame of the snapshot copied (the copy holds every commit up to it). */
   snapshotFrame: number;
   /** Steps taken. */
@@ -183,8 +212,10 @@ async function openSource(path: string, busyTimeout: number): Promise<Database> 
 
 /**
  * Copies the database `source` into `destination` (paths, or open handles), step by step on the
- * threadpool, retrying SQLITE_BUSY with backoff. The destination is created if missing and is
- * crash-safe throughout: an interrupted backup leaves its previous content (or the full copy).
+ * threadpool, retrying SQLITE_BUSY with backoff for at most `busyTimeout` ms in all. It always
+ * finishes: after `maxRestarts` restarts it holds the source's read lock to the end. The
+ * destination is created if missing and is crash-safe throughout: an interrupted backup leaves
+ * its previous content (or the full copy).
  * @throws LitevaultError with the failing step's code; SQLITE_ABORT when `signal` fires.
  */
 export async function backup(source: string | Database, destination: string | Database, options: BackupOptions = {}): Promise<BackupResult> {
@@ -192,7 +223,11 @@ export async function backup(source: string | Database, destination: string | Da
   const pagesPerStep = options.pagesPerStep ?? 1024;
   const busyTimeout = options.busyTimeout ?? 5000;
   if (!Number.isInteger(pagesPerStep) || pagesPerStep === 0) throw misuse('backup(): pagesPerStep must be a non-zero integer');
+  const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
   if (!Number.isInteger(busyTimeout) || busyTimeout < 0) throw misuse('backup(): busyTimeout must be a non-negative integer (ms)');
+  if (!(Number.isInteger(maxRestarts) || maxRestarts === Infinity) || maxRestarts < 0) {
+    throw misuse('backup(): maxRestarts must be a non-negative integer or Infinity');
+  }
   const { signal } = options;
   if (signal?.aborted) throw aborted(signal);
 
@@ -206,27 +241,36 @@ export async function backup(source: string | Database, destination: string | Da
     const job = new Backup(src, dst, { mode: options.mode });
     let steps = 0;
     let last: BackupStepResult | undefined;
-    let busySince: number | undefined;
+    let heldLock = false;
+    // The busy timeout is a total: a wait starts with the first step that came back BUSY (the
+    // native lock wait inside that step counts) and ends when a step succeeds.
+    let waitStarted: number | undefined;
     let delay = 10;
     try {
       for (;;) {
         if (signal?.aborted) throw aborted(signal);
         let result: BackupStepResult;
+        const stepStarted = Date.now();
         try {
           result = await job.step(pagesPerStep);
         } catch (err) {
           if (!(err instanceof LitevaultError) || !err.retryable) throw err;
-          busySince ??= Date.now();
-          if (Date.now() - busySince > busyTimeout) throw err;
-          await new Promise((resolve) => setTimeout(resolve, delay));
+          waitStarted ??= stepStarted;
+          const left = waitStarted + busyTimeout - Date.now();
+          if (left <= 0) throw err;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
           delay = Math.min(delay * 2, 250);
           continue;
         }
-        busySince = undefined;
+        waitStarted = undefined;
         delay = 10;
         steps++;
         last = result;
-        options.onProgress?.({ ...result, copied: result.pageCount - result.remaining });
+        if (!result.done && !heldLock && result.mode === 'restart' && result.restarts >= maxRestarts) {
+          await job.holdSource();
+          heldLock = true;
+        }
+        options.onProgress?.({ ...result, copied: result.pageCount - result.remaining, heldLock });
         if (result.done) break;
       }
     } catch (err) {
@@ -235,7 +279,7 @@ export async function backup(source: string | Database, destination: string | Da
     }
     await job.finish();
     const { pageCount, pageSize, mode, snapshotFrame } = last!;
-    return { pageCount, pageSize, restarts: job.restarts, mode, snapshotFrame, steps, ms: Date.now() - started };
+    return { pageCount, pageSize, restarts: job.restarts, mode, heldLock, snapshotFrame, steps, ms: Date.now() - started };
   } finally {
     for (const db of opened.reverse()) await db.close().catch(() => undefined);
   }

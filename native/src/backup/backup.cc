@@ -84,7 +84,8 @@ Status Backup::beginSource(Pager& src) {
   bool changed = false;
   LV_RETURN_IF_ERROR(src.beginRead(&changed));
   sourceOpen_ = true;
-  if (mode_.load() == Mode::kAuto) mode_ = src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart;
+  Mode automatic = Mode::kAuto;  // a compare-exchange, so a holdSource() meanwhile is never undone
+  mode_.compare_exchange_strong(automatic, src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart);
   snapshotFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
   if (copying_ && changed) {
     next_ = 1;  // another connection wrote the source since we read it: start over
