@@ -329,7 +329,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
     });
     progress.done();
     const mib = ((result.pageCount * result.pageSize) / 1048576).toFixed(1);
-    const snapshot = result.snapshotFrame ? ` at WAL frame ${result.snapshotFrame}` : '';
+    const snapshot = result.snapshotFrame ? ` (the source as of WAL frame ${result.snapshotFrame})` : '';
     const restarts = result.restarts === 0 ? '' : `, after ${result.restarts} restart${result.restarts === 1 ? '' : 's'}${result.heldLock ? ' (then holding the read lock)' : ''}`;
     out.result(
       `backed up ${source} to ${destination}: ${result.pageCount} pages of ${result.pageSize} bytes (${mib} MiB) in ${result.ms} ms, ${result.mode} mode${snapshot}${restarts}\n`,
