@@ -432,11 +432,12 @@ describe('litevault backup (CLI)', () => {
     expect(logicalDump(dst)).toBe(logicalDump(src));
   });
 
-  it('exits non-zero with the error code on stderr', () => {
+  it('exits 1 with one line naming the operation, both files and the error code on stderr', () => {
     const src = fresh('notdb.db');
     fs.writeFileSync(src, 'nope'.repeat(100));
-    const r = spawnSync(process.execPath, [cli, 'backup', src, fresh('dst.db')], { encoding: 'utf8' });
+    const dst = fresh('dst.db');
+    const r = spawnSync(process.execPath, [cli, 'backup', src, dst], { encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^litevault backup: SQLITE_NOTADB: /);
+    expect(r.stderr).toBe(`litevault backup: cannot back up '${src}' to '${dst}': SQLITE_NOTADB: '${src}': file is not a database (no SQLite header)\n`);
   });
 });
