@@ -4,13 +4,18 @@
 //   content, judged by sqlite3; a new one holds no partial copy);
 // - a rollback-journal source that keeps changing is still backed up: after --max-restarts the
 //   CLI holds the read lock, says so on stderr (or `heldLock: true` with --json), and the copy is
-//   a consistent ledger by SQLite's judgement.
+//   a consistent ledger by SQLite's judgement;
+// - what README says about snapshot backups and checkpoints: a pinned snapshot does not block
+//   SQLite writers, but a restart checkpoint started meanwhile (ours, or SQLite's own) does,
+//   for its busy timeout, and then reports busy (exit 3); a passive one never does.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createDatabase } from './oracle/corpus';
-import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backup, Database } from '../dist/index.js';
+import { integrityCheck, logicalDump, removeTmpDirs, shellError, sqliteShell, tmpDir } from './oracle/sqlite';
 import { checkLedger, startWriter, type Writer } from './oracle/writer';
 
 const MIB = 1024 * 1024;
@@ -144,4 +149,49 @@ describe('a backup of a rollback-journal source under a 200 commits/s SQLite wri
       expect(checkLedger(dst).ok).toBe(true);
     });
   }
+});
+
+describe('README: a snapshot backup blocks no writer, a restart checkpoint during it does (as in SQLite)', () => {
+  it('while a snapshot is pinned, a sqlite3 writer commits; during `checkpoint --mode restart` (and SQLite\'s own) it is locked out; passive never', async () => {
+    const src = path.join(dir, 'pinned.db');
+    createDatabase(src, { targetBytes: 1 * MIB, journalMode: 'wal' });
+    const insert = (v: string): string => shellError(src, `.timeout 0\nPRAGMA wal_autocheckpoint=0;\nINSERT INTO ledger_note VALUES ('${v}');\n`);
+    sqliteShell(src, 'CREATE TABLE ledger_note(v TEXT);');
+    await using s = await Database.open(src);
+    await using d = await Database.open(path.join(dir, 'pinned-copy.db'), { create: true });
+    const b = new Backup(s, d, { mode: 'snapshot' });
+    try {
+      expect((await b.step(1)).done).toBe(false); // the snapshot is pinned from here to the end
+      expect(insert('during the backup')).toBe('');
+      expect((await runCli(['checkpoint', src, '--mode', 'passive'])).status).toBe(0);
+      expect(insert('after a passive checkpoint')).toBe('');
+
+      for (const checkpointer of ['litevault', 'sqlite3'] as const) {
+        const running =
+          checkpointer === 'litevault'
+            ? runCli(['checkpoint', src, '--mode', 'restart', '--busy-timeout', '1500', '--json'])
+            : new Promise<Finished>((resolve) => {
+                const child = spawn('sqlite3', [src], { stdio: ['pipe', 'pipe', 'pipe'] });
+                let stdout = '';
+                child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+                child.once('close', (status) => resolve({ status, signal: null, stdout, stderr: '' }));
+                child.stdin.end('.timeout 1500\nPRAGMA wal_checkpoint(RESTART);\n');
+              });
+        await sleep(500); // the checkpoint now waits for our reader, holding the WAL write lock
+        expect(insert(`during a restart checkpoint by ${checkpointer}`)).toMatch(/database is locked/);
+        const r = await running;
+        if (checkpointer === 'litevault') {
+          expect(r.status).toBe(3);
+          expect(JSON.parse(r.stdout).busy).toBe(1);
+        } else {
+          expect(r.stdout.trim().split('|')[0]).toBe('1'); // SQLite's row: busy = 1
+        }
+        expect(insert(`after a restart checkpoint by ${checkpointer}`)).toBe('');
+      }
+      expect((await b.step(-1)).done).toBe(true);
+    } finally {
+      await b.finish();
+    }
+    expect(sqliteShell(src, 'SELECT count(*) FROM ledger_note;').trim()).toBe('4');
+  });
 });
