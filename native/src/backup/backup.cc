@@ -84,7 +84,8 @@ Status Backup::beginSource(Pager& src) {
   }
   LV_RETURN_IF_ERROR(src.beginRead());
   sourceOpen_ = true;
-  if (mode_.load() == Mode::kAuto) mode_ = src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart;
+  Mode automatic = Mode::kAuto;  // a compare-exchange, so a holdSource() meanwhile is never undone
+  mode_.compare_exchange_strong(automatic, src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart);
   snapshotFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
   // Our own signature, not the pager's: another backup or a checkpoint on the same handle may
   // have read the source since, and must not hide the change from us.
