@@ -8,8 +8,8 @@
 
 #include <map>
 
-#include "format/wal_index.h"
 #include "os/ofd_lock.h"
+#include "os/shm_layout.h"
 
 namespace litevault {
 namespace {
@@ -80,7 +80,7 @@ void ShmNode::detach(bool deleteFile) {
     std::lock_guard<std::mutex> guard(mutex_);
     if (--attachments_ > 0) return;
     for (uint8_t* region : regions_) {
-      if (region != nullptr) munmap(region, kWalIndexRegionSize);
+      if (region != nullptr) munmap(region, kShmRegionSize);
     }
     regions_.clear();
     // unixShmUnmap: the name goes before the DMS lock, so no new user finds it initialized.
@@ -101,7 +101,7 @@ Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
     *out = regions_[index];
     return Status::ok();
   }
-  const uint64_t needed = uint64_t(index + 1) * kWalIndexRegionSize;
+  const uint64_t needed = uint64_t(index + 1) * kShmRegionSize;
   uint64_t size = 0;
   LV_RETURN_IF_ERROR(file_->size(&size));
   if (size < needed) {
@@ -121,8 +121,8 @@ Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
   if (size < needed) {
     return Status::error(Code::kIoErrShmSize, "'" + file_->path() + "' could not be extended to " + std::to_string(needed) + " bytes");
   }
-  void* mapped = mmap(nullptr, kWalIndexRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
-                      static_cast<off_t>(uint64_t(index) * kWalIndexRegionSize));
+  void* mapped = mmap(nullptr, kShmRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
+                      static_cast<off_t>(uint64_t(index) * kShmRegionSize));
   if (mapped == MAP_FAILED) {
     return Status::fromErrno(Code::kIoErrShmMap, "cannot map '" + file_->path() + "'", errno);
   }
