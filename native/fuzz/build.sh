@@ -3,7 +3,9 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer (any UB report aborts, so libFuzzer keeps the
 # input). The core under test is every native/src/**/*.cc except native/src/addon/ (the Node-API
 # layer, which needs Node headers); it is compiled once with coverage instrumentation and linked
-# into each target.
+# into each target. It is compiled as shipped, without LITEVAULT_TESTING: sync points are empty
+# statements and fault injection is absent (os/sync_point.h, os/fault.h), so the fuzzers test
+# the code users run.
 #
 # Needs clang with libFuzzer: on Debian 12, `apt-get install clang-14 libclang-rt-14-dev`.
 # Usage: bash native/fuzz/build.sh            (CXX_FUZZ=/path/to/clang++ to choose the compiler)
