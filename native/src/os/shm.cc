@@ -135,14 +135,17 @@ Status ShmLocks::lock(int first, int count, bool exclusive) {
   }
   for (int i = first; i < first + count; i++) {
     if (holdsExclusive(i)) continue;
-    // Another of our connections holds it (shared by someone other than us, or exclusive).
-    if (node_.lockCount_[i] != 0 && !(node_.lockCount_[i] == 1 && holdsShared(i))) {
-      return Status::error(Code::kBusy, "'" + node_.path() + "' is locked by another handle in this process");
+    // unixShmLock: any holder in this process, this very connection's shared lock included, is
+    // BUSY. A shared lock is never upgraded: that would let the unlock that follows drop a read
+    // lock this connection's snapshot depends on.
+    if (node_.lockCount_[i] != 0) {
+      return Status::error(Code::kBusy, holdsShared(i) ? "'" + node_.path() + "' lock " + std::to_string(i) +
+                                                             " is held shared by this same connection"
+                                                       : "'" + node_.path() + "' is locked by another handle in this process");
     }
   }
   LV_RETURN_IF_ERROR(setLock(file, LockType::kWrite, kShmLockBase + first, count));
   for (int i = first; i < first + count; i++) {
-    if (holdsShared(i)) sharedMask_ &= uint8_t(~(1u << i));
     node_.lockCount_[i] = -1;
     exclusiveMask_ |= uint8_t(1u << i);
   }

@@ -71,6 +71,10 @@ class ShmLocks {
 
   // Locks [first, first+count) of the eight lock bytes, shared (count must be 1) or exclusive.
   // One attempt: SQLITE_BUSY when another connection (ours or anyone's) conflicts.
+  // Rule (unixShmLock): an exclusive request for a byte that this same connection holds shared
+  // is SQLITE_BUSY too; a shared lock is never upgraded, so no exclusive lock-then-unlock can
+  // silently drop a read lock (a pinned snapshot's READ_LOCK(i)). A shared request for a byte
+  // this connection already holds (either way) is a no-op.
   Status lock(int first, int count, bool exclusive);
   Status unlock(int first, int count, bool exclusive);
   void releaseAll();
