@@ -29,6 +29,10 @@ Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<C
     return Status::error(Code::kError, "source and destination must be distinct: '" + source->pager->path() +
                                            "' and '" + destination->pager->path() + "' are the same file");
   }
+  if (destination->pinnedReads.load() > 0) {
+    return Status::error(Code::kError, "destination database is in use: '" + destination->pager->path() +
+                                           "' has a read transaction open (the pinned snapshot of a backup from it)");
+  }
   bool idle = false;
   if (!destination->backupDestination.compare_exchange_strong(idle, true)) {
     return Status::error(Code::kError, "destination database is in use: '" + destination->pager->path() +
@@ -85,6 +89,7 @@ Status Backup::beginSource(Pager& src) {
   LV_RETURN_IF_ERROR(src.beginRead(&changed));
   sourceOpen_ = true;
   if (mode_.load() == Mode::kAuto) mode_ = src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart;
+  if (mode_.load() == Mode::kSnapshot) source_->pinnedReads++;
   snapshotFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
   if (copying_ && changed) {
     next_ = 1;  // another connection wrote the source since we read it: start over
@@ -97,12 +102,21 @@ void Backup::endSource(Pager& src) {
   if (!sourceOpen_) return;
   src.endRead();
   sourceOpen_ = false;
+  if (mode_.load() == Mode::kSnapshot) source_->pinnedReads--;
 }
 
 Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
   LV_RETURN_IF_ERROR(beginSource(src));
   Status status;
   if (!destinationOpen_) status = beginDestination(src, dst);
+  // backup.c, every step: a WAL destination must keep its page size (its WAL frames have one
+  // size), and the source's may change between steps. An empty source has the default size.
+  const uint32_t sourcePageSize = src.pageCount() != 0 ? src.pageSize() : kDefaultPageSize;
+  if (status.isOk() && dst.isWal() && dst.pageSize() != sourcePageSize) {
+    status = Status::error(Code::kReadOnly, "cannot back up into WAL database '" + dst.path() + "': its page size (" +
+                                                std::to_string(dst.pageSize()) + ") differs from the source's (" +
+                                                std::to_string(sourcePageSize) + ")");
+  }
   if (status.isOk()) {
     const uint32_t sourcePages = src.pageCount();
     const uint64_t wanted = pages < 0 ? sourcePages : std::min<uint64_t>(sourcePages, uint64_t(next_) - 1 + uint64_t(pages));
@@ -122,17 +136,10 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
   return status;
 }
 
-Status Backup::beginDestination(Pager& src, Pager& dst) {
+Status Backup::beginDestination(Pager& /*src*/, Pager& dst) {
   bool ignored = false;
   LV_RETURN_IF_ERROR(dst.beginRead(&ignored));  // rolls back a hot journal left in the destination
-  Status status;
-  // backup.c: a WAL destination must keep its page size (its WAL frames have one size).
-  if (dst.isWal() && dst.pageSize() != src.pageSize()) {
-    status = Status::error(Code::kReadOnly, "cannot back up into WAL database '" + dst.path() +
-                                                "': its page size (" + std::to_string(dst.pageSize()) +
-                                                ") differs from the source's (" + std::to_string(src.pageSize()) + ")");
-  }
-  if (status.isOk()) status = dst.beginWrite();
+  Status status = dst.beginWrite();
   if (!status.isOk()) {
     dst.endRead();
     return status;
