@@ -3,8 +3,11 @@
  * finish), done by litevault's own core on the libuv threadpool; and backup(), the one-call form
  * with progress, retries and cancellation.
  */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { binding, NativeBackup } from './binding';
-import { Database, nativeOf } from './database';
+import { createPrivateDatabase, Database, nativeOf } from './database';
 import { LitevaultError, misuse } from './errors';
 
 /** What a step reports; also the state {@link Backup.remaining} and friends read between steps. */
@@ -179,9 +182,56 @@ async function openSource(path: string, busyTimeout: number): Promise<Database> 
 }
 
 /**
+ * Where a backup writes. A destination path that does not exist is never created in place: the
+ * copy goes to a private temporary file beside it (O_EXCL, 0600), which is synced, closed and
+ * only then renamed to the destination (never replacing a file that appeared meanwhile), so the
+ * destination path either does not exist or holds a complete backup, whatever happens to the
+ * process. An existing destination is written in place under SQLite's rollback journal (or WAL),
+ * so it holds its old content or the complete copy.
+ */
+interface Destination {
+  db: Database;
+  /** Called after the backup committed: closes the handle and moves the file into place. */
+  publish(): Promise<void>;
+  /** Called after a failure: closes the handle and removes what a new destination left. */
+  discard(): Promise<void>;
+}
+
+async function openDestination(destination: string, busyTimeout: number): Promise<Destination> {
+  if (fs.existsSync(destination)) {
+    const db = await Database.open(destination, { create: true, busyTimeout });
+    const close = () => db.close();
+    return { db, publish: close, discard: () => close().catch(() => undefined) };
+  }
+  const dir = nodePath.dirname(destination);
+  const temp = nodePath.join(dir, `.${nodePath.basename(destination)}.litevault-${randomBytes(6).toString('hex')}.tmp`);
+  const db = await createPrivateDatabase(temp, busyTimeout);
+  const remove = (): void => {
+    for (const f of [temp, temp + '-journal']) fs.rmSync(f, { force: true });
+  };
+  return {
+    db,
+    async publish() {
+      await db.close();
+      try {
+        await binding.publish(temp, destination);
+      } catch (err) {
+        remove();
+        throw err;
+      }
+    },
+    async discard() {
+      await db.close().catch(() => undefined);
+      remove();
+    },
+  };
+}
+
+/**
  * Copies the database `source` into `destination` (paths, or open handles), step by step on the
- * threadpool, retrying SQLITE_BUSY with backoff. The destination is created if missing and is
- * crash-safe throughout: an interrupted backup leaves its previous content (or the full copy).
+ * threadpool, retrying SQLITE_BUSY with backoff. A missing destination is written under a
+ * temporary name and renamed into place when complete; an existing one is written crash-safely
+ * in place. Either way an interrupted backup leaves the destination as it was, or complete.
  * @throws LitevaultError with the failing step's code; SQLITE_ABORT when `signal` fires.
  */
 export async function backup(source: string | Database, destination: string | Database, options: BackupOptions = {}): Promise<BackupResult> {
@@ -194,11 +244,13 @@ export async function backup(source: string | Database, destination: string | Da
   if (signal?.aborted) throw aborted(signal);
 
   const opened: Database[] = [];
+  let target: Destination | undefined;
+  let published = false;
   try {
     const src = typeof source === 'string' ? await openSource(source, busyTimeout) : source;
     if (src !== source) opened.push(src);
-    const dst = typeof destination === 'string' ? await Database.open(destination, { create: true, busyTimeout }) : destination;
-    if (dst !== destination) opened.push(dst);
+    target = typeof destination === 'string' ? await openDestination(destination, busyTimeout) : undefined;
+    const dst = target ? target.db : (destination as Database);
 
     const job = new Backup(dst, src, { mode: options.mode });
     let steps = 0;
@@ -231,8 +283,13 @@ export async function backup(source: string | Database, destination: string | Da
       throw err;
     }
     await job.finish();
+    await target?.publish();
+    published = true;
     const { pageCount, pageSize, mode, snapshotFrame } = last!;
     return { pageCount, pageSize, restarts: job.restarts, mode, snapshotFrame, steps, ms: Date.now() - started };
+  } catch (err) {
+    if (!published) await target?.discard();
+    throw err;
   } finally {
     for (const db of opened.reverse()) await db.close().catch(() => undefined);
   }

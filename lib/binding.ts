@@ -48,7 +48,9 @@ export interface NativeCheckpoint {
 interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
   inspect(path: string): Promise<DatabaseInfo>;
-  open(path: string, readOnly: boolean, create: boolean, busyTimeoutMs: number): Promise<NativeDatabase>;
+  open(path: string, readOnly: boolean, create: boolean, busyTimeoutMs: number, createPrivate?: boolean): Promise<NativeDatabase>;
+  /** Moves a finished private file into place (no replace), then syncs its directory. */
+  publish(from: string, to: string): Promise<void>;
   Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
   Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
   /** Test hook (os/fault.h): make the N-th disk-changing operation fail, or stop all from it on. */

@@ -77,3 +77,13 @@ export class Database {
     await this.close();
   }
 }
+
+/**
+ * @internal Creates `path`, which must not exist, as a private file (O_EXCL, mode 0600, never
+ * shared with other handles): the temporary a new backup destination is written under before
+ * binding.publish() moves it into place.
+ */
+export async function createPrivateDatabase(path: string, busyTimeout: number): Promise<Database> {
+  const native = await binding.open(path, false, false, busyTimeout, true);
+  return Reflect.construct(Database, [native, path]) as Database;
+}

@@ -104,7 +104,7 @@ interface ChildRun {
   lastCopied: number;
   /** Pages left after the last step the child reported (0 before its first step). */
   lastRemaining: number;
-  /** Whether a step reported done (the destination committed) or backup() resolved. */
+  /** Whether a step reported done (an existing destination committed) or backup() resolved. */
   committed: boolean;
   readyToDoneMs: number | null;
   error: string | null;
@@ -128,6 +128,9 @@ type KillPlan =
 function runChild(destination: string, pagesPerStep: number, plan: KillPlan): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const cfg = { dist: DIST, source, destination, pagesPerStep };
+    // A new destination is written under a temporary name and renamed into place after its last
+    // step: only backup() resolving says it is there. An existing one commits in its last step.
+    const isNew = !fs.existsSync(destination);
     const child = fork(CHILD, [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -171,7 +174,7 @@ function runChild(destination: string, pagesPerStep: number, plan: KillPlan): Pr
         steps++;
         lastCopied = m.copied ?? 0;
         lastRemaining = m.remaining ?? 0;
-        if (m.done === true) committed = true;
+        if (m.done === true && !isNew) committed = true;
         if (plan.mode === 'first-progress' && steps === 1) kill();
         const now = performance.now();
         if (plan.mode === 'near-commit' && timer === undefined && m.done !== true && (m.remaining ?? Infinity) <= pagesPerStep) {

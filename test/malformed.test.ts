@@ -519,7 +519,7 @@ add({
   category: 'journal',
   name: 'the hot journal beside an empty database',
   files: { '': Buffer.alloc(0), '-journal': J },
-  known: 'SQLite deletes a journal it finds beside an empty database (pager.c hasHotJournal); litevault leaves it in place',
+  // Once a divergence from SQLite, fixed: SQLite deletes a journal it finds beside an empty database (pager.c hasHotJournal, under RESERVED); litevault left it in place
 });
 add({ category: 'journal', name: "the hot journal beside another database", files: { '': rb, '-journal': J } });
 
@@ -660,12 +660,18 @@ async function judgeJournal(c: Case): Promise<void> {
   const ourOut = path.join(path.dirname(ours), 'out.db');
   const theirOut = path.join(path.dirname(theirs), 'out.db');
   const lv = await settle(backup(ours, ourOut), 'backup()');
+  // Both copies' journals name the same super-journal file: after our rollback, put it back for
+  // SQLite, and check that SQLite then deletes it too exactly when we did (pager_delsuper).
+  const superDeleted = !fs.existsSync(existing);
+  if (superDeleted) fs.writeFileSync(existing, 'super');
   // SQLite: the first read rolls back (whatever it then makes of the schema); the backup is made
   // by a fresh connection, as litevault's backup() opens the rolled-back file afresh.
   shell(theirs, 'SELECT count(*) FROM sqlite_schema;\n');
   const sq = shell(theirs, `.backup '${theirOut}'\n`);
   expect(fs.existsSync(ours + '-journal'), 'journal left behind').toBe(fs.existsSync(theirs + '-journal'));
   expect(sha(ours), 'the rolled-back databases differ').toBe(sha(theirs));
+  expect(!fs.existsSync(existing), 'super-journal deleted by one of us only').toBe(superDeleted);
+  if (!fs.existsSync(existing)) fs.writeFileSync(existing, 'super');
   if (lv.ok) {
     expect(sq.status, `litevault backed up, SQLite failed: ${sq.stderr}`).toBe(0);
     expect(differingBytes(ourOut, theirOut)).toEqual([]);

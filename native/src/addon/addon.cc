@@ -22,6 +22,7 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("Backup", BackupWrap::Define(env));
   exports.Set("Checkpoint", CheckpointWrap::Define(env));
   exports.Set("open", Napi::Function::New(env, openDatabase, "open"));
+  exports.Set("publish", Napi::Function::New(env, publishFile, "publish"));
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));
   exports.Set("setFaultPlan", Napi::Function::New(env, setFaultPlan, "setFaultPlan"));

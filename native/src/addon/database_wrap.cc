@@ -56,7 +56,34 @@ class CloseWorker : public PromiseWorker {
   std::shared_ptr<Connection> connection_;
 };
 
+class PublishWorker : public PromiseWorker {
+ public:
+  PublishWorker(Napi::Env env, std::string from, std::string to)
+      : PromiseWorker(env, "litevault:publish"), from_(std::move(from)), to_(std::move(to)) {}
+
+ protected:
+  Status Run() override {
+    std::string from, to;
+    LV_RETURN_IF_ERROR(canonicalPath(from_, &from));
+    LV_RETURN_IF_ERROR(canonicalPath(to_, &to));
+    return publishPrivateFile(from, to);
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  const std::string from_;
+  const std::string to_;
+};
+
 }  // namespace
+
+Napi::Value publishFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsString()) {
+    return rejectMisuse(env, "publish(from, to): bad arguments");
+  }
+  return (new PublishWorker(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value()))->Start();
+}
 
 Napi::Function DatabaseWrap::Define(Napi::Env env) {
   return DefineClass(env, "Database",
@@ -108,8 +135,9 @@ Napi::Value DatabaseWrap::FileId(const Napi::CallbackInfo& info) {
 
 Napi::Value openDatabase(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean() || !info[3].IsNumber()) {
-    return rejectMisuse(env, "open(path, readOnly, create, busyTimeoutMs): bad arguments");
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsBoolean() || !info[3].IsNumber() ||
+      (info.Length() > 4 && !info[4].IsBoolean())) {
+    return rejectMisuse(env, "open(path, readOnly, create, busyTimeoutMs, createPrivate): bad arguments");
   }
   std::string path = info[0].As<Napi::String>().Utf8Value();
   if (path.empty() || path.find('\0') != std::string::npos) return rejectMisuse(env, "open(path): bad path");
@@ -119,6 +147,10 @@ Napi::Value openDatabase(const Napi::CallbackInfo& info) {
   double timeout = info[3].As<Napi::Number>().DoubleValue();
   if (!(timeout >= 0 && timeout <= 2147483647)) return rejectMisuse(env, "open(): busyTimeout must be 0..2147483647 ms");
   options.busyTimeoutMs = static_cast<int>(timeout);
+  options.createPrivate = info.Length() > 4 && info[4].As<Napi::Boolean>().Value();
+  if (options.createPrivate && (options.readOnly || options.create)) {
+    return rejectMisuse(env, "open(): createPrivate excludes readOnly and create");
+  }
   if (options.readOnly && options.create) return rejectMisuse(env, "open(): readOnly and create exclude each other");
   return (new OpenWorker(env, std::move(path), options))->Start();
 }

@@ -35,7 +35,11 @@ class DatabaseWrap : public Napi::ObjectWrap<DatabaseWrap> {
   std::shared_ptr<Connection> connection_;
 };
 
-// binding.open(path, readOnly, create, busyTimeoutMs)
+// binding.open(path, readOnly, create, busyTimeoutMs, createPrivate?)
 Napi::Value openDatabase(const Napi::CallbackInfo& info);
+
+// binding.publish(from, to): moves a finished private file (createPrivate) into place
+// (os/file.h publishPrivateFile). The caller has closed its handle on `from`.
+Napi::Value publishFile(const Napi::CallbackInfo& info);
 
 }  // namespace litevault

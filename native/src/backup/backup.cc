@@ -85,16 +85,18 @@ Status Backup::beginSource(Pager& src) {
     return Status::error(Code::kLocked, "source database '" + src.path() +
                                             "' is in use by another operation of this process (a backup's destination or snapshot)");
   }
-  bool changed = false;
-  LV_RETURN_IF_ERROR(src.beginRead(&changed));
+  LV_RETURN_IF_ERROR(src.beginRead());
   sourceOpen_ = true;
   if (mode_.load() == Mode::kAuto) mode_ = src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart;
   if (mode_.load() == Mode::kSnapshot) source_->pinnedReads++;
   snapshotFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
-  if (copying_ && changed) {
+  // Our own signature, not the pager's: another backup or a checkpoint on the same handle may
+  // have read the source since, and must not hide the change from us.
+  if (copying_ && src.view() != copiedView_) {
     next_ = 1;  // another connection wrote the source since we read it: start over
     restarts_++;
   }
+  copiedView_ = src.view();
   return Status::ok();
 }
 
@@ -137,13 +139,10 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
 }
 
 Status Backup::beginDestination(Pager& /*src*/, Pager& dst) {
-  bool ignored = false;
-  LV_RETURN_IF_ERROR(dst.beginRead(&ignored));  // rolls back a hot journal left in the destination
-  Status status = dst.beginWrite();
-  if (!status.isOk()) {
-    dst.endRead();
-    return status;
-  }
+  // Read (rolling back a hot journal left in the destination) and RESERVED / the WAL write lock,
+  // retried together with every lock dropped between attempts; then EXCLUSIVE. The WAL page-size
+  // check runs in stepLocked, on every step.
+  LV_RETURN_IF_ERROR(dst.beginWriteTransaction());
   destinationOldCookie_ = dst.header().schemaCookie;
   destinationOpen_ = true;
   next_ = 1;

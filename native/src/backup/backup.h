@@ -86,6 +86,7 @@ class Backup {
   bool copying_ = false;          // pages of the current source view have been copied
   uint32_t next_ = 1;            // next source page to copy (SQLite's iNext)
   uint32_t destinationOldCookie_ = 0;
+  ViewSignature copiedView_;     // the source version the copied pages came from (valid while copying_)
   std::vector<uint8_t> buffer_;  // one chunk of source pages; reused, never per page
 
   std::atomic<bool> done_{false};

@@ -62,7 +62,9 @@ Status DbLock::lock(DbLockLevel want) {
   if (got.isOk()) {
     level_ = want;
     inode.strongest = want;
-  } else if (want == DbLockLevel::kExclusive) {
+  } else if (want == DbLockLevel::kExclusive && level_ == DbLockLevel::kReserved) {
+    // PENDING is really held (taken above): no new SHARED, ours or anyone's, while we retry.
+    // From SHARED (hot journal, last close) no PENDING was taken, so the state stays SHARED.
     level_ = DbLockLevel::kPending;
     inode.strongest = DbLockLevel::kPending;
   }

@@ -45,8 +45,9 @@ class DbLock {
   // Raises this connection's lock to `level` (kShared, kReserved or kExclusive) by one attempt.
   // EXCLUSIVE from RESERVED passes through PENDING; EXCLUSIVE straight from SHARED does not
   // (SQLite's hot-journal path: every process that saw the hot journal fails alike). On BUSY
-  // the level is unchanged, except that a failed EXCLUSIVE is recorded as PENDING, as in
-  // unixLock, so that our other connections take no new SHARED while the caller retries.
+  // the level is unchanged, except that a failed EXCLUSIVE from RESERVED is recorded as PENDING
+  // (the PENDING byte is then held), as in unixLock, so that our other connections take no new
+  // SHARED while the caller retries; a failed SHARED->EXCLUSIVE leaves the state SHARED.
   Status lock(DbLockLevel level);
 
   // Lowers this connection's lock to kShared or kNone.

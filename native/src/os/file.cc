@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include <dirent.h>
-#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <climits>
 
 #include <cstdio>
 #include <cstring>
@@ -28,8 +29,9 @@ struct InodeKey {
   }
 };
 
-// Invariant: every File in the map stays open and allocated until the process exits; entries
-// are never removed. Guarded by registryMutex.
+// Invariant: a File in the map stays open and allocated while it is registered; it leaves the
+// map (and is closed) only in sweepParkedLocked(), once no user, no name and no other
+// descriptor of this process can reach its inode. Guarded by registryMutex.
 std::mutex registryMutex;
 std::map<InodeKey, File*>& registry() {
   static auto* files = new std::map<InodeKey, File*>();
@@ -53,6 +55,21 @@ Status checkWritable(File* file, OpenIntent intent) {
 
 }  // namespace
 
+// Applies the fault plan: *skip when the operation must silently not happen; a failure is
+// returned as if the syscall had set errno.
+#define LV_FAULT_POINT(code, what)                                                     \
+  do {                                                                                 \
+    int injected = 0;                                                                  \
+    switch (fault::next(&injected)) {                                                  \
+      case fault::Verdict::kFail:                                                      \
+        return Status::fromErrno(injected == ENOSPC ? Code::kFull : (code), what, injected); \
+      case fault::Verdict::kSkip:                                                      \
+        return Status::ok();                                                           \
+      case fault::Verdict::kProceed:                                                   \
+        break;                                                                         \
+    }                                                                                  \
+  } while (0)
+
 Status statPath(const std::string& path, PathInfo* out) {
   *out = PathInfo();
   struct stat st;
@@ -66,7 +83,92 @@ Status statPath(const std::string& path, PathInfo* out) {
   return Status::ok();
 }
 
-Status openFile(const std::string& path, OpenIntent intent, File** out) {
+namespace {
+
+// The mode (and, as root, owner) SQLite gives a companion file of `modeOf` (findCreateFileMode),
+// applied to a file this process just created through fd (robust_open: only when it is empty).
+void applyCompanionMode(int fd, const std::string& modeOf) {
+  if (modeOf.empty()) return;
+  struct stat db;
+  if (stat(modeOf.c_str(), &db) != 0) return;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size != 0) return;
+  if ((st.st_mode & 0777) != (db.st_mode & 0777)) (void)fchmod(fd, db.st_mode & 0777);
+  if (geteuid() == 0 && (st.st_uid != db.st_uid || st.st_gid != db.st_gid)) (void)fchown(fd, db.st_uid, db.st_gid);
+}
+
+int openRetrying(const char* path, int flags, mode_t mode) {
+  int fd;
+  do fd = open(path, flags, mode); while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+// Whether another descriptor of this process (not `fd`) refers to device:inode; when in doubt
+// (no /proc), true.
+bool otherDescriptorRefersTo(int fd, dev_t device, ino_t inode) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return true;
+  bool shared = false;
+  while (!shared) {
+    struct dirent* entry = readdir(fds);
+    if (entry == nullptr) break;
+    char* end = nullptr;
+    const long n = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != 0 || n == fd || n == dirfd(fds)) continue;
+    struct stat st;
+    if (fstat(static_cast<int>(n), &st) == 0) shared = st.st_dev == device && st.st_ino == inode;
+  }
+  closedir(fds);
+  return shared;
+}
+
+}  // namespace
+
+Status canonicalPath(const std::string& path, std::string* out) {
+  out->clear();
+  if (path.empty()) return Status::error(Code::kCantOpen, "cannot open '': empty path");
+  std::string absolute = path;
+  if (path[0] != '/') {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) {
+      return Status::fromErrno(Code::kCantOpen, "cannot resolve '" + path + "': no current directory", errno);
+    }
+    absolute = std::string(cwd) + "/" + path;
+  }
+  // SQLITE_MAX_SYMLINKS: a chain of dangling links is followed at most this far.
+  for (int links = 0; links < 100; links++) {
+    char resolved[PATH_MAX];
+    if (realpath(absolute.c_str(), resolved) != nullptr) {
+      *out = resolved;
+      return Status::ok();
+    }
+    if (errno != ENOENT) return Status::fromErrno(Code::kCantOpen, "cannot resolve '" + path + "'", errno);
+    // The last element does not exist (yet): resolve its directory, and follow a dangling link.
+    const size_t slash = absolute.rfind('/');
+    const std::string dir = slash == 0 ? "/" : absolute.substr(0, slash);
+    const std::string name = absolute.substr(slash + 1);
+    if (name.empty() || name == "." || name == "..") {
+      return Status::error(Code::kCantOpen, "cannot resolve '" + path + "': no such file or directory", ENOENT);
+    }
+    struct stat st;
+    if (lstat(absolute.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      char target[PATH_MAX];
+      const ssize_t n = readlink(absolute.c_str(), target, sizeof(target) - 1);
+      if (n < 0) return Status::fromErrno(Code::kCantOpen, "cannot resolve '" + path + "'", errno);
+      target[n] = 0;
+      absolute = target[0] == '/' ? std::string(target) : dir + "/" + target;
+      continue;
+    }
+    if (realpath(dir.c_str(), resolved) == nullptr) {
+      return Status::fromErrno(Code::kCantOpen, "cannot resolve '" + path + "'", errno);
+    }
+    *out = std::string(resolved) + (std::string(resolved) == "/" ? "" : "/") + name;
+    return Status::ok();
+  }
+  return Status::error(Code::kCantOpen, "cannot resolve '" + path + "': too many levels of symbolic links", ELOOP);
+}
+
+Status openFile(const std::string& path, OpenIntent intent, File** out, const std::string& modeOf) {
   *out = nullptr;
 #if !defined(__linux__)
   // Our locks are Linux open-file-description locks; elsewhere we would have to fall back to
@@ -97,17 +199,21 @@ Status openFile(const std::string& path, OpenIntent intent, File** out) {
 
   // O_NONBLOCK: should the path turn into a FIFO after stat(), open() must not hang.
   const int common = O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  int flags = O_RDWR | common | (intent == OpenIntent::kCreate ? O_CREAT : 0);
+  const bool create = intent == OpenIntent::kCreate;
   bool writable = true;
-  int fd;
-  do fd = open(path.c_str(), flags, 0644); while (fd < 0 && errno == EINTR);
-  if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+  int fd = openRetrying(path.c_str(), O_RDWR | common | (create ? O_CREAT : 0), 0644);
+  const int firstErrno = errno;
+  // A file we may only read is opened read-only (a reader; writers fail below with READONLY).
+  // A file that does not exist cannot be opened that way: the first error is the one to report.
+  if (fd < 0 && exists && (errno == EACCES || errno == EROFS || errno == EPERM)) {
     writable = false;
-    do fd = open(path.c_str(), O_RDONLY | common); while (fd < 0 && errno == EINTR);
+    fd = openRetrying(path.c_str(), O_RDONLY | common, 0);
   }
   if (fd < 0) {
-    return Status::fromErrno(Code::kCantOpen, "cannot open '" + path + "'", errno);
+    const int err = exists && !writable && errno != ENOENT ? errno : firstErrno;
+    return Status::fromErrno(Code::kCantOpen, "cannot open '" + path + "'", err);
   }
+  if (create && !exists) applyCompanionMode(fd, modeOf);
   if (fstat(fd, &st) != 0) {
     // Not registered, so no lock can have been taken through it; but the file may be a database
     // that another library in this process holds POSIX locks on, so it is still not closed.
@@ -135,69 +241,108 @@ Status openFile(const std::string& path, OpenIntent intent, File** out) {
   return Status::ok();
 }
 
-// Whether closing `fd` could drop locks another library in this process relies on: true if
-// /proc/locks lists a POSIX lock of this process on the inode, or if any other descriptor of
-// this process refers to it (another SQLite with the file open may lock it at any moment; a
-// POSIX lock cannot exist without such a descriptor). When in doubt (no /proc), true.
-bool othersMayLock(int fd, dev_t device, ino_t inode) {
-  DIR* fds = opendir("/proc/self/fd");
-  if (fds == nullptr) return true;
-  bool shared = false;
-  while (!shared) {
-    struct dirent* entry = readdir(fds);
-    if (entry == nullptr) break;
-    char* end = nullptr;
-    const long n = strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != 0 || n == fd || n == dirfd(fds)) continue;
+// Closes every parked file (no litevault user) whose name is gone (st_nlink == 0: nobody can
+// open it any more) and that no other descriptor of this process refers to (nobody can hold a
+// POSIX lock on it). Called with registryMutex held.
+void sweepParkedLocked() {
+  for (auto it = registry().begin(); it != registry().end();) {
+    File* file = it->second;
     struct stat st;
-    if (fstat(static_cast<int>(n), &st) == 0) shared = st.st_dev == device && st.st_ino == inode;
+    const bool gone = file->users_ == 0 && fstat(file->fd(), &st) == 0 && st.st_nlink == 0 &&
+                      !otherDescriptorRefersTo(file->fd(), file->device(), file->inode());
+    if (!gone) {
+      ++it;
+      continue;
+    }
+    it = registry().erase(it);
+    close(file->fd());  // unreachable by name and by any other descriptor: no lock can be dropped
+    delete file;
   }
-  closedir(fds);
-  if (shared) return true;
-
-  FILE* locks = fopen("/proc/locks", "re");
-  if (locks == nullptr) return true;
-  const long self = static_cast<long>(getpid());
-  char line[512];
-  bool held = false;
-  while (!held && fgets(line, sizeof(line), locks) != nullptr) {
-    char kind[32], mode[32], type[32];
-    long pid = 0;
-    unsigned int maj = 0, min = 0;
-    unsigned long long ino = 0;
-    // "1: POSIX  ADVISORY  READ 1234 fd:01:5678 1073741826 1073742335"
-    if (sscanf(line, "%*d: %31s %31s %31s %ld %x:%x:%llu", kind, mode, type, &pid, &maj, &min, &ino) != 7) continue;
-    held = std::strcmp(kind, "POSIX") == 0 && pid == self && maj == major(device) && min == minor(device) &&
-           ino == static_cast<unsigned long long>(inode);
-  }
-  fclose(locks);
-  return held;
 }
 
 void releaseFile(File* file) {
   if (file == nullptr) return;
   std::lock_guard<std::mutex> guard(registryMutex);
   if (--file->users_ > 0) return;
-  // Nobody of ours uses it. Close it (giving back the descriptor, and the space of a deleted
-  // file) unless another library in this process has it open or holds POSIX locks on it; then
-  // it stays registered, parked, for the next open to reuse.
-  if (othersMayLock(file->fd(), file->device(), file->inode())) return;
-  registry().erase(InodeKey{file->device(), file->inode()});
-  close(file->fd());
-  delete file;
+  // Parked: it stays open for reuse while the file can still be reached by name.
+  sweepParkedLocked();
 }
 
 File::~File() {
   if (owned_) close(fd_);
 }
 
-Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out) {
+Status createPrivateFile(const std::string& path, std::unique_ptr<File>* out) {
+  out->reset();
+  const int fd = openRetrying(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) return Status::fromErrno(Code::kCantOpen, "cannot create '" + path + "'", errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);  // our own new file: nobody else knows it
+    return Status::fromErrno(Code::kIoErrFstat, "cannot stat '" + path + "'", err);
+  }
+  out->reset(new File(fd, st.st_dev, st.st_ino, true, path, /*owned=*/true));
+  return Status::ok();
+}
+
+namespace {
+
+// The process umask, read without changing it (umask(2) would race with other threads).
+mode_t currentUmask() {
+  FILE* status = fopen("/proc/self/status", "re");
+  mode_t mask = 022;
+  if (status == nullptr) return mask;
+  char line[256];
+  while (fgets(line, sizeof(line), status) != nullptr) {
+    unsigned int value = 0;
+    if (sscanf(line, "Umask: %o", &value) == 1) {
+      mask = static_cast<mode_t>(value);
+      break;
+    }
+  }
+  fclose(status);
+  return mask;
+}
+
+}  // namespace
+
+Status publishPrivateFile(const std::string& from, const std::string& to) {
+  if (chmod(from.c_str(), 0644 & ~currentUmask()) != 0) {
+    return Status::fromErrno(Code::kCantOpen, "cannot set the mode of '" + from + "'", errno);
+  }
+  // No database is at `to` yet (RENAME_NOREPLACE makes sure), so a journal or -wal there is left
+  // from one that is gone: SQLite deletes such files beside a 0-page database (pager.h), and they
+  // must not be played back over, or read through, the new file.
+  PathInfo target;
+  LV_RETURN_IF_ERROR(statPath(to, &target));
+  if (!target.exists) {
+    LV_RETURN_IF_ERROR(removeFile(to + "-journal"));
+    LV_RETURN_IF_ERROR(removeFile(to + "-wal"));
+  }
+  LV_FAULT_POINT(Code::kCantOpen, "cannot rename '" + from + "' to '" + to + "'");
+  long r = syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 1u /* RENAME_NOREPLACE */);
+  if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
+    // A file system without RENAME_NOREPLACE: link() never replaces either.
+    r = link(from.c_str(), to.c_str());
+    if (r == 0) (void)unlink(from.c_str());
+  }
+  if (r != 0) {
+    if (errno == EEXIST) {
+      return Status::error(Code::kCantOpen, "cannot create '" + to + "': it appeared while the backup was written", EEXIST);
+    }
+    return Status::fromErrno(Code::kCantOpen, "cannot rename '" + from + "' to '" + to + "'", errno);
+  }
+  return syncDirectoryOf(to);
+}
+
+Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out, const std::string& modeOf) {
   out->reset();
   int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
               (intent == OpenIntent::kRead ? O_RDONLY : O_RDWR) | (intent == OpenIntent::kCreate ? O_CREAT : 0);
-  int fd;
-  do fd = open(path.c_str(), flags, 0644); while (fd < 0 && errno == EINTR);
+  int fd = openRetrying(path.c_str(), flags, 0644);
   if (fd < 0) return Status::fromErrno(Code::kCantOpen, "cannot open '" + path + "'", errno);
+  if (intent == OpenIntent::kCreate) applyCompanionMode(fd, modeOf);
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int err = errno;
@@ -212,20 +357,6 @@ Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_
   return Status::ok();
 }
 
-// Applies the fault plan: *skip when the operation must silently not happen; a failure is
-// returned as if the syscall had set errno.
-#define LV_FAULT_POINT(code, what)                                                     \
-  do {                                                                                 \
-    int injected = 0;                                                                  \
-    switch (fault::next(&injected)) {                                                  \
-      case fault::Verdict::kFail:                                                      \
-        return Status::fromErrno(injected == ENOSPC ? Code::kFull : (code), what, injected); \
-      case fault::Verdict::kSkip:                                                      \
-        return Status::ok();                                                           \
-      case fault::Verdict::kProceed:                                                   \
-        break;                                                                         \
-    }                                                                                  \
-  } while (0)
 
 Status removeFile(const std::string& path) {
   LV_FAULT_POINT(Code::kIoErr, "cannot delete '" + path + "'");
@@ -286,6 +417,10 @@ Status File::writeAt(const void* buffer, size_t n, uint64_t offset) const {
       if (errno == EINTR) continue;
       Code code = (errno == ENOSPC || errno == EDQUOT) ? Code::kFull : Code::kIoErrWrite;
       return Status::fromErrno(code, "cannot write '" + path_ + "'", errno);
+    }
+    if (w == 0) {
+      // pwrite() wrote nothing and reported no error: retrying would loop forever.
+      return Status::error(Code::kIoErrWrite, "cannot write '" + path_ + "': the system wrote 0 bytes", EIO);
     }
     done += static_cast<size_t>(w);
   }

@@ -1,25 +1,39 @@
-// Files: one open file description per (device, inode) per process, never closed.
+// Files: one open file description per (device, inode) per process, parked rather than closed.
 //
 // Why not simply closed: close() on ANY descriptor of a file drops every POSIX lock this process
 // holds on it, including the locks of another SQLite copy loaded in the same process
 // (better-sqlite3, node:sqlite). SQLite's own unix VFS only protects its own connections
 // (howtocorrupt.html §2.2, §2.3; reference §3). So a database, -wal or -shm file that litevault
-// opens is registered by inode; a second open reuses the descriptor; releaseFile() closes it only
-// when no litevault handle uses it, no other descriptor of this process refers to the file and
-// /proc/locks shows no POSIX lock of this process on it (else it stays parked, open, for reuse). -shm files are never released (their mappings and
-// DMS state live as long as the process). Without the release a process making many backups to
-// new files would run out of descriptors and keep deleted copies' disk space.
+// opens is registered by inode, and a second open reuses the descriptor. When no litevault
+// handle uses it any more (releaseFile), it is PARKED: it stays open and registered, for the next
+// open of the same inode to reuse. A parked descriptor is closed only once its file can no longer
+// be reached by name (st_nlink == 0, so no other SQLite can open it and start locking it) and no
+// other descriptor of this process refers to the inode (so nobody holds POSIX locks through it);
+// every releaseFile() sweeps the parked files for such ones. So a long-running process keeps one
+// descriptor per database it still reaches, and none for files that were deleted.
 //
-// Why one description per inode: our locks are OFD locks (see os/ofd_lock.h when it lands), which
-// belong to the open file description. Two descriptions in one process would conflict with each
-// other, so every litevault handle on a file shares this one and arbitrates above it.
+// Files that nobody else can know are never registered: a rollback journal (SQLite takes no locks
+// on journals) and a new backup destination written under a private temporary name
+// (createPrivateFile: O_EXCL, mode 0600). Those are owned by their user and closed with it.
 //
-// Paths are checked with stat() before anything is opened: a directory, FIFO or device is refused
-// without opening it, and a path is never probed with open()+close().
+// Why one description per inode: our locks are OFD locks (os/ofd_lock.h), which belong to the
+// open file description. Two descriptions in one process would conflict with each other, so every
+// litevault handle on a file shares this one and arbitrates above it.
 //
-// Thread safety: openFile() may be called from any thread (a mutex guards the registry). A File
-// is immutable after open; readAt/writeAt/sync/truncate/size are plain syscalls that may be
-// called concurrently (pread/pwrite carry their own offsets). Callers serialize writes.
+// Paths: canonicalPath() resolves a path as SQLite's unixFullPathname does (absolute, every
+// symlink resolved), so that <db>-journal, -wal and -shm are the files SQLite itself uses beside
+// the real database, and a relative path survives a later chdir(). Paths are checked with stat()
+// before anything is opened: a directory, FIFO or device is refused without opening it, and a
+// path is never probed with open()+close().
+//
+// Companion files (journal, -wal, -shm) are created with the database file's permission bits and,
+// when running as root, its owner, as SQLite's robust_open/findCreateFileMode do: a 0600
+// database never gets a world-readable journal.
+//
+// Thread safety: openFile()/releaseFile() may be called from any thread (a mutex guards the
+// registry). A File is immutable after open; readAt/writeAt/sync/truncate/size are plain
+// syscalls that may be called concurrently (pread/pwrite carry their own offsets). Callers
+// serialize writes.
 #pragma once
 
 #include <sys/types.h>
@@ -37,7 +51,7 @@ namespace litevault {
 enum class OpenIntent {
   kRead,    // existing file; opened read-write when permitted (so later writers share it), else read-only
   kWrite,   // existing file that must be writable
-  kCreate,  // like kWrite, creating the file (mode 0644 & ~umask) when it is missing
+  kCreate,  // like kWrite, creating the file (mode 0644 & ~umask, or the companion's mode) when missing
 };
 
 // SQLite's rollback-mode lock levels (os_unix.c: NO_LOCK .. EXCLUSIVE_LOCK).
@@ -85,8 +99,9 @@ class File {
   InodeLocks& dbLocks() const { return dbLocks_; }
 
  private:
-  friend Status openFile(const std::string& path, OpenIntent intent, File** out);
+  friend Status openFile(const std::string& path, OpenIntent intent, File** out, const std::string& modeOf);
   friend void releaseFile(File* file);
+  friend void sweepParkedLocked();
   int users_ = 0;  // openFile() calls not yet matched by releaseFile(); guarded by the registry mutex
   mutable InodeLocks dbLocks_;
   const int fd_;
@@ -97,13 +112,32 @@ class File {
   const std::string path_;
 };
 
+// Resolves `path` as SQLite's unixFullPathname does: made absolute against the current
+// directory, and every symbolic link in it resolved (at most 100), so the result names the real
+// file. The last element may be missing (a database to create), or a dangling symlink, which is
+// followed to the file it would create. Errors: SQLITE_CANTOPEN (with the OS errno).
+Status canonicalPath(const std::string& path, std::string* out);
+
 // Returns the process's File for path (opening it on first use). *out stays valid until the
-// matching releaseFile(). Errors: SQLITE_CANTOPEN (missing, not a regular file, no permission),
-// SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY (kWrite/kCreate on a file that can only be read).
-Status openFile(const std::string& path, OpenIntent intent, File** out);
+// matching releaseFile(). With kCreate and a non-empty `modeOf`, a file this call creates gets
+// the permission bits (and, as root, the owner) of the file `modeOf` (its database).
+// Errors: SQLITE_CANTOPEN (missing, not a regular file, no permission; the errno of the first
+// open attempt), SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY (kWrite/kCreate on a read-only file).
+Status openFile(const std::string& path, OpenIntent intent, File** out, const std::string& modeOf = std::string());
 
 // Undoes one openFile(); see the top of this file for when the descriptor is really closed.
 void releaseFile(File* file);
+
+// Creates `path`, which must not exist (O_EXCL), mode 0600, as a private file that is never
+// registered: the new-destination temporary of a backup. Errors: SQLITE_CANTOPEN.
+Status createPrivateFile(const std::string& path, std::unique_ptr<File>* out);
+
+// Moves a finished private file into place: sets its mode to what SQLite gives a new database
+// (0644 & ~umask), deletes a stale journal and -wal left beside the missing `to`, renames
+// `from` to `to` without ever replacing an existing `to`
+// (RENAME_NOREPLACE; SQLITE_CANTOPEN if `to` appeared meanwhile), then syncs the directory. The
+// caller has synced and closed the file.
+Status publishPrivateFile(const std::string& from, const std::string& to);
 
 // Owns one openFile() reference and releases it when destroyed.
 class FileRef {
@@ -120,8 +154,9 @@ class FileRef {
 
 // A file that nobody locks (a rollback journal: SQLite takes no locks on journals), opened
 // privately, never registered, and closed when *out is destroyed, so a deleted journal's space
-// is given back. Never use this for a database, -wal or -shm file.
-Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out);
+// is given back. `modeOf` as for openFile(). Never use this for a database, -wal or -shm file.
+Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out,
+                        const std::string& modeOf = std::string());
 
 // Removes a file by path (a committed or rolled-back journal). ENOENT is not an error.
 Status removeFile(const std::string& path);
@@ -130,7 +165,9 @@ Status removeFile(const std::string& path);
 Status syncDirectoryOf(const std::string& path);
 
 // What stat() says about path, without opening it. exists is false only for ENOENT.
+// present() is SQLite's SQLITE_ACCESS_EXISTS (unixAccess): a 0-byte regular file counts as absent.
 struct PathInfo {
+  bool present() const { return exists && (!regular || size > 0); }
   bool exists = false;
   bool regular = false;
   uint64_t size = 0;

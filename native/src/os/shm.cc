@@ -16,7 +16,8 @@ namespace {
 
 std::mutex nodesMutex;
 std::map<const File*, ShmNode*>& nodes() {
-  static auto* all = new std::map<const File*, ShmNode*>();  // never freed, like the files
+  // A node lives until a deleting detach() (the last-close rule) frees it.
+  static auto* all = new std::map<const File*, ShmNode*>();
   return *all;
 }
 
@@ -33,18 +34,21 @@ Status ShmNode::attach(const std::string& dbPath, ShmNode** out) {
   *out = nullptr;
   File* file = nullptr;
   const std::string path = dbPath + "-shm";
-  Status opened = openFile(path, OpenIntent::kCreate, &file);
+  Status opened = openFile(path, OpenIntent::kCreate, &file, dbPath);
   if (opened.code() == Code::kReadOnly) {
     return Status::error(Code::kReadOnlyCantInit, "cannot use '" + path + "': the -shm file is read-only");
   }
   LV_RETURN_IF_ERROR(opened);
 
+  // nodesMutex is held throughout, so a deleting detach() cannot free the node meanwhile.
+  std::lock_guard<std::mutex> nodesGuard(nodesMutex);
   ShmNode* node;
-  {
-    std::lock_guard<std::mutex> guard(nodesMutex);
-    auto found = nodes().find(file);
-    if (found == nodes().end()) found = nodes().emplace(file, new ShmNode(file)).first;
+  auto found = nodes().find(file);
+  if (found == nodes().end()) {
+    node = nodes().emplace(file, new ShmNode(file)).first->second;  // the node keeps this reference
+  } else {
     node = found->second;
+    releaseFile(file);  // the node already holds one reference
   }
   std::lock_guard<std::mutex> guard(node->mutex_);
   if (node->attachments_ == 0) {
@@ -70,14 +74,24 @@ Status ShmNode::attach(const std::string& dbPath, ShmNode** out) {
   return Status::ok();
 }
 
-void ShmNode::detach() {
-  std::lock_guard<std::mutex> guard(mutex_);
-  if (--attachments_ > 0) return;
-  for (uint8_t* region : regions_) {
-    if (region != nullptr) munmap(region, kWalIndexRegionSize);
+void ShmNode::detach(bool deleteFile) {
+  std::lock_guard<std::mutex> nodesGuard(nodesMutex);
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (--attachments_ > 0) return;
+    for (uint8_t* region : regions_) {
+      if (region != nullptr) munmap(region, kWalIndexRegionSize);
+    }
+    regions_.clear();
+    // unixShmUnmap: the name goes before the DMS lock, so no new user finds it initialized.
+    if (deleteFile) unlink(file_->path().c_str());
+    setLock(*file_, LockType::kUnlock, kShmDmsByte, 1);
+    if (!deleteFile) return;
   }
-  regions_.clear();
-  setLock(*file_, LockType::kUnlock, kShmDmsByte, 1);
+  nodes().erase(file_);
+  File* file = file_;
+  delete this;
+  releaseFile(file);  // unreachable now: the registry closes it
 }
 
 Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {

@@ -3,7 +3,7 @@
 // unixShmLock, unixShmBarrier).
 //
 // ShmNode is per -shm inode and per process, like SQLite's unixShmNode: it owns the registered
-// descriptor (never closed, os/file.h), the mapped regions, the DMS read lock (taken when the
+// descriptor (parked, os/file.h), the mapped regions, the DMS read lock (taken when the
 // first of our connections attaches, released when the last detaches), and the in-process
 // counts that arbitrate the lock bytes between our connections, which share one open file
 // description and so cannot conflict in the kernel:
@@ -19,6 +19,11 @@
 // Regions are mapped MAP_SHARED read-write and stay mapped while any connection is attached.
 // A region beyond the end of the file is mapped only with `extend` (the WRITE lock holder or a
 // recovering reader), which grows the file first.
+//
+// Lifetime: a node holds one registry reference to its file and lives as long as the process,
+// unless its last attachment detaches with deleteFile (the last-close rule), which unlinks the
+// -shm, frees the node and releases the file. The map of nodes is guarded by a process mutex
+// held across attach() and detach(), so no attach can find a node being freed.
 //
 // Thread safety: all ShmNode state is guarded by its mutex; a ShmLocks belongs to one connection
 // and is used by one thread at a time.
@@ -40,8 +45,11 @@ class ShmNode {
   // protocol when this is the process's first attachment. Errors: SQLITE_BUSY (being
   // initialized), SQLITE_READONLY_CANTINIT (read-only -shm), SQLITE_CANTOPEN, SQLITE_IOERR_SHM*.
   static Status attach(const std::string& dbPath, ShmNode** out);
-  // Drops one attachment; the last one unmaps the regions and releases the DMS lock.
-  void detach();
+  // Drops one attachment; the last one unmaps the regions and releases the DMS lock. With
+  // deleteFile (the last-close rule, wal.h deleteShmOnDetach) the last one also deletes the -shm,
+  // forgets this node and releases its file (which the registry then closes: nobody can reach
+  // it any more). The node must not be used after a deleting detach.
+  void detach(bool deleteFile = false);
 
   // Maps region `region`; *out is null when it lies past the end of the file and !extend.
   Status region(uint32_t region, bool extend, uint8_t** out);

@@ -9,8 +9,10 @@ namespace litevault {
 Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
   *out = DatabaseInfo();
   out->path = path;
+  std::string canonical;  // the -wal and -shm SQLite uses sit beside the real file
+  LV_RETURN_IF_ERROR(canonicalPath(path, &canonical));
   File* db = nullptr;
-  LV_RETURN_IF_ERROR(openFile(path, OpenIntent::kRead, &db));
+  LV_RETURN_IF_ERROR(openFile(canonical, OpenIntent::kRead, &db));
   FileRef dbRef(db);
   LV_RETURN_IF_ERROR(db->size(&out->fileSize));
   if (out->fileSize == 0) {
@@ -23,10 +25,10 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
   LV_RETURN_IF_ERROR(db->readAt(bytes, sizeof(bytes), 0, &got));
   LV_RETURN_IF_ERROR(decodeDbHeader(bytes, got, &out->header).about(path));
 
-  const std::string walPath = path + "-wal";
+  const std::string walPath = canonical + "-wal";
   PathInfo walInfo;
   LV_RETURN_IF_ERROR(statPath(walPath, &walInfo));
-  if (walInfo.exists && walInfo.regular) {
+  if (walInfo.present() && walInfo.regular) {
     File* wal = nullptr;
     LV_RETURN_IF_ERROR(openFile(walPath, OpenIntent::kRead, &wal));
     FileRef walRef(wal);
@@ -44,7 +46,7 @@ Status inspectDatabase(const std::string& path, DatabaseInfo* out) {
     }
   }
 
-  const std::string shmPath = path + "-shm";
+  const std::string shmPath = canonical + "-shm";
   PathInfo shmInfo;
   LV_RETURN_IF_ERROR(statPath(shmPath, &shmInfo));
   if (shmInfo.exists && shmInfo.regular) {

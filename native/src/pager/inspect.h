@@ -8,8 +8,8 @@
 //
 // Locks: none yet. This reads without a SHARED lock or a WAL read mark, so a value can be
 // mid-commit while another process writes; the pager (rollback journal) and the wal-index reader
-// make it a proper read transaction. Files are opened through the process registry (os/file.h),
-// never closed, and never written.
+// make it a proper read transaction. Paths are canonical (os/file.h canonicalPath); files are
+// opened through the process registry (parked afterwards, os/file.h), and never written.
 //
 // Thread safety: a plain function; call it from any thread (the addon runs it on the threadpool).
 #pragma once

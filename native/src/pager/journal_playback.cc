@@ -37,11 +37,13 @@ Status playBackJournal(const File& db, const File& journal, uint32_t databasePag
     LV_RETURN_IF_ERROR(journal.readExactly(tail.data(), tailSize, journalSize - tailSize));
     std::string super;
     if (decodeSuperJournalPointer(tail.data(), tailSize, &super)) {
+      // sqlite3OsAccess(SQLITE_ACCESS_EXISTS): a 0-byte super-journal counts as absent.
       PathInfo info;
-      if (!statPath(super, &info).isOk() || !info.exists) {
+      if (!statPath(super, &info).isOk() || !info.present()) {
         result->superJournalMissing = true;
         return Status::ok();
       }
+      result->superJournal = super;
     }
   }
   if (databasePageSize == 0) {
@@ -96,6 +98,43 @@ Status playBackJournal(const File& db, const File& journal, uint32_t databasePag
   }
   if (pageSize == 0) return Status::ok();  // nothing valid: the database was never touched
   return db.sync();
+}
+
+}  // namespace litevault
+
+namespace litevault {
+
+// pager_delsuper: the super-journal is a list of NUL-terminated child journal names. Each child
+// that still exists and still names this super-journal is a transaction not yet rolled back, so
+// the super-journal stays; when none does, it is deleted.
+Status deleteSuperJournalIfUnused(const std::string& superPath) {
+  std::unique_ptr<File> super;
+  Status opened = openUnlockedFile(superPath, OpenIntent::kRead, &super);
+  if (!opened.isOk()) return Status::ok();  // gone already (another process finished it)
+  uint64_t size = 0;
+  LV_RETURN_IF_ERROR(super->size(&size));
+  if (size > (64u << 20)) return Status::ok();  // not a super-journal any SQLite writes: leave it
+  std::vector<char> names(size_t(size) + 1, 0);
+  LV_RETURN_IF_ERROR(super->readExactly(names.data(), size_t(size), 0));
+  for (size_t at = 0; at < size_t(size);) {
+    const std::string child(names.data() + at);
+    at += child.size() + 1;
+    if (child.empty()) continue;
+    PathInfo info;
+    LV_RETURN_IF_ERROR(statPath(child, &info));
+    if (!info.present()) continue;
+    std::unique_ptr<File> journal;
+    if (!openUnlockedFile(child, OpenIntent::kRead, &journal).isOk()) return Status::ok();  // in doubt, keep it
+    uint64_t journalSize = 0;
+    LV_RETURN_IF_ERROR(journal->size(&journalSize));
+    const size_t tailSize = journalSize < kMaxSuperJournalName + 16 ? size_t(journalSize) : size_t(kMaxSuperJournalName + 16);
+    std::vector<uint8_t> tail(tailSize);
+    LV_RETURN_IF_ERROR(journal->readExactly(tail.data(), tailSize, journalSize - tailSize));
+    std::string named;
+    if (decodeSuperJournalPointer(tail.data(), tailSize, &named) && named == superPath) return Status::ok();
+  }
+  super.reset();
+  return removeFile(superPath);
 }
 
 }  // namespace litevault

@@ -24,6 +24,7 @@ namespace litevault {
 struct PlaybackResult {
   bool superJournalMissing = false;  // the journal names a super-journal that no longer exists:
                                      // the transaction committed, nothing was played back
+  std::string superJournal;  // the existing super-journal the journal names, if any
   uint32_t pagesRestored = 0;
   uint32_t originalPageCount = 0;
 };
@@ -31,5 +32,9 @@ struct PlaybackResult {
 // `databasePageSize` stands in for a header page size of 0 (journals older than SQLite 3.5.8);
 // 0 reads it from the database's own header.
 Status playBackJournal(const File& db, const File& journal, uint32_t databasePageSize, PlaybackResult* result);
+
+// pager_delsuper: deletes the super-journal at superPath unless a child journal it lists still
+// exists and names it. Called after a hot journal naming it was played back and deleted.
+Status deleteSuperJournalIfUnused(const std::string& superPath);
 
 }  // namespace litevault

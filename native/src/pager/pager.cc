@@ -25,64 +25,98 @@ Status misuse(const std::string& path, const char* what) {
 
 }  // namespace
 
+bool ViewSignature::operator==(const ViewSignature& o) const {
+  return wal == o.wal && std::memcmp(bytes, o.bytes, sizeof(bytes)) == 0;
+}
+
 Status Pager::open(const std::string& path, const PagerOptions& options, std::unique_ptr<Pager>* out) {
   out->reset();
+  std::string canonical;
+  LV_RETURN_IF_ERROR(canonicalPath(path, &canonical));
+  if (options.createPrivate) {
+    std::unique_ptr<File> owned;
+    LV_RETURN_IF_ERROR(createPrivateFile(canonical, &owned));
+    File* db = owned.get();
+    out->reset(new Pager(canonical, options, db, std::move(owned)));
+    return Status::ok();
+  }
   OpenIntent intent = options.readOnly ? OpenIntent::kRead : (options.create ? OpenIntent::kCreate : OpenIntent::kWrite);
   File* db = nullptr;
-  LV_RETURN_IF_ERROR(openFile(path, intent, &db));
-  out->reset(new Pager(path, options, db));  // the Pager now owns the reference
+  LV_RETURN_IF_ERROR(openFile(canonical, intent, &db));
+  out->reset(new Pager(canonical, options, db, nullptr));  // the Pager now owns the reference
   return Status::ok();
 }
 
-Pager::Pager(std::string path, const PagerOptions& options, File* db)
-    : path_(std::move(path)), journalPath_(path_ + "-journal"), options_(options), db_(db), dbRef_(db), lock_(*db) {}
+Pager::Pager(std::string path, const PagerOptions& options, File* db, std::unique_ptr<File> owned)
+    : path_(std::move(path)),
+      journalPath_(path_ + "-journal"),
+      options_(options),
+      owned_(std::move(owned)),
+      db_(db),
+      dbRef_(owned_ ? nullptr : db),
+      lock_(*db) {}
 
 Pager::~Pager() {
   if (state_ == State::kWriting) rollback();
   if (state_ == State::kReading) endRead();
-  wal_.reset();                      // ends the WAL read transaction, detaches the -shm
+  closeWal();
   lock_.unlock(DbLockLevel::kNone);  // the SHARED lock a WAL pager kept
+}
+
+// sqlite3WalClose, for a pager that committed into the WAL: with EXCLUSIVE on the database file
+// (one attempt, from the SHARED every WAL pager holds; it fails while any other connection has
+// the database open), checkpoint every frame and delete the -shm and then the -wal. Errors only
+// mean the WAL stays, as after SQLite's own failed last-close checkpoint.
+void Pager::closeWal() {
+  if (!wal_) return;
+  bool remove = false;
+  if (committedWal_ && !options_.readOnly && db_->writable() && lock_.lock(DbLockLevel::kExclusive).isOk()) {
+    if (wal_->lockCheckpointer().isOk()) {
+      Wal::CheckpointProgress progress;
+      Status status = wal_->checkpointStep(Wal::CheckpointMode::kPassive, 0, -1, *db_, pageSize_, &progress);
+      remove = status.isOk() && progress.done && progress.checkpointed == progress.log;
+      wal_->unlockCheckpointer();
+    }
+  }
+  if (remove) wal_->deleteShmOnDetach();
+  wal_.reset();  // ends the WAL read transaction, detaches (and maybe deletes) the -shm
+  if (remove) removeFile(path_ + "-wal");
 }
 
 Status Pager::lockWaiting(DbLockLevel level) {
   return retryWhileBusy(options_.busyTimeoutMs, [&] { return lock_.lock(level); }).about(path_);
 }
 
-Status Pager::beginRead(bool* changed) {
-  *changed = false;
+Status Pager::beginRead() {
   if (state_ != State::kNone) return misuse(path_, "a transaction is already open");
-  LV_RETURN_IF_ERROR(lockWaiting(DbLockLevel::kShared));
+  return retryWhileBusy(options_.busyTimeoutMs, [&] { return tryBeginRead(); }).about(path_);
+}
+
+// One attempt at a read transaction. On any failure every lock it took is released again (a WAL
+// pager keeps only the SHARED it holds for life), so the busy handler retries from NONE.
+Status Pager::tryBeginRead() {
+  LV_RETURN_IF_ERROR(lock_.lock(DbLockLevel::kShared));
+  // sqlite3PagerSharedLock looks for a hot journal only while the pager is not in WAL mode.
   bool hot = false;
-  Status status = hasHotJournal(&hot);
+  Status status = wal_ ? Status::ok() : hasHotJournal(&hot);
   if (status.isOk() && hot) {
     status = options_.readOnly
                  ? Status::error(Code::kReadOnlyRollback, "'" + path_ + "' has a hot journal that a read-only handle cannot roll back")
                  : rollBackHotJournal();
   }
   if (status.isOk()) status = readHeader();
-  if (status.isOk() && isWal_) {
-    status = beginWalRead(changed);
-    if (status.isOk()) {
-      state_ = State::kReading;
-      return Status::ok();
+  if (status.isOk() && isWal_) status = beginWalRead();
+  if (status.isOk() && !isWal_) {
+    view_ = ViewSignature();
+    if (fileSize_ >= 40) {
+      size_t got = 0;
+      status = db_->readAt(view_.bytes, 16, 24, &got);
     }
   }
   if (!status.isOk()) {
     if (!wal_) lock_.unlock(DbLockLevel::kNone);  // a WAL pager keeps SHARED for life
-    return status.about(path_);
+    return status;
   }
-  uint8_t bytes[16] = {};
-  if (fileSize_ >= 40) {
-    size_t got = 0;
-    status = db_->readAt(bytes, sizeof(bytes), 24, &got);
-    if (!status.isOk()) {
-      lock_.unlock(DbLockLevel::kNone);
-      return status;
-    }
-  }
-  *changed = !haveChangeBytes_ || std::memcmp(bytes, changeBytes_, sizeof(bytes)) != 0;
-  std::memcpy(changeBytes_, bytes, sizeof(bytes));
-  haveChangeBytes_ = true;
   state_ = State::kReading;
   return Status::ok();
 }
@@ -93,7 +127,7 @@ Status Pager::readHeader() {
   pageCount_ = 0;
   isWal_ = false;
   LV_RETURN_IF_ERROR(db_->size(&fileSize_));
-  if (fileSize_ == 0) return Status::ok();
+  if (fileSize_ == 0) return removeStaleCompanions();
   uint8_t bytes[kDbHeaderSize];
   size_t got = 0;
   LV_RETURN_IF_ERROR(db_->readAt(bytes, sizeof(bytes), 0, &got));
@@ -101,21 +135,41 @@ Status Pager::readHeader() {
   pageSize_ = header_.pageSize;
   PathInfo wal;
   LV_RETURN_IF_ERROR(statPath(path_ + "-wal", &wal));
-  // pagerOpenWalIfPresent: any -wal file beside a non-empty database makes SQLite read through it.
-  isWal_ = header_.readVersion == 2 || header_.writeVersion == 2 || wal.exists;
+  // pagerOpenWalIfPresent: a -wal beside a non-empty database makes SQLite read through it; a
+  // 0-byte one counts as absent (unixAccess).
+  isWal_ = header_.readVersion == 2 || header_.writeVersion == 2 || wal.present();
   // In WAL mode the WAL's last commit decides the page count (beginWalRead checks it there): a
   // checkpoint may have copied page 1 of a grown database before the pages that extend the file.
   if (isWal_) return Status::ok();
   return countPages(header_, (fileSize_ + pageSize_ - 1) / pageSize_, &pageCount_);
 }
 
-// Joins the WAL on first use and starts a WAL read transaction; the snapshot then gives the
-// page count and page 1 (the header), as lockBtree sees them through sqlite3WalDbsize.
-Status Pager::beginWalRead(bool* changed) {
-  if (!wal_) {
-    LV_RETURN_IF_ERROR(retryWhileBusy(options_.busyTimeoutMs, [&] { return Wal::open(path_, pageSize_, &wal_); }));
-  }
-  LV_RETURN_IF_ERROR(retryWhileBusy(options_.busyTimeoutMs, [&] { return wal_->beginRead(changed); }));
+// hasHotJournal and pagerOpenWalIfPresent for a 0-page database: a journal or -wal beside it is
+// left from a database that no longer exists. A writable pager deletes them under RESERVED (one
+// attempt, from SHARED); when RESERVED is held by someone else, or the pager may not write,
+// they stay (and are ignored: a 0-page database reads as empty).
+Status Pager::removeStaleCompanions() {
+  if (options_.readOnly || !db_->writable() || wal_) return Status::ok();
+  PathInfo journal, wal;
+  LV_RETURN_IF_ERROR(statPath(journalPath_, &journal));
+  LV_RETURN_IF_ERROR(statPath(path_ + "-wal", &wal));
+  if (!journal.present() && !wal.present()) return Status::ok();
+  if (!lock_.lock(DbLockLevel::kReserved).isOk()) return Status::ok();
+  Status status;
+  if (journal.present()) status = removeFile(journalPath_);
+  if (status.isOk() && wal.present()) status = removeFile(path_ + "-wal");
+  Status unlocked = lock_.unlock(DbLockLevel::kShared);
+  return status.isOk() ? unlocked : status;
+}
+
+// Joins the WAL on first use and starts a WAL read transaction (one attempt); only then are the
+// page count and page 1 (the header) read, from the snapshot or the file, as lockBtree reads
+// them through sqlite3WalDbsize: a checkpoint between an earlier header read and the read lock
+// could otherwise pair an old file size with a newer page 1.
+Status Pager::beginWalRead() {
+  if (!wal_) LV_RETURN_IF_ERROR(Wal::open(path_, pageSize_, &wal_));
+  bool changed = false;
+  LV_RETURN_IF_ERROR(wal_->beginRead(&changed));
   Status status;
   if (wal_->mxFrame() != 0 && wal_->pageSize() != pageSize_) {
     status = Status::error(Code::kCorrupt, "'" + path_ + "-wal' has page size " + std::to_string(wal_->pageSize()) +
@@ -123,14 +177,25 @@ Status Pager::beginWalRead(bool* changed) {
   }
   uint32_t headerFrame = 0;
   if (status.isOk()) status = wal_->findFrame(1, &headerFrame);
-  if (status.isOk() && headerFrame != 0) {
-    std::vector<uint8_t> page(pageSize_);
-    status = wal_->readFrame(headerFrame, page.data());
+  if (status.isOk()) status = db_->size(&fileSize_);
+  if (status.isOk()) {
+    std::vector<uint8_t> page(headerFrame != 0 ? pageSize_ : kDbHeaderSize);
+    if (headerFrame != 0) {
+      status = wal_->readFrame(headerFrame, page.data());
+    } else {
+      size_t got = 0;
+      status = db_->readAt(page.data(), kDbHeaderSize, 0, &got);
+      if (status.isOk() && got < kDbHeaderSize) std::memset(page.data() + got, 0, kDbHeaderSize - got);
+    }
     if (status.isOk()) status = decodeDbHeader(page.data(), kDbHeaderSize, &header_);
   }
   if (status.isOk()) {
     const uint64_t available = wal_->nPage() != 0 ? wal_->nPage() : (fileSize_ + pageSize_ - 1) / pageSize_;
     status = countPages(header_, available, &pageCount_);
+  }
+  if (status.isOk()) {
+    view_.wal = true;
+    std::memcpy(view_.bytes, wal_->headerBytes(), sizeof(view_.bytes));
   }
   if (!status.isOk()) wal_->endRead();
   return status;
@@ -179,8 +244,10 @@ Status Pager::hasHotJournal(bool* hot) {
   return Status::ok();
 }
 
+// One attempt at EXCLUSIVE, straight from SHARED (no RESERVED, no PENDING), as
+// sqlite3PagerSharedLock does; BUSY goes back to the caller, which drops SHARED and retries.
 Status Pager::rollBackHotJournal() {
-  LV_RETURN_IF_ERROR(lockWaiting(DbLockLevel::kExclusive));  // from SHARED: no RESERVED, no PENDING
+  LV_RETURN_IF_ERROR(lock_.lock(DbLockLevel::kExclusive));
   PathInfo journal;
   Status status = statPath(journalPath_, &journal);
   if (status.isOk() && journal.exists) {
@@ -189,7 +256,10 @@ Status Pager::rollBackHotJournal() {
     if (status.isOk()) status = file->sync();  // pagerSyncHotJournal
     PlaybackResult result;
     if (status.isOk()) status = playBackJournal(*db_, *file, 0, &result);
+    file.reset();
     if (status.isOk()) status = removeFile(journalPath_);
+    // pager_delsuper: once no journal names it any more, the super-journal goes too.
+    if (status.isOk() && !result.superJournal.empty()) status = deleteSuperJournalIfUnused(result.superJournal);
   }
   Status unlocked = lock_.unlock(DbLockLevel::kShared);
   return status.isOk() ? unlocked : status;
@@ -241,15 +311,18 @@ Status Pager::beginWrite() {
   originalChangeCounter_ = header_.changeCounter;
   if (wal_) {
     // WAL mode: no database lock beyond SHARED, no journal; the WAL write lock instead.
-    LV_RETURN_IF_ERROR(retryWhileBusy(options_.busyTimeoutMs, [&] { return wal_->beginWrite(); }).about(path_));
+    LV_RETURN_IF_ERROR(wal_->beginWrite().about(path_));  // one attempt, as walBeginWriteTransaction
     walPage1_.clear();
     databaseWritten_ = false;
     state_ = State::kWriting;
     return Status::ok();
   }
-  Status status = lockWaiting(DbLockLevel::kReserved);
+  // Inside a read transaction RESERVED is tried once (waiting here while holding SHARED could
+  // deadlock with another waiter); EXCLUSIVE is waited for while RESERVED/PENDING keeps new
+  // readers out (pager_wait_on_lock), as SQLite does.
+  Status status = lock_.lock(DbLockLevel::kReserved);
   if (status.isOk()) status = lockWaiting(DbLockLevel::kExclusive);
-  if (status.isOk()) status = openUnlockedFile(journalPath_, OpenIntent::kCreate, &journal_);
+  if (status.isOk()) status = openUnlockedFile(journalPath_, OpenIntent::kCreate, &journal_, path_);
   if (status.isOk()) status = journal_->truncate(0);  // a cold journal left behind is reused
   if (!status.isOk()) {
     journal_.reset();
@@ -266,6 +339,21 @@ Status Pager::beginWrite() {
   databaseWritten_ = false;
   state_ = State::kWriting;
   return Status::ok();
+}
+
+Status Pager::beginWriteTransaction() {
+  if (state_ != State::kNone) return misuse(path_, "beginWriteTransaction() inside a transaction");
+  return retryWhileBusy(options_.busyTimeoutMs, [&] {
+           Status status = tryBeginRead();
+           if (!status.isOk()) return status;
+           status = beginWrite();
+           if (status.isOk()) return status;
+           endRead();
+           // A newer snapshot is exactly what the next attempt gets: retry it like BUSY.
+           if (status.code() == Code::kBusySnapshot) return Status::error(Code::kBusy, status.message());
+           return status;
+         })
+      .about(path_);
 }
 
 // Appends the original content of every not-yet-journaled original page that overlaps
@@ -415,6 +503,7 @@ Status Pager::commit(uint64_t newSize) {
     }
     if (!status.isOk()) return status.about(path_);  // still writing: the caller rolls back
     wal_->endWrite();
+    committedWal_ = true;
     state_ = State::kReading;
     return Status::ok();
   }

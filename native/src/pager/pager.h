@@ -4,12 +4,18 @@
 // SQLite's locks (os/db_lock.h) and SQLite's rollback journal, so that it is a correct peer of
 // real SQLite in other processes and in this one.
 //
-//   beginRead   SHARED (waiting up to busyTimeoutMs), then the hot-journal check: a journal
-//               whose first byte is non-zero while nobody holds RESERVED is played back under
-//               EXCLUSIVE taken straight from SHARED, synced and deleted, as sqlite3PagerSharedLock
-//               does. Then bytes 24..39 are compared with the last transaction's copy:
-//               `changed` tells the caller to drop what it read before (a backup restarts).
-//   beginWrite  RESERVED then EXCLUSIVE (both waiting up to the timeout); creates <db>-journal.
+//   beginRead   one attempt at SHARED, then the hot-journal check: a journal whose first byte is
+//               non-zero while nobody holds RESERVED is played back under EXCLUSIVE taken straight
+//               from SHARED (one attempt), synced and deleted, as sqlite3PagerSharedLock does.
+//               Any BUSY on the way drops every lock (back to NONE) and the whole sequence is
+//               retried by the busy handler, as btree.c's lockBtree loop does: a connection never
+//               waits for a lock while it holds SHARED, so two waiters cannot wait each other out.
+//               Then the file size and page 1 are read (in WAL mode only after the WAL read lock
+//               is held, as lockBtree reads them), and view() identifies the version seen.
+//   beginWrite  from a read transaction: RESERVED by one attempt (BUSY at once, as SQLite does
+//               inside a read transaction), then EXCLUSIVE, waiting (pager_wait_on_lock);
+//               creates <db>-journal. beginWriteTransaction() starts from no transaction and
+//               retries read + RESERVED as a whole, dropping SHARED between attempts.
 //   writeBytes  before any byte of an original page (page <= original size) changes, that page's
 //               original content is appended to the journal; the journal segment is synced, sealed
 //               with its magic and synced again before the database is written. So a crash at any
@@ -27,10 +33,26 @@
 // record is on disk and sealed before the page it protects is overwritten; the database is synced
 // before the journal is deleted.
 //
+// Paths: the pager works on canonicalPath(path) (os/file.h), so its journal, -wal and -shm are
+// the ones SQLite uses beside the real file, whatever symlinks or relative path the caller gave.
+//
+// Stale companions (pager.c hasHotJournal, pagerOpenWalIfPresent): beside a 0-page database a
+// journal or a -wal belongs to a database that no longer exists; a writable pager deletes them
+// under RESERVED (one attempt; if someone holds RESERVED they stay, and are ignored). A 0-byte
+// -wal is treated as absent (unixAccess), so it never makes a rollback database a WAL one.
+//
+// Last close (sqlite3WalClose): a WAL pager that committed a write transaction, when destroyed,
+// takes EXCLUSIVE on the database file by one attempt (which succeeds only if no other
+// connection, ours or anyone's, has the database open: every WAL connection holds SHARED); if it
+// gets it, it checkpoints every frame and deletes the -shm and the -wal, so a backup written
+// into a WAL destination nobody else uses ends self-contained, as SQLite's last closer leaves
+// it. A pager that only read never does this: litevault never rewrites a source it was asked
+// only to read (SQLite's own last reader would; that is the one deliberate difference).
+//
 // WAL databases (bytes 18/19 = 2, or a -wal file beside a non-empty database): beginRead also
 // joins the WAL (wal/wal.h) and starts a WAL read transaction, whose snapshot then decides
 // every page read (the newest frame at or below it, else the database file), the page count
-// and `changed` (the wal-index header moved). As SQLite does, a WAL pager keeps its SHARED lock
+// and view() (the wal-index header). As SQLite does, a WAL pager keeps its SHARED lock
 // on the database file from its first read until it is destroyed, so nobody can delete the
 // -wal or -shm under it; endRead only ends the WAL read transaction.
 //
@@ -55,7 +77,23 @@ namespace litevault {
 struct PagerOptions {
   bool readOnly = false;
   bool create = false;       // create the file (empty) if it is missing; implies read-write
+  // Create the file, which must not exist, as a private 0600 file (os/file.h createPrivateFile):
+  // the temporary of a new backup destination, moved into place with publishPrivateFile().
+  bool createPrivate = false;
   int busyTimeoutMs = 5000;  // how long lock requests wait before SQLITE_BUSY
+};
+
+// What identifies the version of the database one read transaction sees. Rollback mode: bytes
+// 24..39 of the file (the change counter moves with every commit); WAL mode: the wal-index
+// header (it moves with every commit and every WAL restart). Equal signatures mean equal
+// content. Every user that keeps pages across transactions (a Backup) keeps its own copy, so one
+// user's read never hides a change from another (SQLite restarts every backup of a pager on
+// pager_reset).
+struct ViewSignature {
+  bool wal = false;
+  uint8_t bytes[48] = {};
+  bool operator==(const ViewSignature& o) const;
+  bool operator!=(const ViewSignature& o) const { return !(*this == o); }
 };
 
 class Pager {
@@ -65,6 +103,7 @@ class Pager {
   static Status open(const std::string& path, const PagerOptions& options, std::unique_ptr<Pager>* out);
   ~Pager();
 
+  // The canonical path (os/file.h canonicalPath).
   const std::string& path() const { return path_; }
   const File& file() const { return *db_; }
   bool readOnly() const { return options_.readOnly; }
@@ -73,10 +112,12 @@ class Pager {
   enum class State { kNone, kReading, kWriting };
   State state() const { return state_; }
 
-  // Errors: SQLITE_BUSY, SQLITE_READONLY_ROLLBACK (hot journal on a read-only pager),
-  // SQLITE_NOTADB / SQLITE_CORRUPT (bad header), I/O errors.
-  Status beginRead(bool* changed);
+  // Errors: SQLITE_BUSY (after the busy timeout), SQLITE_READONLY_ROLLBACK (hot journal on a
+  // read-only pager), SQLITE_NOTADB / SQLITE_CORRUPT (bad header), I/O errors.
+  Status beginRead();
   Status endRead();
+  // Valid inside a transaction: the version of the database it sees.
+  const ViewSignature& view() const { return view_; }
 
   // Valid inside a transaction. An empty (0-byte) database has pageCount 0 and pageSize 0.
   uint32_t pageSize() const { return pageSize_; }
@@ -96,8 +137,13 @@ class Pager {
   // for a rollback-journal database, whose SHARED lock is then released again.
   Status joinWal(bool* isWal);
 
-  // From a read transaction. Errors: SQLITE_BUSY, SQLITE_READONLY, I/O errors.
+  // From a read transaction. Errors: SQLITE_BUSY (RESERVED or the WAL write lock is held by
+  // another connection: at once; EXCLUSIVE: after the busy timeout), SQLITE_BUSY_SNAPSHOT,
+  // SQLITE_READONLY, I/O errors.
   Status beginWrite();
+  // From no transaction: a read transaction and beginWrite(), retried together (with every lock
+  // dropped between attempts) for up to the busy timeout, as sqlite3BtreeBeginTrans does.
+  Status beginWriteTransaction();
   // Writes n bytes at offset (anywhere but the lock-byte range), journaling first.
   Status writeBytes(uint64_t offset, const uint8_t* data, size_t n);
   // Commits: the file ends at newSize bytes.
@@ -108,11 +154,15 @@ class Pager {
   uint32_t originalPageCount() const { return originalPageCount_; }
 
  private:
-  Pager(std::string path, const PagerOptions& options, File* db);
+  Pager(std::string path, const PagerOptions& options, File* db, std::unique_ptr<File> owned);
 
   Status lockWaiting(DbLockLevel level);
+  Status tryBeginRead();
+  Status tryBeginWrite();
   Status readHeader();
-  Status beginWalRead(bool* changed);
+  Status removeStaleCompanions();
+  Status beginWalRead();
+  void closeWal();
   Status readFilePages(uint32_t first, uint32_t count, uint8_t* out) const;
   Status hasHotJournal(bool* hot);
   Status rollBackHotJournal();
@@ -124,20 +174,21 @@ class Pager {
   const std::string path_;
   const std::string journalPath_;
   PagerOptions options_;
-  File* const db_;  // from the registry
-  FileRef dbRef_;   // releases db_ after lock_ (declared later, destroyed first) has unlocked
+  std::unique_ptr<File> owned_;  // a private file (createPrivate), else null
+  File* const db_;  // from the registry, or owned_
+  FileRef dbRef_;   // releases a registry db_ after lock_ (declared later, destroyed first) has unlocked
   DbLock lock_;
   State state_ = State::kNone;
 
   // Read-transaction state.
-  uint8_t changeBytes_[16] = {};  // bytes 24..39 as of the last read transaction
-  bool haveChangeBytes_ = false;
+  ViewSignature view_;
   DbHeader header_;
   uint32_t pageSize_ = 0;
   uint32_t pageCount_ = 0;
   uint64_t fileSize_ = 0;
   bool isWal_ = false;
   std::unique_ptr<Wal> wal_;  // joined on the first read that finds WAL mode; keeps SHARED held
+  bool committedWal_ = false;  // a WAL write transaction committed: the last-close rule applies
 
   // Write-transaction state. Invariant: every page p <= originalPageCount_ with
   // journaled_[p] == true has its original content in a sealed segment, or in the open segment

@@ -1,6 +1,7 @@
 // Wal: one connection's share in a WAL-mode database (reference §4..§6, §9; wal.c).
 //
-// It attaches to the -shm (os/shm.h), opens the -wal (never deleting either), and runs read
+// It attaches to the -shm (os/shm.h), opens the -wal (deleting both only by
+// the last-close rule, pager.h, as sqlite3WalClose does), and runs read
 // transactions exactly as SQLite's walTryBeginRead does:
 //   * the wal-index header is read lock-free, copy 0, barrier, copy 1; the copies must match,
 //     be initialized and have a good checksum; otherwise the reader takes WRITE and, if the
@@ -57,6 +58,8 @@ class Wal {
   uint32_t nPage() const { return header_.nPage; }        // 0 when the WAL holds no commit
   uint32_t pageSize() const { return walPageSize_; }
   int readLockIndex() const { return readLock_; }
+  // The 48 wal-index header bytes of this snapshot (the pager's ViewSignature in WAL mode).
+  const uint8_t* headerBytes() const { return header_.raw; }
   // The newest frame holding `page` in this snapshot, or 0 when the page is read from the file.
   Status findFrame(uint32_t page, uint32_t* frame);
   Status readFrame(uint32_t frame, uint8_t* out) const;
@@ -81,6 +84,11 @@ class Wal {
   void undo();
   void endWrite();
   bool writing() const { return locks_.holdsExclusive(kWriteLock); }
+
+  // The last-close rule (sqlite3WalClose): the caller holds EXCLUSIVE on the database file and
+  // has checkpointed every frame; when this Wal goes, the -shm is deleted with its last
+  // attachment in the process (unixShmUnmap with deleteFlag). The caller then deletes the -wal.
+  void deleteShmOnDetach() { deleteShm_ = true; }
 
   // Checkpoints (wal_checkpoint.cc; sqlite3WalCheckpoint, walCheckpoint, walBusyLock).
   // The caller holds no read transaction (SQLITE_LOCKED otherwise). lockCheckpointer takes CKPT
@@ -144,6 +152,7 @@ class Wal {
   WalChecksum running_;
   bool restartedSalts_ = false;  // walRestartHdr picked new salts for the next WAL header
   uint32_t checkpointSequence_ = 0;
+  bool deleteShm_ = false;
 };
 
 }  // namespace litevault

@@ -10,8 +10,9 @@ namespace litevault {
 Status Wal::open(const std::string& dbPath, uint32_t dbPageSize, std::unique_ptr<Wal>* out) {
   out->reset();
   File* wal = nullptr;
-  // SQLite creates the -wal when it opens a WAL database; so do we (never deleting it later).
-  LV_RETURN_IF_ERROR(openFile(dbPath + "-wal", OpenIntent::kCreate, &wal));
+  // SQLite creates the -wal when it opens a WAL database; so do we, with the database's mode. It
+  // is deleted only by the last-close rule (pager.h).
+  LV_RETURN_IF_ERROR(openFile(dbPath + "-wal", OpenIntent::kCreate, &wal, dbPath));
   ShmNode* shm = nullptr;
   Status attached = ShmNode::attach(dbPath, &shm);
   if (!attached.isOk()) {
@@ -28,7 +29,7 @@ Wal::Wal(std::string dbPath, uint32_t dbPageSize, ShmNode* shm, File* wal)
 Wal::~Wal() {
   endRead();
   locks_.releaseAll();
-  shm_->detach();
+  shm_->detach(deleteShm_);
 }
 
 WalCheckpointInfo Wal::checkpointInfo() {
