@@ -219,7 +219,36 @@ function indexChecksum(header: Buffer): [number, number] {
   return [s1, s2];
 }
 
+function shellErrorOf(db: string): string {
+  const r = spawnSync(SQLITE3_BIN, ['-bail', '-batch', '-init', '/dev/null', db], { input: 'SELECT count(*) FROM t;\n', encoding: 'utf8' });
+  return r.status === 0 ? '' : r.stderr;
+}
+
 describe('item 10', () => {
+  it('a: a -shm whose DMS byte another process write-locks (it is initializing) is SQLITE_BUSY, as SQLite', async () => {
+    const db = walDb(32 * 1024);
+    const holder = spawn('python3', ['-c', `import fcntl,sys\nf=open(${JSON.stringify(db + '-shm')},'a+b')\nfcntl.lockf(f, fcntl.LOCK_EX|fcntl.LOCK_NB, 1, 128)\nprint('ready', flush=True)\nsys.stdin.read()`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.once('data', () => resolve());
+      holder.once('exit', (code) => reject(new Error(`the DMS holder exited ${code}`)));
+    });
+    try {
+      let err: { code?: string; message?: string } | undefined;
+      try {
+        await checkpoint(db, { mode: 'passive', busyTimeout: 100 });
+      } catch (e) {
+        err = e as { code?: string };
+      }
+      expect(err?.code).toBe('SQLITE_BUSY');
+      expect(err?.message).toMatch(/being initialized/);
+      // SQLite fails too: its unixLockSharedMemory BUSY is retried by walTryBeginRead until it
+      // gives up with "locking protocol" (SQLITE_PROTOCOL, after ~10 s).
+      expect(shellErrorOf(db)).toMatch(/locking protocol|locked|busy/i);
+    } finally {
+      await stop([holder]);
+    }
+  }, 30_000);
+
   it('b: a -shm whose valid header claims an absurd mxFrame gives SQLITE_CORRUPT, not an aborted process', async () => {
     const db = walDb(64 * 1024);
     const holder = await actor(db, 'holder'); // keeps the -shm (and our crafted header) alive
