@@ -435,3 +435,44 @@ describe('item 7: recovery while SQLite readers probe the hash tables', () => {
     }
   }, 120_000);
 });
+
+describe('item 10i: the environment cleanup hook', () => {
+  it('a worker thread that ends mid-backup (snapshot source, destination written) releases every lock: SQLite can then TRUNCATE-checkpoint the source and BEGIN EXCLUSIVE on the destination', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const src = walDb();
+    const holder = await actor(src, 'holder');
+    try {
+      commit(src, 100);
+      const dst = path.join(path.dirname(src), 'dst.db');
+      sqliteShell(dst, 'CREATE TABLE old(x); INSERT INTO old VALUES (1);');
+      const code = `const { parentPort, workerData } = require('node:worker_threads');
+        const { Backup, Database } = require(workerData.lib);
+        (async () => {
+          const s = await Database.open(workerData.src);
+          const d = await Database.open(workerData.dst);
+          const b = new Backup(d, s, { mode: 'snapshot' });
+          await b.step(1);
+          globalThis.keep = [s, d, b];
+          parentPort.postMessage('stepped');
+        })().catch((e) => parentPort.postMessage(String(e)));`;
+      for (const how of ['terminate', 'exit'] as const) {
+        const worker = new Worker(how === 'exit' ? code.replace("parentPort.postMessage('stepped');", "parentPort.postMessage('stepped'); process.exit(0);") : code, {
+          eval: true,
+          workerData: { lib: path.join(__dirname, '..', 'dist', 'index.js'), src, dst },
+        });
+        const message = await new Promise<unknown>((resolve) => worker.once('message', resolve));
+        expect(message).toBe('stepped');
+        if (how === 'terminate') await worker.terminate();
+        else await new Promise((resolve) => worker.once('exit', resolve));
+        commit(src, 20, `after-${how}`);
+        expect(sqliteCheckpoint(src, 'truncate'), how).toEqual({ busy: 0, log: 0, checkpointed: 0 });
+        const r = spawnSync(SQLITE3_BIN, ['-bail', '-batch', '-init', '/dev/null', dst], { input: '.timeout 500\nBEGIN EXCLUSIVE;\nSELECT count(*) FROM old;\nCOMMIT;\n', encoding: 'utf8' });
+        expect(r.stderr, how).toBe('');
+        expect(r.stdout.trim(), how).toBe('1'); // the unfinished backup was rolled back
+        expect(integrityCheck(dst)).toBe('ok');
+      }
+    } finally {
+      await stop([holder]);
+    }
+  }, 60_000);
+});

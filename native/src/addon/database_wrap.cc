@@ -101,6 +101,7 @@ DatabaseWrap::DatabaseWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
     return;
   }
   connection_ = *info[0].As<Napi::External<std::shared_ptr<Connection>>>().Data();
+  if (connection_) info.Env().GetInstanceData<AddonData>()->handles.add(connection_);
   // Nothing can close the connection before its wrap exists, so the pager is there to read.
   if (connection_ && connection_->pager) {
     const Pager& pager = *connection_->pager;
