@@ -46,7 +46,9 @@ export interface BackupHandleOptions {
 }
 
 /**
- * A step-wise copy of `source` into `destination`, with the rules of sqlite3_backup:
+ * A step-wise copy of `source` into `destination`, with the rules of sqlite3_backup. The source
+ * comes first, as in {@link backup} and the CLI; note that this is the opposite of
+ * sqlite3_backup_init(destination, source).
  * - the first step takes an exclusive lock on the destination and keeps a write transaction
  *   open there (through a rollback journal) until the copy is done or finish() is called;
  * - the source is read-locked only while a step runs, so other processes read and write it
@@ -64,14 +66,15 @@ export class Backup {
    * @throws LitevaultError SQLITE_ERROR if they are the same file or the destination is already
    *   the target of an unfinished backup; SQLITE_MISUSE for closed handles.
    */
-  constructor(destination: Database, source: Database, options: BackupHandleOptions = {}) {
-    if (!(destination instanceof Database) || !(source instanceof Database)) {
-      throw misuse('new Backup(destination, source): both must be Database handles');
+  constructor(source: Database, destination: Database, options: BackupHandleOptions = {}) {
+    if (!(source instanceof Database) || !(destination instanceof Database)) {
+      throw misuse('new Backup(source, destination): both must be Database handles (from Database.open)');
     }
     if (options.mode !== undefined && options.mode !== 'snapshot' && options.mode !== 'restart') {
       throw misuse("new Backup(): mode must be 'snapshot' or 'restart'");
     }
     if (destination === source) throw new LitevaultError({ message: 'source and destination must be distinct', code: 'SQLITE_ERROR' });
+    // The native constructor keeps sqlite3_backup_init's order (destination, source).
     this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'), options.mode ?? 'auto');
   }
 
@@ -99,6 +102,17 @@ export class Backup {
     return this.#native.restarts;
   }
 
+  /**
+   * Switches to snapshot mode between steps: from the next step on, the source's read
+   * transaction is kept until the copy is done, so it restarts at most once more. On a
+   * rollback-journal source that read lock makes writers wait until the backup ends; on a WAL
+   * source it only keeps checkpoints from passing the snapshot. {@link backup} calls it after
+   * `maxRestarts` restarts. Queued behind steps already called.
+   */
+  holdSource(): Promise<void> {
+    return this.#enqueue(async () => this.#native.holdSource());
+  }
+
   /** Whether finish() has been called. */
   get finished(): boolean {
     return this.#native.finished;
@@ -112,7 +126,7 @@ export class Backup {
     return this.#enqueue(() => this.#native.finish());
   }
 
-  /** `await using b = new Backup(dst, src)` finishes it at the end of the scope. */
+  /** `await using b = new Backup(src, dst)` finishes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#native.finished) await this.finish();
   }
@@ -130,6 +144,8 @@ export class Backup {
 export interface BackupProgress extends BackupStepResult {
   /** Pages copied so far in the current pass. */
   copied: number;
+  /** True once the backup holds the source's read lock to the end (see {@link BackupOptions.maxRestarts}). */
+  heldLock: boolean;
 }
 
 /** Options for {@link backup}. */
@@ -140,11 +156,25 @@ export interface BackupOptions {
   onProgress?: (progress: BackupProgress) => void;
   /** Cancels the backup: the destination is rolled back and the promise rejects with SQLITE_ABORT. */
   signal?: AbortSignal;
-  /** How long lock waits may last before SQLITE_BUSY, in ms; BUSY steps are retried for as long again. Default 5000. */
+  /**
+   * The longest time, in ms, the backup waits for locks other connections hold, in total over
+   * one wait (a wait ends when a step succeeds); then it fails with SQLITE_BUSY. Default 5000.
+   */
   busyTimeout?: number;
   /** See {@link BackupMode}. */
   mode?: BackupMode;
+  /**
+   * How many times a 'restart'-mode copy may start over because other connections changed the
+   * source; after that it holds the source's read lock for the rest of the copy (as 'snapshot'
+   * mode does), so it always finishes. On a rollback-journal source writers then wait until the
+   * backup ends. The copy may restart once more when the lock is first taken. Default 3;
+   * `Infinity` keeps SQLite's behaviour (a busy source may never finish).
+   */
+  maxRestarts?: number;
 }
+
+/** Default for {@link BackupOptions.maxRestarts}. */
+export const DEFAULT_MAX_RESTARTS = 3;
 
 /** What {@link backup} resolves to. */
 export interface BackupResult {
@@ -154,8 +184,10 @@ export interface BackupResult {
   pageSize: number;
   /** Times the copy started over because the source changed. */
   restarts: number;
-  /** The mode used. */
+  /** The mode the copy ended in ('snapshot' once it held the source's read lock). */
   mode: BackupMode;
+  /** True when, after `maxRestarts` restarts, the backup held the source's read lock to the end. */
+  heldLock: boolean;
   /** For a WAL source, the WAL frame of the snapshot copied (the copy holds every commit up to it). */
   snapshotFrame: number;
   /** Steps taken. */
@@ -229,9 +261,11 @@ async function openDestination(destination: string, busyTimeout: number): Promis
 
 /**
  * Copies the database `source` into `destination` (paths, or open handles), step by step on the
- * threadpool, retrying SQLITE_BUSY with backoff. A missing destination is written under a
- * temporary name and renamed into place when complete; an existing one is written crash-safely
- * in place. Either way an interrupted backup leaves the destination as it was, or complete.
+ * threadpool, retrying SQLITE_BUSY with backoff for at most `busyTimeout` ms in all. It always
+ * finishes: after `maxRestarts` restarts it holds the source's read lock to the end. A missing
+ * destination is written under a temporary name and renamed into place when complete; an
+ * existing one is written crash-safely in place. Either way an interrupted backup leaves the
+ * destination as it was, or complete.
  * @throws LitevaultError with the failing step's code; SQLITE_ABORT when `signal` fires.
  */
 export async function backup(source: string | Database, destination: string | Database, options: BackupOptions = {}): Promise<BackupResult> {
@@ -239,7 +273,11 @@ export async function backup(source: string | Database, destination: string | Da
   const pagesPerStep = options.pagesPerStep ?? 1024;
   const busyTimeout = options.busyTimeout ?? 5000;
   if (!Number.isInteger(pagesPerStep) || pagesPerStep === 0) throw misuse('backup(): pagesPerStep must be a non-zero integer');
+  const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
   if (!Number.isInteger(busyTimeout) || busyTimeout < 0) throw misuse('backup(): busyTimeout must be a non-negative integer (ms)');
+  if (!(Number.isInteger(maxRestarts) || maxRestarts === Infinity) || maxRestarts < 0) {
+    throw misuse('backup(): maxRestarts must be a non-negative integer or Infinity');
+  }
   const { signal } = options;
   if (signal?.aborted) throw aborted(signal);
 
@@ -252,30 +290,39 @@ export async function backup(source: string | Database, destination: string | Da
     target = typeof destination === 'string' ? await openDestination(destination, busyTimeout) : undefined;
     const dst = target ? target.db : (destination as Database);
 
-    const job = new Backup(dst, src, { mode: options.mode });
+    const job = new Backup(src, dst, { mode: options.mode });
     let steps = 0;
     let last: BackupStepResult | undefined;
-    let busySince: number | undefined;
+    let heldLock = false;
+    // The busy timeout is a total: a wait starts with the first step that came back BUSY (the
+    // native lock wait inside that step counts) and ends when a step succeeds.
+    let waitStarted: number | undefined;
     let delay = 10;
     try {
       for (;;) {
         if (signal?.aborted) throw aborted(signal);
         let result: BackupStepResult;
+        const stepStarted = Date.now();
         try {
           result = await job.step(pagesPerStep);
         } catch (err) {
           if (!(err instanceof LitevaultError) || !err.retryable) throw err;
-          busySince ??= Date.now();
-          if (Date.now() - busySince > busyTimeout) throw err;
-          await new Promise((resolve) => setTimeout(resolve, delay));
+          waitStarted ??= stepStarted;
+          const left = waitStarted + busyTimeout - Date.now();
+          if (left <= 0) throw err;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
           delay = Math.min(delay * 2, 250);
           continue;
         }
-        busySince = undefined;
+        waitStarted = undefined;
         delay = 10;
         steps++;
         last = result;
-        options.onProgress?.({ ...result, copied: result.pageCount - result.remaining });
+        if (!result.done && !heldLock && result.mode === 'restart' && result.restarts >= maxRestarts) {
+          await job.holdSource();
+          heldLock = true;
+        }
+        options.onProgress?.({ ...result, copied: result.pageCount - result.remaining, heldLock });
         if (result.done) break;
       }
     } catch (err) {
@@ -286,7 +333,7 @@ export async function backup(source: string | Database, destination: string | Da
     await target?.publish();
     published = true;
     const { pageCount, pageSize, mode, snapshotFrame } = last!;
-    return { pageCount, pageSize, restarts: job.restarts, mode, snapshotFrame, steps, ms: Date.now() - started };
+    return { pageCount, pageSize, restarts: job.restarts, mode, heldLock, snapshotFrame, steps, ms: Date.now() - started };
   } catch (err) {
     if (!published) await target?.discard();
     throw err;

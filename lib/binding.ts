@@ -32,6 +32,8 @@ export interface NativeBackupProgress {
 export interface NativeBackup {
   step(pages: number): Promise<NativeBackupProgress>;
   finish(): Promise<void>;
+  /** Switches to snapshot mode: from the next step on the source's read lock is kept until done. */
+  holdSource(): void;
   readonly remaining: number;
   readonly pageCount: number;
   readonly restarts: number;
@@ -51,6 +53,7 @@ interface NativeBinding {
   open(path: string, readOnly: boolean, create: boolean, busyTimeoutMs: number, createPrivate?: boolean): Promise<NativeDatabase>;
   /** Moves a finished private file into place (no replace), then syncs its directory. */
   publish(from: string, to: string): Promise<void>;
+  /** Note the order: sqlite3_backup_init's (destination first); lib/backup.ts takes the source first. */
   Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
   Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
   /** Test hook (os/fault.h): make the N-th disk-changing operation fail, or stop all from it on. */

@@ -1,6 +1,7 @@
-// npm run demo: a WAL database made by real SQLite (better-sqlite3), then, while another process
-// keeps committing to it, litevault inspects it, takes a live snapshot backup and checkpoints
-// it; finally real SQLite checks the copy.
+// npm run demo: a WAL database made by real SQLite (better-sqlite3); litevault shows its header,
+// then, while another process keeps committing, takes a live snapshot backup and a passive
+// checkpoint; after the writer stops, a truncate checkpoint and a restore (a backup of the
+// backup); finally real SQLite checks every file.
 'use strict';
 const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
@@ -10,11 +11,19 @@ const Database = require('better-sqlite3');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-demo-'));
 const dbPath = path.join(dir, 'demo.db');
-const copyPath = path.join(dir, 'demo-backup.db');
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+// Runs the CLI in the demo directory, so commands and their output use short relative names.
 const run = (...args) => {
-  console.log(`$ litevault ${args.map((a) => (path.isAbsolute(a) ? path.relative(dir, a) : a)).join(' ')}`);
-  process.stdout.write(execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8' }) + '\n');
+  console.log(`$ litevault ${args.join(' ')}`);
+  process.stdout.write(execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir }));
+};
+const say = (text) => console.log(`\n# ${text}`);
+const count = (file) => {
+  const db = new Database(path.join(dir, file), { readonly: true });
+  const check = db.pragma('integrity_check', { simple: true });
+  const rows = db.prepare('SELECT count(*) AS n FROM orders').get().n;
+  db.close();
+  return { check, rows };
 };
 
 async function main() {
@@ -29,25 +38,34 @@ async function main() {
     })();
   }
   db.close();
+  console.log(`demo directory: ${dir}`);
+  say('demo.db: 20,000 orders written by SQLite in WAL mode. Its header, as litevault reads it:');
+  run('info', 'demo.db');
 
   const writer = spawn(process.execPath, [path.join(__dirname, 'demo-writer.cjs'), dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise((resolve) => writer.stdout.once('data', resolve));
-  console.log(`demo database: ${dbPath}\n20,000 orders in WAL mode; another process now commits about 200 orders a second.\n`);
-
-  run('info', dbPath);
-  run('backup', dbPath, copyPath, '--pages', '128');
-  run('checkpoint', dbPath, '--mode', 'passive');
-  run('info', dbPath);
+  say('Another process now commits about 200 orders a second. A live backup copies one snapshot\n# (the commits up to one WAL frame) and never blocks that writer:');
+  run('backup', 'demo.db', 'demo-backup.db', '--pages', '128');
+  say('A passive checkpoint copies what it can of the WAL into demo.db without waiting for anyone\n# (the writer keeps appending, so the numbers are those of that moment):');
+  run('checkpoint', 'demo.db', '--mode', 'passive');
 
   writer.stdin.write('stop\n');
   const commits = await new Promise((resolve) => writer.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
-  const copy = new Database(copyPath, { readonly: true });
-  const check = copy.pragma('integrity_check', { simple: true });
-  const rows = copy.prepare('SELECT count(*) AS n FROM orders').get().n;
-  copy.close();
-  console.log(`the writer committed ${commits} orders meanwhile; real SQLite on the copy: integrity_check=${check}, ${rows} orders (a consistent snapshot: 20,000 plus those committed before it was taken)`);
+  say(`The writer stopped after ${commits} orders (closing, SQLite checkpointed the rest of its WAL).`);
+
+  say('Restoring is a backup the other way round: the backup is the source.');
+  run('backup', 'demo-backup.db', 'restored.db');
+
+  const copy = count('demo-backup.db');
+  const restored = count('restored.db');
+  const live = count('demo.db');
+  say('What SQLite itself says (better-sqlite3: PRAGMA integrity_check, SELECT count(*) FROM orders):');
+  console.log(`demo.db         integrity_check ${live.check}, ${live.rows} orders (20,000 + all ${commits} live ones)`);
+  console.log(`demo-backup.db  integrity_check ${copy.check}, ${copy.rows} orders (20,000 + the ${copy.rows - 20000} committed before its snapshot)`);
+  console.log(`restored.db     integrity_check ${restored.check}, ${restored.rows} orders (the backup's)`);
   fs.rmSync(dir, { recursive: true, force: true });
-  if (check !== 'ok' || rows < 20000) process.exit(1);
+  const ok = [copy, restored, live].every((c) => c.check === 'ok') && copy.rows >= 20000 && restored.rows === copy.rows && live.rows === 20000 + commits;
+  if (!ok) process.exit(1);
 }
 
 main().catch((err) => {

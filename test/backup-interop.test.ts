@@ -144,7 +144,7 @@ describe('backup and real SQLite in other processes', () => {
 
     const s = await Database.open(src, { busyTimeout: 20 });
     const d = await Database.open(dst, { create: true, busyTimeout: 20 });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     const PAGES = 16;
     // Let the writer interleave with the copy for a while (about half a second) before stopping it.
     const RESTARTS_BEFORE_STOP = 10;
@@ -244,7 +244,7 @@ describe('backup and real SQLite in other processes', () => {
     createDatabase(dst, { pageSize: 1024 });
     const s = await Database.open(src, { busyTimeout: 0 });
     const d = await Database.open(dst, { busyTimeout: 0 });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       const r1 = await b.step(16);
       expect(r1.done).toBe(false);
@@ -304,7 +304,7 @@ describe('crashes on the destination side', () => {
 
     const s = await Database.open(src);
     const d = await Database.open(dst);
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       const r = await b.step(10);
       expect(r.done).toBe(false);
@@ -451,7 +451,7 @@ describe('backup and better-sqlite3 in this process', () => {
 
     const s = await Database.open(src, { busyTimeout: 50 });
     const d = await Database.open(dst, { busyTimeout: 50 });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       // Its SHARED lock (a POSIX lock of this process) keeps our EXCLUSIVE out, as it would keep
       // out another SQLite connection.
@@ -493,7 +493,7 @@ describe('SQLITE_BUSY', () => {
     const dstBefore = logicalDump(dst);
     const s = await Database.open(src, { busyTimeout: 50 });
     const d = await Database.open(dst, { busyTimeout: 50 });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       // The first step: the source cannot be read.
       let holder = await holdInShell(src, 'BEGIN EXCLUSIVE;');
@@ -541,7 +541,7 @@ describe('SQLITE_BUSY', () => {
     createDatabase(dst, { pageSize: 1024 });
     const s = await Database.open(src, { busyTimeout: 50 });
     const d = await Database.open(dst, { busyTimeout: 50 });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       const holder = await holdInShell(dst, 'BEGIN EXCLUSIVE;');
       const first = await failingStep(b, 10);
@@ -597,7 +597,7 @@ describe('SQLITE_BUSY', () => {
 
     const s = await Database.open(src, { busyTimeout: 50 });
     const d = await Database.open(dst, { create: true, busyTimeout: 50 });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       const first = await failingStep(b, 10);
       expect(first.err).toBeInstanceOf(LitevaultError);

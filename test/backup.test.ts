@@ -121,12 +121,29 @@ describe('backup() equals sqlite3 .backup over the rollback-journal corpus', () 
 });
 
 describe('the sqlite3_backup contract, rule by rule', () => {
+  it('new Backup(source, destination) takes the source first: src is copied into dst, src untouched (unlike sqlite3_backup_init)', async () => {
+    const src = realDb('src.db', rowsSql(4096, 300, 'live'));
+    const dst = realDb('dst.db', rowsSql(4096, 5, 'old'));
+    const before = sha(src);
+    {
+      await using s = await Database.open(src);
+      await using d = await Database.open(dst);
+      const b = new Backup(s, d);
+      expect((await b.step(-1)).done).toBe(true);
+      await b.finish();
+    }
+    expect(sha(src)).toBe(before);
+    expect(integrityCheck(dst)).toBe('ok');
+    expect(logicalDump(dst)).toBe(logicalDump(src));
+    expect(sqliteShell(dst, "SELECT count(*) FROM t WHERE v LIKE 'live%';").trim()).toBe('300');
+  });
+
   it('step(n) copies n pages at a time; remaining and pageCount update after every step; n < 0 copies the rest', async () => {
     const src = realDb('src.db', rowsSql(1024, 400, 'a'));
     const pages = fs.statSync(src).size / 1024;
     await using s = await Database.open(src);
     await using d = await Database.open(fresh('dst.db'), { create: true });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     expect([b.remaining, b.pageCount]).toEqual([0, 0]);
     let r = await b.step(10);
     expect(r).toMatchObject({ done: false, remaining: pages - 10, pageCount: pages, restarts: 0, pageSize: 1024 });
@@ -146,7 +163,7 @@ describe('the sqlite3_backup contract, rule by rule', () => {
     const pages = fs.statSync(src).size / 1024;
     await using s = await Database.open(src);
     await using d = await Database.open(fresh('dst.db'), { create: true });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     const results = await Promise.all(Array.from({ length: pages }, () => b.step(1)));
     expect(results.map((r) => r.remaining)).toEqual(Array.from({ length: pages }, (_, i) => pages - 1 - i));
     expect(results[pages - 1].done).toBe(true);
@@ -162,7 +179,7 @@ describe('the sqlite3_backup contract, rule by rule', () => {
     const oldBytes = sha(dst);
     await using s = await Database.open(src);
     await using d = await Database.open(dst);
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     await b.step(20);
     await b.step(20);
     expect(fs.readFileSync(dst + '-journal').readUInt32BE(0)).toBe(0xd9d505f9); // a hot journal guards the copy
@@ -176,7 +193,7 @@ describe('the sqlite3_backup contract, rule by rule', () => {
   it('exactly one finish(): a second finish() or a step() after it is SQLITE_MISUSE, not a crash', async () => {
     await using s = await Database.open(realDb('src.db', rowsSql(1024, 20, 'm')));
     await using d = await Database.open(fresh('dst.db'), { create: true });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     await b.step(-1);
     await b.finish();
     expect(b.finished).toBe(true);
@@ -190,7 +207,7 @@ describe('the sqlite3_backup contract, rule by rule', () => {
     const before = sha(dst);
     await using s = await Database.open(src);
     await using d = await Database.open(dst, { readOnly: true });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     const first = await rejection(b.step(5));
     expect(first.code).toBe('SQLITE_READONLY');
     expect(first.retryable).toBe(false);
@@ -211,7 +228,7 @@ describe('the sqlite3_backup contract, rule by rule', () => {
       await using o = await Database.open(other);
       let err: unknown;
       try {
-        new Backup(o, s);
+        new Backup(s, o);
       } catch (e) {
         err = e;
       }
@@ -227,12 +244,12 @@ describe('the sqlite3_backup contract, rule by rule', () => {
   it('a destination already being written by an unfinished backup is refused, and a handle in use cannot close', async () => {
     await using s = await Database.open(realDb('src.db', rowsSql(1024, 50, 'y')));
     await using d = await Database.open(fresh('dst.db'), { create: true });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     await b.step(1);
-    expect(() => new Backup(d, s)).toThrow(/in use/);
+    expect(() => new Backup(s, d)).toThrow(/in use/);
     expect((await rejection(d.close())).code).toBe('SQLITE_BUSY');
     await b.finish();
-    const again = new Backup(d, s);
+    const again = new Backup(s, d);
     await again.step(-1);
     await again.finish();
   });
@@ -243,7 +260,7 @@ describe('the sqlite3_backup contract, rule by rule', () => {
     await using s = await Database.open(realDb('src.db', rowsSql(1024, 500, 'z')));
     await using d = await Database.open(dst);
     {
-      await using b = new Backup(d, s);
+      await using b = new Backup(s, d);
       await b.step(3);
     }
     expect(sha(dst)).toBe(before);
@@ -415,11 +432,12 @@ describe('litevault backup (CLI)', () => {
     expect(logicalDump(dst)).toBe(logicalDump(src));
   });
 
-  it('exits non-zero with the error code on stderr', () => {
+  it('exits 1 with one line naming the operation, both files and the error code on stderr', () => {
     const src = fresh('notdb.db');
     fs.writeFileSync(src, 'nope'.repeat(100));
-    const r = spawnSync(process.execPath, [cli, 'backup', src, fresh('dst.db')], { encoding: 'utf8' });
+    const dst = fresh('dst.db');
+    const r = spawnSync(process.execPath, [cli, 'backup', src, dst], { encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^litevault backup: SQLITE_NOTADB: /);
+    expect(r.stderr).toBe(`litevault backup: cannot back up '${src}' to '${dst}': SQLITE_NOTADB: '${src}': file is not a database (no SQLite header)\n`);
   });
 });

@@ -1,18 +1,68 @@
-// The litevault command line, run as a user would run it (node dist/cli.js), on databases that
-// real SQLite made: --json output, human output, exit statuses and error lines.
+// The litevault command line, run as a user or a script runs it (node dist/cli.js, no terminal),
+// on databases that real SQLite made and with real sqlite3 processes holding locks: --json
+// output for results and failures, --progress json, --quiet, per-command help, `--`, one-line
+// usage errors, the documented exit statuses (0 done, 1 failed, 2 usage, 3 done but busy), and
+// lock messages in words, naming the holder's pid, the file and the operation.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { pragmas, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { holdInShell, type ShellHolder } from './oracle/holders';
+import { integrityCheck, logicalDump, pragmas, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
 
 afterAll(removeTmpDirs);
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 const dir = tmpDir('litevault-cli-');
+let n = 0;
+const fresh = (name: string): string => path.join(dir, `${n++}-${name}`);
+const holders = new Set<ShellHolder>();
+afterEach(() => {
+  for (const h of holders) h.child.kill('SIGKILL');
+  holders.clear();
+});
 
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(args: string[], cwd?: string): Run {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+function realDb(name: string, sql: string): string {
+  const f = fresh(name);
+  sqliteShell(f, sql);
+  return f;
+}
+
+const rowsSql = (rows: number): string =>
+  `CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<${rows}) INSERT INTO t SELECT i, hex(randomblob(100)) FROM c;`;
+
+async function hold(db: string, sql: string): Promise<ShellHolder> {
+  const h = await holdInShell(db, sql);
+  holders.add(h);
+  return h;
+}
+
+async function release(h: ShellHolder): Promise<void> {
+  await h.release();
+  holders.delete(h);
+}
+
+// One JSON error object on stderr, nothing on stdout.
+function jsonError(r: Run): { code: string; errno: number | null; message: string; retryable: boolean } {
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  const parsed = JSON.parse(lines[0]!) as { error: { code: string; errno: number | null; message: string; retryable: boolean } };
+  expect(Object.keys(parsed)).toEqual(['error']);
+  expect(Object.keys(parsed.error).sort()).toEqual(['code', 'errno', 'message', 'retryable']);
+  return parsed.error;
 }
 
 describe('litevault info', () => {
@@ -20,7 +70,7 @@ describe('litevault info', () => {
   sqliteShell(db, 'PRAGMA page_size=2048; PRAGMA user_version=9; CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(5000));');
 
   it('--json prints one object whose values equal SQLite PRAGMAs', () => {
-    const r = run('info', db, '--json');
+    const r = run(['info', db, '--json']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
@@ -30,30 +80,222 @@ describe('litevault info', () => {
   });
 
   it('prints a readable summary without --json', () => {
-    const r = run('info', db);
+    const r = run(['info', db]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^page size\s+2048$/m);
     expect(r.stdout).toMatch(/^user version\s+9$/m);
   });
 
-  it('exits 1 with the error code on stderr for a file that is not a database', () => {
+  it('a file that is not a database: exit 1, one line naming the operation, the file and the code', () => {
     const f = path.join(dir, 'notes.txt');
     fs.writeFileSync(f, 'not a database at all, just some text that is long enough\n'.repeat(4));
-    const r = run('info', f, '--json');
+    const r = run(['info', f]);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^litevault info: SQLITE_NOTADB: .*notes\.txt/);
+    expect(r.stderr).toMatch(/^litevault info: cannot read '.*notes\.txt': SQLITE_NOTADB: .*notes\.txt.*\n$/);
   });
 
-  it('exits 1 with SQLITE_CANTOPEN for a missing file', () => {
-    const r = run('info', path.join(dir, 'nope.db'));
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/SQLITE_CANTOPEN/);
+  it('with --json a failure is one {"error":{code,errno,message,retryable}} object on stderr', () => {
+    const missing = jsonError(run(['info', path.join(dir, 'nope.db'), '--json']));
+    expect(missing).toMatchObject({ code: 'SQLITE_CANTOPEN', errno: 2, retryable: false });
+    expect(missing.message).toMatch(/nope\.db/);
+    const f = path.join(dir, 'notes2.txt');
+    fs.writeFileSync(f, 'x'.repeat(512));
+    expect(jsonError(run(['info', '--json', f]))).toMatchObject({ code: 'SQLITE_NOTADB', errno: null, retryable: false });
+  });
+});
+
+describe('usage, help and `--`', () => {
+  const db = realDb('small.db', rowsSql(50));
+
+  it('a usage error prints one line and a hint, not the whole help, and exits 2', () => {
+    for (const [args, message, hint] of [
+      [['info'], /^litevault info: info needs one database path/, "try 'litevault info --help'"],
+      [['info', db, '--bogus'], /^litevault info: unknown option '--bogus'$/, "try 'litevault info --help'"],
+      [['backup', db], /^litevault backup: backup needs a source and a destination/, "try 'litevault backup --help'"],
+      [['backup', db, 'x.db', '--pages'], /^litevault backup: option '--pages' needs a value$/, "try 'litevault backup --help'"],
+      [['backup', db, 'x.db', '--pages', '0'], /^litevault backup: --pages must be an integer >= 1, not '0'$/, "try 'litevault backup --help'"],
+      [['checkpoint', db, '--mode', 'hard'], /^litevault checkpoint: --mode must be passive, full, restart or truncate, not 'hard'$/, "try 'litevault checkpoint --help'"],
+      [['frobnicate'], /^litevault: unknown command 'frobnicate'$/, "try 'litevault --help'"],
+      [[], /^litevault: no command given/, "try 'litevault --help'"],
+    ] as const) {
+      const r = run([...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.split('\n');
+      expect(lines, r.stderr).toHaveLength(3); // two lines and the final newline
+      expect(lines[0]).toMatch(message);
+      expect(lines[1]).toBe(hint);
+    }
+    expect(fs.existsSync(path.join(dir, 'x.db'))).toBe(false);
   });
 
-  it('exits 2 with usage for a missing argument or an unknown option', () => {
-    expect(run('info').status).toBe(2);
-    expect(run('info', db, '--bogus').stderr).toMatch(/unknown option --bogus/);
-    expect(run('frobnicate').status).toBe(2);
+  it('a usage error with --json is a JSON error object with code USAGE', () => {
+    const err = jsonError(run(['backup', db, '--json']));
+    expect(err).toMatchObject({ code: 'USAGE', errno: null, retryable: false });
+    expect(err.message).toMatch(/try 'litevault backup --help'/);
+  });
+
+  it('every command has its own --help (exit 0, stdout only) that lists its options and the exit statuses', () => {
+    for (const [args, command, options] of [
+      [['info', '--help'], 'info', ['--json']],
+      [['backup', '--help'], 'backup', ['--pages', '--busy-timeout', '--mode', '--max-restarts', '--progress', '--quiet', '--json']],
+      [['backup', '-h'], 'backup', ['--max-restarts']],
+      [['help', 'backup'], 'backup', ['--max-restarts']],
+      [['checkpoint', '--help'], 'checkpoint', ['--mode', '--busy-timeout', '--json']],
+    ] as const) {
+      const r = run([...args]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.startsWith(`usage: litevault ${command} `)).toBe(true);
+      for (const o of options) expect(r.stdout).toContain(o);
+      expect(r.stdout).toMatch(/^ {2}3 {4}done, but busy/m);
+    }
+    const top = run(['--help']);
+    expect(top.status).toBe(0);
+    expect(top.stdout).toMatch(/litevault <command> --help/);
+    expect(top.stdout).toMatch(/^ {2}2 {4}usage error$/m);
+  });
+
+  it('`--` ends the options: a destination named -x.db is backed up to, judged by SQLite; without `--` it is a usage error', () => {
+    const cwd = fresh('cwd');
+    fs.mkdirSync(cwd);
+    const bad = run(['backup', db, '-x.db'], cwd);
+    expect(bad.status).toBe(2);
+    expect(fs.existsSync(path.join(cwd, '-x.db'))).toBe(false);
+    const r = run(['backup', '--quiet', db, '--', '-x.db'], cwd);
+    expect(r.status, r.stderr).toBe(0);
+    const copy = path.join(cwd, '-x.db');
+    expect(integrityCheck(copy)).toBe('ok');
+    expect(logicalDump(copy)).toBe(logicalDump(db));
+  });
+});
+
+describe('litevault backup output for scripts', () => {
+  const src = realDb('src.db', rowsSql(2000));
+
+  it('--json: the result object on stdout, nothing on stderr', () => {
+    const dst = fresh('json.db');
+    const r = run(['backup', src, dst, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const result = JSON.parse(lines[0]!);
+    expect(result).toMatchObject({ source: src, destination: dst, pageCount: pragmas(src).pageCount, restarts: 0, heldLock: false, mode: 'restart' });
+    expect(logicalDump(dst)).toBe(logicalDump(src));
+  });
+
+  it('--progress json: one JSON line per step on stderr, no carriage returns; the last line is done', () => {
+    const dst = fresh('progress.db');
+    const r = run(['backup', src, dst, '--pages', '16', '--progress', 'json', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('\r');
+    const steps = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+    const result = JSON.parse(r.stdout);
+    expect(steps).toHaveLength(result.steps);
+    expect(steps.length).toBeGreaterThan(2);
+    steps.forEach((s, i) => {
+      expect(s.step).toBe(i + 1);
+      expect(s.copied + s.remaining).toBe(s.pageCount);
+      expect(s.done).toBe(i === steps.length - 1);
+    });
+    expect(integrityCheck(dst)).toBe('ok');
+  });
+
+  it('without a terminal and without --progress: no bar, no carriage returns; the summary on stdout', () => {
+    const r = run(['backup', src, fresh('plain.db'), '--pages', '16']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).not.toContain('\r');
+    expect(r.stdout).toMatch(/^backed up .*src\.db to .*plain\.db: \d+ pages of 4096 bytes/);
+  });
+
+  it('--quiet prints nothing on success, and still prints the error on failure', () => {
+    const ok = run(['backup', '-q', src, fresh('quiet.db'), '--pages', '16']);
+    expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, '', '']);
+    const bad = run(['backup', '--quiet', path.join(dir, 'missing.db'), fresh('q2.db')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^litevault backup: cannot back up '.*missing\.db' to '.*q2\.db': SQLITE_CANTOPEN: /);
+  });
+});
+
+describe('lock messages in words, with the holder, the file and the operation', () => {
+  it('a source held EXCLUSIVE by sqlite3: "locked by another process (pid N): it holds the EXCLUSIVE lock", BUSY after about --busy-timeout', async () => {
+    const src = realDb('locked-src.db', rowsSql(100));
+    const dst = fresh('locked-dst.db');
+    const h = await hold(src, 'BEGIN EXCLUSIVE;');
+    try {
+      const r = run(['backup', src, dst, '--busy-timeout', '400']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(
+        `litevault backup: cannot back up '${src}' to '${dst}': SQLITE_BUSY: database '${src}' is locked by another process (pid ${h.pid}): it holds the EXCLUSIVE lock (it is committing)\n`,
+      );
+      expect(r.stderr).not.toMatch(/byte/);
+      expect(r.ms).toBeLessThan(400 * 1.5 + 500); // process start-up included
+      const err = jsonError(run(['backup', src, dst, '--busy-timeout', '0', '--json']));
+      expect(err).toMatchObject({ code: 'SQLITE_BUSY', errno: null, retryable: true });
+      expect(err.message).toContain(`pid ${h.pid}`);
+    } finally {
+      await release(h);
+    }
+  });
+
+  it('a rollback-journal destination in a sqlite3 write transaction: "it holds the write lock (RESERVED ...)"; a WAL one: "the WAL write lock"', async () => {
+    const src = realDb('src2.db', rowsSql(100));
+    for (const wal of [false, true]) {
+      const dst = realDb('busy-dst.db', `${wal ? 'PRAGMA journal_mode=WAL;' : ''} CREATE TABLE old(x); INSERT INTO old VALUES (1);`);
+      const before = logicalDump(dst);
+      const h = await hold(dst, 'BEGIN IMMEDIATE; INSERT INTO old VALUES (2);');
+      try {
+        const r = run(['backup', src, dst, '--busy-timeout', '200']);
+        expect(r.status).toBe(1);
+        const lock = wal ? 'it holds the WAL write lock (a write transaction is open)' : 'it holds the write lock (RESERVED: a write transaction is open)';
+        expect(r.stderr).toBe(
+          `litevault backup: cannot back up '${src}' to '${dst}': SQLITE_BUSY: database '${dst}' is locked by another process (pid ${h.pid}): ${lock}\n`,
+        );
+      } finally {
+        await release(h);
+      }
+      // The holder committed its row; our failed backup changed nothing.
+      expect(logicalDump(dst)).not.toBe(before);
+      expect(sqliteShell(dst, 'SELECT group_concat(x) FROM old;').trim()).toBe('1,2');
+    }
+  });
+});
+
+describe('litevault checkpoint exit statuses', () => {
+  it('exit 3 (done but busy) when a real SQLite reader holding a snapshot keeps truncate from truncating; 0 once it is gone', async () => {
+    const db = realDb('wal.db', `PRAGMA journal_mode=WAL; ${rowsSql(200)}`);
+    sqliteShell(db, 'PRAGMA wal_checkpoint(TRUNCATE);');
+    const reader = await hold(db, 'BEGIN; SELECT count(*) FROM t;');
+    try {
+      sqliteShell(db, 'PRAGMA wal_autocheckpoint=0; INSERT INTO t(v) VALUES (1), (2), (3);');
+      const passive = run(['checkpoint', db, '--json']);
+      expect(passive.status).toBe(0);
+      expect(JSON.parse(passive.stdout)).toMatchObject({ busy: 0 });
+      const r = run(['checkpoint', db, '--mode', 'truncate', '--busy-timeout', '200', '--json']);
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toBe('');
+      const row = JSON.parse(r.stdout);
+      expect(row.busy).toBe(1);
+      expect(fs.statSync(db + '-wal').size).toBeGreaterThan(0);
+      const human = run(['checkpoint', db, '--mode', 'restart', '--busy-timeout', '200']);
+      expect(human.status).toBe(3);
+      expect(human.stdout).toMatch(/busy: other connections kept the restart checkpoint from doing all it asks/);
+    } finally {
+      await release(reader);
+    }
+    const done = run(['checkpoint', db, '--mode', 'truncate', '--json']);
+    expect(done.status).toBe(0);
+    expect(JSON.parse(done.stdout)).toEqual({ busy: 0, log: 0, checkpointed: 0 });
+    expect(fs.statSync(db + '-wal').size).toBe(0);
+    expect(integrityCheck(db)).toBe('ok');
+  });
+
+  it('exit 0 for a database not in WAL mode (nothing to do is not busy)', () => {
+    const r = run(['checkpoint', realDb('rollback.db', rowsSql(5)), '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ busy: 0, log: -1, checkpointed: -1 });
   });
 });

@@ -109,7 +109,7 @@ describe('paths are resolved as SQLite resolves them (unixFullPathname)', () => 
     fs.symlinkSync(real, link);
     const s = await Database.open(src);
     const d = await Database.open(link);
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       await b.step(1);
       // Mid-backup, the journal that protects the destination sits beside the real file.
@@ -160,7 +160,7 @@ describe('companion files and stale files, as SQLite treats them', () => {
     fs.chmodSync(dst, 0o600);
     const s = await Database.open(src);
     const d = await Database.open(dst);
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     try {
       await b.step(1);
       expect(fs.statSync(dst + '-journal').mode & 0o777).toBe(0o600);

@@ -37,8 +37,8 @@ describe('each backup keeps its own view of the source (item 3)', () => {
     const s = await Database.open(src);
     const da = await Database.open(path.join(dir, 'a.db'), { create: true });
     const db = await Database.open(path.join(dir, 'b.db'), { create: true });
-    const a = new Backup(da, s, { mode: 'restart' });
-    const b = new Backup(db, s, { mode: 'restart' });
+    const a = new Backup(s, da, { mode: 'restart' });
+    const b = new Backup(s, db, { mode: 'restart' });
     try {
       await a.step(10);
       await b.step(10);
@@ -67,7 +67,7 @@ describe('each backup keeps its own view of the source (item 3)', () => {
     rows(src, 2000, true);
     const s = await Database.open(src);
     const d = await Database.open(path.join(dir, 'copy.db'), { create: true });
-    const job = new Backup(d, s, { mode: 'restart' });
+    const job = new Backup(s, d, { mode: 'restart' });
     try {
       await job.step(10);
       commitElsewhere(src, true);

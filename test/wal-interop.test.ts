@@ -173,7 +173,7 @@ describe('litevault and better-sqlite3 in one process', () => {
       const s = await Database.open(db);
       const d = await Database.open(copy, { create: true });
       let snapshotFrame = 0;
-      const b = new Backup(d, s);
+      const b = new Backup(s, d);
       try {
         let r: BackupStepResult = await b.step(4);
         expect(r.mode).toBe('snapshot');
@@ -246,7 +246,7 @@ describe('litevault and better-sqlite3 in one process', () => {
       const s2 = await Database.open(db);
       try {
         const d2 = await Database.open(copy2, { create: true });
-        const b2 = new Backup(d2, s2);
+        const b2 = new Backup(s2, d2);
         const r2 = await b2.step(-1);
         await b2.finish();
         await d2.close();
@@ -388,7 +388,7 @@ describe('backup into a WAL destination that a SQLite reader has open', () => {
         expect(reader.firstFingerprint).toBe(oldFp);
         const s = await Database.open(src);
         const d = await Database.open(dst);
-        const b = new Backup(d, s);
+        const b = new Backup(s, d);
         const PAGES = 8;
         const during: Array<{ fp: string; reads: number }> = [];
         let r: BackupStepResult;

@@ -79,7 +79,7 @@ describe('snapshot reads while real SQLite commits', () => {
         await using s = await Database.open(src);
         const dst = fresh('copy.db');
         await using d = await Database.open(dst, { create: true });
-        const b = new Backup(d, s);
+        const b = new Backup(s, d);
         const first = await b.step(1024);
         expect(first.mode).toBe('snapshot');
         const frame = first.snapshotFrame;
@@ -113,7 +113,7 @@ describe('snapshot reads while real SQLite commits', () => {
     const src = walWithFrames('restart.db', 3);
     await using s = await Database.open(src);
     await using d = await Database.open(fresh('copy.db'), { create: true });
-    const b = new Backup(d, s, { mode: 'restart' });
+    const b = new Backup(s, d, { mode: 'restart' });
     const first = await b.step(2);
     expect(first.mode).toBe('restart');
     sqliteShell(src, "INSERT INTO t(k, v) VALUES ('between', x'00');");
@@ -133,7 +133,7 @@ describe('wal-index recovery that SQLite then uses', () => {
     fs.rmSync(src + '-shm', { force: true });
     await using s = await Database.open(src);
     await using d = await Database.open(fresh('copy.db'), { create: true });
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     await b.step(1); // recovery happens here; the snapshot stays pinned, so our DMS lock is held
     const index = (await inspect(src)).wal!.index!;
     expect(index.frames).toBe(sqliteWalFrames(src));
@@ -215,7 +215,7 @@ describe('WALs written by litevault', () => {
     // connection can checkpoint our frames away before they are inspected.
     await using d = await Database.open(dst);
     await using s = await Database.open(src);
-    const b = new Backup(d, s);
+    const b = new Backup(s, d);
     let r = await b.step(10);
     while (!r.done) r = await b.step(10);
     await b.finish();

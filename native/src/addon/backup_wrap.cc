@@ -55,6 +55,7 @@ Napi::Function BackupWrap::Define(Napi::Env env) {
                      {
                          InstanceMethod<&BackupWrap::Step>("step"),
                          InstanceMethod<&BackupWrap::Finish>("finish"),
+                         InstanceMethod<&BackupWrap::HoldSource>("holdSource"),
                          InstanceAccessor<&BackupWrap::Remaining>("remaining"),
                          InstanceAccessor<&BackupWrap::PageCount>("pageCount"),
                          InstanceAccessor<&BackupWrap::Restarts>("restarts"),
@@ -67,7 +68,7 @@ BackupWrap::BackupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Backup
   DatabaseWrap* destination = info.Length() >= 2 ? DatabaseWrap::Unwrap(info[0]) : nullptr;
   DatabaseWrap* source = info.Length() >= 2 ? DatabaseWrap::Unwrap(info[1]) : nullptr;
   if (destination == nullptr || source == nullptr) {
-    throwMisuse(env, "new Backup(destination, source, mode): both must be open Database handles");
+    throwMisuse(env, "new Backup(source, destination): both must be open Database handles");
     return;
   }
   Backup::Mode mode = Backup::Mode::kAuto;
@@ -109,6 +110,12 @@ Napi::Value BackupWrap::Finish(const Napi::CallbackInfo& info) {
   auto* worker = new FinishWorker(info.Env(), backup_);
   worker->KeepAlive(info.This().As<Napi::Object>());
   return worker->Start();
+}
+
+// No I/O: only the mode changes, so it runs on the main thread.
+Napi::Value BackupWrap::HoldSource(const Napi::CallbackInfo& info) {
+  backup_->holdSource();
+  return info.Env().Undefined();
 }
 
 Napi::Value BackupWrap::Remaining(const Napi::CallbackInfo& info) {

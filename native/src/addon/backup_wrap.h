@@ -3,6 +3,7 @@
 //   new binding.Backup(destination, source)   synchronous: checks only, no I/O, no waiting
 //   backup.step(pages) -> Promise<{done, remaining, pageCount, restarts}>   (threadpool)
 //   backup.finish() -> Promise<void>                                       (threadpool)
+//   backup.holdSource()   synchronous, no I/O: keep the source read lock from the next step on
 //   backup.remaining, backup.pageCount, backup.restarts, backup.finished   (as of the last step)
 //
 // Concurrent step() calls queue on the Backup's mutex in the threadpool; they never interleave.
@@ -28,6 +29,7 @@ class BackupWrap : public Napi::ObjectWrap<BackupWrap> {
  private:
   Napi::Value Step(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
+  Napi::Value HoldSource(const Napi::CallbackInfo& info);
   Napi::Value Remaining(const Napi::CallbackInfo& info);
   Napi::Value PageCount(const Napi::CallbackInfo& info);
   Napi::Value Restarts(const Napi::CallbackInfo& info);

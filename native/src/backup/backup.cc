@@ -87,8 +87,8 @@ Status Backup::beginSource(Pager& src) {
   }
   LV_RETURN_IF_ERROR(src.beginRead());
   sourceOpen_ = true;
-  if (mode_.load() == Mode::kAuto) mode_ = src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart;
-  if (mode_.load() == Mode::kSnapshot) source_->pinnedReads++;
+  Mode automatic = Mode::kAuto;  // a compare-exchange, so a holdSource() meanwhile is never undone
+  mode_.compare_exchange_strong(automatic, src.wal() != nullptr ? Mode::kSnapshot : Mode::kRestart);
   snapshotFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
   // Our own signature, not the pager's: another backup or a checkpoint on the same handle may
   // have read the source since, and must not hide the change from us.
@@ -104,7 +104,8 @@ void Backup::endSource(Pager& src) {
   if (!sourceOpen_) return;
   src.endRead();
   sourceOpen_ = false;
-  if (mode_.load() == Mode::kSnapshot) source_->pinnedReads--;
+  if (pinned_) source_->pinnedReads--;
+  pinned_ = false;
 }
 
 Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
@@ -135,6 +136,10 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
   // Restart mode reads the source only during a step (writers run in between); a snapshot is
   // kept until the copy is done, or until an error (the next step then takes a new one).
   if (mode_.load() != Mode::kSnapshot || done_.load() || !status.isOk()) endSource(src);
+  if (sourceOpen_ && !pinned_) {  // kept past this step: the source connection is pinned
+    pinned_ = true;
+    source_->pinnedReads++;
+  }
   return status;
 }
 

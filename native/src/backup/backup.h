@@ -22,6 +22,7 @@
 // snapshot and never restarts however often others commit; for a WAL source writers are not
 // blocked (checkpoints cannot pass the pinned snapshot meanwhile), for a rollback-journal source
 // the SHARED lock would block writers, so kAuto picks kSnapshot for WAL sources only.
+// holdSource() switches a running kRestart backup to kSnapshot (a source that keeps changing).
 //
 // Error rule: SQLITE_BUSY and SQLITE_LOCKED leave the handle as it was (retry the step). Any
 // other failure is sticky: every later step and finish() report it again.
@@ -61,6 +62,10 @@ class Backup {
   ~Backup();
 
   Status step(int pages, Progress* out);
+  // Switches to kSnapshot: from the next step on (or at the end of a step running now), the
+  // source's read transaction is kept until DONE, so the copy can restart at most once more.
+  // backup() uses it after maxRestarts restarts. Lock-free; any thread.
+  void holdSource() { mode_ = Mode::kSnapshot; }
   Status finish();
   Progress progress() const;
   bool finished() const { return finished_.load(); }
@@ -83,6 +88,7 @@ class Backup {
   Status sticky_;                // first fatal error
   bool destinationOpen_ = false;  // the destination write transaction is open
   bool sourceOpen_ = false;       // this backup holds the source read transaction (snapshot mode)
+  bool pinned_ = false;           // sourceOpen_ past a step, counted in source_->pinnedReads
   bool copying_ = false;          // pages of the current source view have been copied
   uint32_t next_ = 1;            // next source page to copy (SQLite's iNext)
   uint32_t destinationOldCookie_ = 0;
