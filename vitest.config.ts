@@ -8,5 +8,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // Passed to every forked test process at spawn, before libuv starts its pool: an
+    // interleaving test's paused step holds a threadpool thread (test/oracle/testing-addon.ts).
+    env: { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
   },
 });

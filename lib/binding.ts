@@ -2,6 +2,10 @@
  * The native addon, loaded only through node-gyp-build (prebuilds/<platform>-<arch>/ first, then
  * build/Release/ for a from-source build), with LitevaultError handed to it so every native
  * rejection arrives typed. Internal: the public surface is in index.ts.
+ *
+ * TEST-ONLY switch: when the environment variable LITEVAULT_TEST_ADDON names a `.node` file (the
+ * test build, build-test/Release/litevault.node, with fault injection and sync points), that file
+ * is loaded instead. test/oracle/testing-addon.ts sets it; nothing else should.
  */
 import * as path from 'node:path';
 import nodeGypBuild = require('node-gyp-build');
@@ -56,29 +60,48 @@ interface NativeBinding {
   /** Note the order: sqlite3_backup_init's (destination first); lib/backup.ts takes the source first. */
   Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
   Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
-  /** Test hook (os/fault.h): make the N-th disk-changing operation fail, or stop all from it on. */
-  setFaultPlan(plan: { mode: 'off' | 'fail' | 'stop'; at?: number; errno?: 'EIO' | 'ENOSPC' }): void;
-  /** Test hook: disk-changing operations since the last setFaultPlan(). */
-  faultOperations(): number;
   napiVersion: number;
+}
+
+/**
+ * @internal The hooks only the TEST build registers (native/src/addon/testing.cc); the shipped
+ * binary has none of them. test/oracle/testing-addon.ts wraps them.
+ */
+export interface NativeTestHooks {
+  /** os/fault.h: make the N-th disk-changing operation fail, or stop all from it on. */
+  setFaultPlan(plan: { mode: 'off' | 'fail' | 'stop'; at?: number; errno?: 'EIO' | 'ENOSPC' }): void;
+  /** Disk-changing operations since the last setFaultPlan(). */
+  faultOperations(): number;
+  /** os/sync_point.h: the next `count` (default 1) threads that reach `name` pause there. */
+  syncPointArm(name: string, count?: number): void;
+  /** Resolves true once a thread is paused at `name`, false after timeoutMs (0..30000). */
+  syncPointWait(name: string, timeoutMs: number): Promise<boolean>;
+  /** Lets every thread paused at `name` go on. */
+  syncPointRelease(name: string): void;
+  /** Disarms every point and releases every paused thread. */
+  syncPointReset(): void;
 }
 
 // Node < 18.18 has no Symbol.asyncDispose; TypeScript's `await using` looks it up by this name.
 (Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('Symbol.asyncDispose');
 
 const packageRoot = path.join(__dirname, '..');
-const binaryPath = nodeGypBuild.resolve(packageRoot);
+const testAddon = process.env.LITEVAULT_TEST_ADDON;
+const binaryPath = testAddon ? path.resolve(testAddon) : nodeGypBuild.resolve(packageRoot);
 
 /** @internal */
-export const binding = nodeGypBuild(packageRoot) as NativeBinding;
+export const binding = (testAddon ? require(binaryPath) : nodeGypBuild(packageRoot)) as NativeBinding & Partial<NativeTestHooks>;
 binding.setErrorClass(LitevaultError);
 
 /** Where the loaded native binary came from. */
 export interface NativeAddonInfo {
   /** Absolute path of the .node file that was loaded. */
   path: string;
-  /** 'prebuilds' for a shipped prebuilt binary, 'build' for one compiled from source. */
-  from: 'prebuilds' | 'build';
+  /**
+   * 'prebuilds' for a shipped prebuilt binary, 'build' for one compiled from source, 'test' for
+   * the test build named by LITEVAULT_TEST_ADDON (test-only).
+   */
+  from: 'prebuilds' | 'build' | 'test';
   /** The Node-API version the binary was built for. */
   napiVersion: number;
 }
@@ -86,6 +109,6 @@ export interface NativeAddonInfo {
 /** Which native binary this process loaded (prebuilt or compiled from source). */
 export const nativeAddon: NativeAddonInfo = Object.freeze({
   path: binaryPath,
-  from: path.relative(packageRoot, binaryPath).split(path.sep)[0] === 'prebuilds' ? 'prebuilds' : 'build',
+  from: testAddon ? 'test' : path.relative(packageRoot, binaryPath).split(path.sep)[0] === 'prebuilds' ? 'prebuilds' : 'build',
   napiVersion: binding.napiVersion,
 });

@@ -15,10 +15,16 @@ done
 ln -s "$root/node_modules" "$work/node_modules"
 cd "$work"
 
-npx cmake-js rebuild --out build --log-level warn --CDLITEVAULT_SANITIZE=address,undefined
+# Both addons, instrumented: build/ (as shipped, no test hooks) for most of the suite, and
+# build-test/ (LITEVAULT_TESTING: fault injection, sync points) for the fault and interleaving
+# tests, which load it through test/oracle/testing-addon.ts.
+npx cmake-js rebuild --out build --log-level warn --CDLITEVAULT_SANITIZE=address,undefined --CDLITEVAULT_TESTING=OFF
+npx cmake-js rebuild --out build-test --log-level warn --CDLITEVAULT_SANITIZE=address,undefined --CDLITEVAULT_TESTING=ON
 npm run build:ts --silent
-symbols="$(nm -D build/Release/litevault.node)"
-[[ "$symbols" == *__asan_init* && "$symbols" == *__ubsan_* ]] || { echo "test:asan: the addon is not instrumented" >&2; exit 1; }
+for addon in build/Release/litevault.node build-test/Release/litevault.node; do
+  symbols="$(nm -D "$addon")"
+  [[ "$symbols" == *__asan_init* && "$symbols" == *__ubsan_* ]] || { echo "test:asan: $addon is not instrumented" >&2; exit 1; }
+done
 
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"

@@ -4,12 +4,13 @@
 // the N-th on silently not happening (a crash at that instant). Each time real SQLite must find
 // the source unchanged and the destination either as it was or the complete copy, with
 // integrity_check ok; failures must surface as typed errors.
+//
+// Runs against the TEST build of the addon (fault injection is compiled only there).
+import { backup, checkpoint, LitevaultError, testBinding as binding } from './oracle/testing-addon.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backup, checkpoint, LitevaultError } from '../dist/index.js';
-import { binding } from '../dist/binding.js';
 import { createDatabase } from './oracle/corpus';
 import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
 

@@ -1,5 +1,6 @@
 // The module entry: registers the addon's functions. Only this layer (native/src/addon/) includes
-// Node headers; everything below is plain C++17.
+// Node headers; everything below is plain C++17. The test hooks (addon/testing.h) are registered
+// only by the test build (LITEVAULT_TESTING).
 #include <napi.h>
 
 #include "addon/backup_wrap.h"
@@ -26,8 +27,9 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("publish", Napi::Function::New(env, publishFile, "publish"));
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));
-  exports.Set("setFaultPlan", Napi::Function::New(env, setFaultPlan, "setFaultPlan"));
-  exports.Set("faultOperations", Napi::Function::New(env, faultOperations, "faultOperations"));
+#if defined(LITEVAULT_TESTING)
+  registerTestHooks(env, exports);  // the test build only: fault plans and sync points
+#endif
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

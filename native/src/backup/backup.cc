@@ -5,6 +5,7 @@
 
 #include "format/byte_order.h"
 #include "format/new_database.h"
+#include "os/sync_point.h"
 
 namespace litevault {
 namespace {
@@ -109,6 +110,7 @@ void Backup::endSource(Pager& src) {
 }
 
 Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
+  LV_SYNC_POINT("backup-step-begin");
   LV_RETURN_IF_ERROR(beginSource(src));
   Status status;
   if (!destinationOpen_) status = beginDestination(src, dst);
@@ -125,6 +127,7 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
     const uint64_t wanted = pages < 0 ? sourcePages : std::min<uint64_t>(sourcePages, uint64_t(next_) - 1 + uint64_t(pages));
     copying_ = true;
     status = copyPages(src, dst, static_cast<uint32_t>(wanted));
+    LV_SYNC_POINT("backup-after-copy");
     pageCount_ = sourcePages;
     pageSize_ = src.pageSize();
     remaining_ = next_ <= sourcePages ? sourcePages + 1 - next_ : 0;

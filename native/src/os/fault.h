@@ -7,6 +7,9 @@
 // mapping are memory stores and are not counted; a test that "stops" must close its handles
 // before judging, so that SQLite rebuilds the wal-index from the -wal as after a real crash.
 //
+// Test build only (LITEVAULT_TESTING, see os/sync_point.h): in the shipped build next() is an
+// inline "proceed" the compiler folds away, and nothing else is declared.
+//
 // Thread safety: all functions may be called from any thread.
 #pragma once
 
@@ -14,6 +17,10 @@
 
 namespace litevault {
 namespace fault {
+
+enum class Verdict { kProceed, kFail, kSkip };
+
+#if defined(LITEVAULT_TESTING)
 
 enum class Mode { kOff, kFail, kStop };
 
@@ -28,9 +35,15 @@ void setPlan(const Plan& plan);
 // Operations counted since the last setPlan().
 uint64_t operations();
 
-enum class Verdict { kProceed, kFail, kSkip };
 // Called by the os layer before each disk-changing operation.
 Verdict next(int* errnum);
+
+#else
+
+// The shipped build: every operation proceeds.
+inline Verdict next(int* /*errnum*/) { return Verdict::kProceed; }
+
+#endif
 
 }  // namespace fault
 }  // namespace litevault

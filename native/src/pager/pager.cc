@@ -7,6 +7,7 @@
 
 #include "format/byte_order.h"
 #include "pager/busy_wait.h"
+#include "os/sync_point.h"
 #include "pager/journal_playback.h"
 
 namespace litevault {
@@ -96,6 +97,7 @@ Status Pager::beginRead() {
 // pager keeps only the SHARED it holds for life), so the busy handler retries from NONE.
 Status Pager::tryBeginRead() {
   LV_RETURN_IF_ERROR(lock_.lock(DbLockLevel::kShared));
+  LV_SYNC_POINT("after-shared-lock");
   // sqlite3PagerSharedLock looks for a hot journal only while the pager is not in WAL mode.
   bool hot = false;
   Status status = wal_ ? Status::ok() : hasHotJournal(&hot);
@@ -105,6 +107,7 @@ Status Pager::tryBeginRead() {
                  : rollBackHotJournal();
   }
   if (status.isOk()) status = readHeader();
+  if (status.isOk()) LV_SYNC_POINT("after-header-read");
   if (status.isOk() && isWal_) status = beginWalRead();
   if (status.isOk() && !isWal_) {
     view_ = ViewSignature();
@@ -169,6 +172,7 @@ Status Pager::removeStaleCompanions() {
 Status Pager::beginWalRead() {
   if (!wal_) LV_RETURN_IF_ERROR(Wal::open(path_, pageSize_, &wal_));
   bool changed = false;
+  LV_SYNC_POINT("before-wal-read-lock");
   LV_RETURN_IF_ERROR(wal_->beginRead(&changed));
   Status status;
   if (wal_->mxFrame() != 0 && wal_->pageSize() != pageSize_) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pager/busy_wait.h"
+#include "os/sync_point.h"
 #include "wal/wal.h"
 
 namespace litevault {
@@ -104,6 +105,7 @@ Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeout
   // Unlike SQLite, which syncs only after a full backfill, every step is made durable before
   // nBackfill moves, so a crash between steps loses nothing and readers stay correct.
   if (status.isOk()) status = db.sync();
+  LV_SYNC_POINT("checkpoint-before-nbackfill");
   if (status.isOk()) storeShmWord(region0_ + kNBackfillOffset, limit);
   locks_.unlock(readLock(0), 1, true);
   return status;
