@@ -95,7 +95,7 @@ describe('item 4: a checkpoint on a handle with an open read transaction', () =>
       const first = await cp.step(1); // takes CKPT, backfills one frame: a stepped checkpoint in progress
       expect(first.done).toBe(false);
       const expected = sqliteView(db);
-      const backup = new Backup(out, a, { mode: 'snapshot' });
+      const backup = new Backup(a, out, { mode: 'snapshot' });
       const s = await backup.step(1); // pins A's read transaction
       expect(s.done).toBe(false);
       commit(db, 50, 'later'); // the backup's read mark is now below mxFrame
@@ -132,7 +132,7 @@ describe('item 6: a checkpoint on the handle of a restart-mode backup', () => {
       const a = await open(db);
       const dst = path.join(path.dirname(db), 'out.db');
       const out = await open(dst, { create: true });
-      const backup = new Backup(out, a, { mode: 'restart' });
+      const backup = new Backup(a, out, { mode: 'restart' });
       const s = await backup.step(2);
       expect(s.done).toBe(false);
       commit(db, 300, 'new'); // grows the database
@@ -284,7 +284,7 @@ describe('item 10', () => {
     const before = logicalDump(dst);
     const s = await open(src);
     const d = await open(dst);
-    const backup = new Backup(d, s, { mode: 'restart' });
+    const backup = new Backup(s, d, { mode: 'restart' });
     expect((await backup.step(2)).done).toBe(false);
     sqliteShell(src, 'PRAGMA page_size=8192; VACUUM;');
     expect(pragmas(src).pageSize).toBe(8192);
@@ -301,18 +301,18 @@ describe('item 10', () => {
     const ha = await open(a);
     const other = await open(path.join(dir, 'o.db'), { create: true });
     const third = await open(path.join(dir, 't.db'), { create: true });
-    const b1 = new Backup(other, ha, { mode: 'snapshot' });
+    const b1 = new Backup(ha, other, { mode: 'snapshot' });
     expect((await b1.step(1)).done).toBe(false);
     let err: { code?: string; message?: string } | undefined;
     try {
-      new Backup(ha, third);
+      new Backup(third, ha);
     } catch (e) {
       err = e as { code?: string };
     }
     expect(err?.code).toBe('SQLITE_ERROR');
     expect(err?.message).toMatch(/destination database is in use/);
     await b1.finish();
-    const b2 = new Backup(third, ha); // fine again once the snapshot is released
+    const b2 = new Backup(ha, third); // fine again once the snapshot is released
     await b2.step(-1);
     await b2.finish();
   });
@@ -328,7 +328,7 @@ describe('item 10', () => {
     {
       const s = await open(src);
       const d = await open(ours);
-      const b = new Backup(d, s);
+      const b = new Backup(s, d);
       expect((await b.step(-1)).done).toBe(true);
       await b.finish();
     }
@@ -375,7 +375,7 @@ describe('item 10', () => {
     fs.rmSync(db + '-shm', { force: true });
     const h = await open(db);
     const copy = await open(path.join(dir, 'copy.db'), { create: true });
-    const b = new Backup(copy, h);
+    const b = new Backup(h, copy);
     await b.step(1);
     const st = fs.statSync(db + '-shm');
     expect(st.size).toBeGreaterThanOrEqual(2 * 32768);
@@ -450,7 +450,7 @@ describe('item 10i: the environment cleanup hook', () => {
         (async () => {
           const s = await Database.open(workerData.src);
           const d = await Database.open(workerData.dst);
-          const b = new Backup(d, s, { mode: 'snapshot' });
+          const b = new Backup(s, d, { mode: 'snapshot' });
           await b.step(1);
           globalThis.keep = [s, d, b];
           parentPort.postMessage('stepped');
