@@ -8,8 +8,8 @@
 
 #include <map>
 
-#include "format/wal_index.h"
 #include "os/ofd_lock.h"
+#include "os/shm_layout.h"
 
 namespace litevault {
 namespace {
@@ -28,7 +28,7 @@ std::mutex barrierMutex;
 uint32_t regionsPerMap() {
   static const uint32_t perMap = [] {
     const long page = sysconf(_SC_PAGESIZE);
-    return page > long(kWalIndexRegionSize) ? static_cast<uint32_t>(page / long(kWalIndexRegionSize)) : 1u;
+    return page > long(kShmRegionSize) ? static_cast<uint32_t>(page / long(kShmRegionSize)) : 1u;
   }();
   return perMap;
 }
@@ -96,7 +96,7 @@ void ShmNode::detach(bool deleteFile) {
     if (--attachments_ > 0) return;
     const uint32_t perMap = regionsPerMap();
     for (size_t i = 0; i < regions_.size(); i += perMap) {  // each group was one mapping
-      if (regions_[i] != nullptr) munmap(regions_[i], perMap * kWalIndexRegionSize);
+      if (regions_[i] != nullptr) munmap(regions_[i], perMap * kShmRegionSize);
     }
     regions_.clear();
     // unixShmUnmap: the name goes before the DMS lock, so no new user finds it initialized.
@@ -120,7 +120,7 @@ Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
   // The group of regions holding `index`, mapped (and so first extended) as a whole.
   const uint32_t perMap = regionsPerMap();
   const uint32_t first = index - index % perMap;
-  const uint64_t needed = (uint64_t(first) + perMap) * kWalIndexRegionSize;
+  const uint64_t needed = (uint64_t(first) + perMap) * kShmRegionSize;
   uint64_t size = 0;
   LV_RETURN_IF_ERROR(file_->size(&size));
   if (size < needed) {
@@ -141,13 +141,13 @@ Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
   if (size < needed) {
     return Status::error(Code::kIoErrShmSize, "'" + file_->path() + "' could not be extended to " + std::to_string(needed) + " bytes");
   }
-  void* mapped = mmap(nullptr, perMap * kWalIndexRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
-                      static_cast<off_t>(uint64_t(first) * kWalIndexRegionSize));
+  void* mapped = mmap(nullptr, perMap * kShmRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
+                      static_cast<off_t>(uint64_t(first) * kShmRegionSize));
   if (mapped == MAP_FAILED) {
     return Status::fromErrno(Code::kIoErrShmMap, "cannot map '" + file_->path() + "'", errno);
   }
   if (regions_.size() < size_t(first) + perMap) regions_.resize(size_t(first) + perMap, nullptr);
-  for (uint32_t k = 0; k < perMap; k++) regions_[first + k] = static_cast<uint8_t*>(mapped) + size_t(k) * kWalIndexRegionSize;
+  for (uint32_t k = 0; k < perMap; k++) regions_[first + k] = static_cast<uint8_t*>(mapped) + size_t(k) * kShmRegionSize;
   *out = regions_[index];
   return Status::ok();
 }

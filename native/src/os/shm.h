@@ -39,6 +39,7 @@
 
 #include "base/status.h"
 #include "os/file.h"
+#include "os/shm_layout.h"
 
 namespace litevault {
 

@@ -35,6 +35,10 @@
 
 namespace litevault {
 
+// The os layer maps the -shm in regions of the wal-index's region size (wal.c passes
+// WALINDEX_PGSZ to xShmMap).
+static_assert(kShmRegionSize == kWalIndexRegionSize, "-shm regions are wal-index regions");
+
 struct WalCheckpointInfo {
   uint32_t nBackfill = 0;
   uint32_t nBackfillAttempted = 0;

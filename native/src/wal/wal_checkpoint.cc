@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "pager/busy_wait.h"
+#include "base/busy_wait.h"
 #include "os/sync_point.h"
 #include "wal/wal.h"
 
