@@ -68,7 +68,14 @@ export class Checkpoint {
     this.#native = new binding.Checkpoint(nativeOf(db, 'new Checkpoint()'), modeIndex(options.mode), timeout(options.busyTimeout));
   }
 
-  /** Backfills up to `frames` more frames (all when negative, the default). */
+  /**
+   * Backfills up to `frames` more frames (all when negative, the default). Rejects with the
+   * retryable `SQLITE_LOCKED` while the same Database handle has an open transaction (a snapshot
+   * backup from it, or a backup into it), as SQLite refuses to checkpoint on such a connection;
+   * a second Checkpoint on the same handle is busy at once, like a second SQLite checkpointer.
+   * When a reader keeps the checkpoint from going on (one whose snapshot is the database file
+   * alone), the step is `done`, with `busy: 1` for 'full' and stronger, as in SQLite.
+   */
   step(frames = -1): Promise<CheckpointStepResult> {
     if (typeof frames !== 'number' || Number.isNaN(frames)) return Promise.reject(misuse('checkpoint.step(frames): frames must be a number'));
     return this.#enqueue(() => this.#native.step(frames));

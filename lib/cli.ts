@@ -66,9 +66,10 @@ ${EXIT_CODES}`,
   backup: `usage: litevault backup [options] [--] <source> <destination>
 
 Copies the live database <source> into <destination> step by step, with SQLite's online-backup
-rules: other processes keep reading and writing the source between steps, and the destination is
-written under an exclusive lock through a rollback journal, so an interrupted backup leaves it as
-it was. A copy of a source that keeps changing restarts (SQLite's behaviour); after
+rules: other processes keep reading and writing the source between steps. A new destination is
+written under a private temporary name beside it and renamed into place only when complete; an
+existing one is written under an exclusive lock through a rollback journal. Either way an
+interrupted backup leaves the destination as it was. A copy of a source that keeps changing restarts (SQLite's behaviour); after
 --max-restarts restarts the backup holds the source's read lock to the end, so it always
 finishes (rollback-journal writers then wait for it; this is said on stderr).
 To restore, back up the backup: litevault backup backup.db app.db

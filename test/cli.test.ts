@@ -151,6 +151,10 @@ describe('usage, help and `--`', () => {
       for (const o of options) expect(r.stdout).toContain(o);
       expect(r.stdout).toMatch(/^ {2}3 {4}done, but busy/m);
     }
+    // backup's help says what a user finds at the destination path after an interruption.
+    expect(run(['backup', '--help']).stdout.replace(/\s+/g, ' ')).toMatch(
+      /A new destination is written under a private temporary name beside it and renamed into place only when complete/,
+    );
     const top = run(['--help']);
     expect(top.status).toBe(0);
     expect(top.stdout).toMatch(/litevault <command> --help/);

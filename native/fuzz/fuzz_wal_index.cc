@@ -13,6 +13,7 @@
 
 #include "format/wal_format.h"
 #include "format/wal_index.h"
+#include "os/shm_layout.h"
 #include "fuzz_common.h"
 
 using namespace litevault;

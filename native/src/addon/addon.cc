@@ -17,6 +17,7 @@ using namespace litevault;
 Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
+  env.AddCleanupHook([data] { data->handles.releaseAll(); });  // a worker thread or the process ends
   Napi::Function database = DatabaseWrap::Define(env);
   data->databaseClass = Napi::Persistent(database);
   exports.Set("Database", database);

@@ -90,6 +90,7 @@ BackupWrap::BackupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Backup
     return;
   }
   backup_ = std::move(backup);
+  env.GetInstanceData<AddonData>()->handles.add(backup_);
 }
 
 Napi::Value BackupWrap::Step(const Napi::CallbackInfo& info) {

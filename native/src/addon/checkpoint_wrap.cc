@@ -68,6 +68,7 @@ CheckpointWrap::CheckpointWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
     return;
   }
   checkpoint_ = std::make_shared<Checkpoint>(database->connection(), static_cast<Wal::CheckpointMode>(mode), static_cast<int>(timeout));
+  env.GetInstanceData<AddonData>()->handles.add(checkpoint_);
 }
 
 Napi::Value CheckpointWrap::Step(const Napi::CallbackInfo& info) {

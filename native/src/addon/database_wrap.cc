@@ -101,6 +101,14 @@ DatabaseWrap::DatabaseWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Da
     return;
   }
   connection_ = *info[0].As<Napi::External<std::shared_ptr<Connection>>>().Data();
+  if (connection_) info.Env().GetInstanceData<AddonData>()->handles.add(connection_);
+  // Nothing can close the connection before its wrap exists, so the pager is there to read.
+  if (connection_ && connection_->pager) {
+    const Pager& pager = *connection_->pager;
+    path_ = pager.path();
+    readOnly_ = pager.readOnly();
+    fileId_ = std::to_string(pager.file().device()) + ":" + std::to_string(pager.file().inode());
+  }
 }
 
 DatabaseWrap* DatabaseWrap::Unwrap(Napi::Value value) {
@@ -118,19 +126,20 @@ Napi::Value DatabaseWrap::Close(const Napi::CallbackInfo& info) {
   return worker->Start();
 }
 
+// The getters never touch connection_->pager: a CloseWorker may be resetting it on the
+// threadpool right now. They answer from what the constructor cached ('' / null once close()
+// has been called).
 Napi::Value DatabaseWrap::Path(const Napi::CallbackInfo& info) {
-  // The path never changes after open; read it without the connection mutex.
-  return Napi::String::New(info.Env(), connection_->pager ? connection_->pager->path() : std::string());
+  return Napi::String::New(info.Env(), connection_->closed.load() ? std::string() : path_);
 }
 
 Napi::Value DatabaseWrap::ReadOnly(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), connection_->pager && connection_->pager->readOnly());
+  return Napi::Boolean::New(info.Env(), !connection_->closed.load() && readOnly_);
 }
 
 Napi::Value DatabaseWrap::FileId(const Napi::CallbackInfo& info) {
-  if (!connection_->pager) return info.Env().Null();
-  const File& f = connection_->pager->file();
-  return Napi::String::New(info.Env(), std::to_string(f.device()) + ":" + std::to_string(f.inode()));
+  if (connection_->closed.load()) return info.Env().Null();
+  return Napi::String::New(info.Env(), fileId_);
 }
 
 Napi::Value openDatabase(const Napi::CallbackInfo& info) {

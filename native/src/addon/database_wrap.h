@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
 
 #include "pager/connection.h"
 
@@ -33,6 +34,10 @@ class DatabaseWrap : public Napi::ObjectWrap<DatabaseWrap> {
   Napi::Value FileId(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Connection> connection_;
+  // Immutable facts of the connection, cached at construction for the getters (main thread).
+  std::string path_;
+  bool readOnly_ = false;
+  std::string fileId_;
 };
 
 // binding.open(path, readOnly, create, busyTimeoutMs, createPrivate?)

@@ -10,6 +10,7 @@
 
 #include <napi.h>
 
+#include "addon/env_handles.h"
 #include "base/status.h"
 
 namespace litevault {
@@ -17,6 +18,7 @@ namespace litevault {
 struct AddonData {
   Napi::FunctionReference errorClass;     // LitevaultError, set by setErrorClass()
   Napi::FunctionReference databaseClass;  // DatabaseWrap's constructor
+  EnvHandles handles;                     // released by the environment cleanup hook (addon.cc)
 };
 
 // A LitevaultError (or a plain Error with the same fields before setErrorClass ran).

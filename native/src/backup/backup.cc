@@ -30,6 +30,10 @@ Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<C
     return Status::error(Code::kError, "source and destination must be distinct: '" + source->pager->path() +
                                            "' and '" + destination->pager->path() + "' are the same file");
   }
+  if (destination->pinnedReads.load() > 0) {
+    return Status::error(Code::kError, "destination database is in use: '" + destination->pager->path() +
+                                           "' has a read transaction open (the pinned snapshot of a backup from it)");
+  }
   bool idle = false;
   if (!destination->backupDestination.compare_exchange_strong(idle, true)) {
     return Status::error(Code::kError, "destination database is in use: '" + destination->pager->path() +
@@ -101,6 +105,8 @@ void Backup::endSource(Pager& src) {
   if (!sourceOpen_) return;
   src.endRead();
   sourceOpen_ = false;
+  if (pinned_) source_->pinnedReads--;
+  pinned_ = false;
 }
 
 Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
@@ -108,6 +114,14 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
   LV_RETURN_IF_ERROR(beginSource(src));
   Status status;
   if (!destinationOpen_) status = beginDestination(src, dst);
+  // backup.c, every step: a WAL destination must keep its page size (its WAL frames have one
+  // size), and the source's may change between steps. An empty source has the default size.
+  const uint32_t sourcePageSize = src.pageCount() != 0 ? src.pageSize() : kDefaultPageSize;
+  if (status.isOk() && dst.isWal() && dst.pageSize() != sourcePageSize) {
+    status = Status::error(Code::kReadOnly, "cannot back up into WAL database '" + dst.path() + "': its page size (" +
+                                                std::to_string(dst.pageSize()) + ") differs from the source's (" +
+                                                std::to_string(sourcePageSize) + ")");
+  }
   if (status.isOk()) {
     const uint32_t sourcePages = src.pageCount();
     const uint64_t wanted = pages < 0 ? sourcePages : std::min<uint64_t>(sourcePages, uint64_t(next_) - 1 + uint64_t(pages));
@@ -125,25 +139,18 @@ Status Backup::stepLocked(Pager& src, Pager& dst, int pages) {
   // Restart mode reads the source only during a step (writers run in between); a snapshot is
   // kept until the copy is done, or until an error (the next step then takes a new one).
   if (mode_.load() != Mode::kSnapshot || done_.load() || !status.isOk()) endSource(src);
+  if (sourceOpen_ && !pinned_) {  // kept past this step: the source connection is pinned
+    pinned_ = true;
+    source_->pinnedReads++;
+  }
   return status;
 }
 
-Status Backup::beginDestination(Pager& src, Pager& dst) {
+Status Backup::beginDestination(Pager& /*src*/, Pager& dst) {
   // Read (rolling back a hot journal left in the destination) and RESERVED / the WAL write lock,
-  // retried together with every lock dropped between attempts; then EXCLUSIVE.
+  // retried together with every lock dropped between attempts; then EXCLUSIVE. The WAL page-size
+  // check runs in stepLocked, on every step.
   LV_RETURN_IF_ERROR(dst.beginWriteTransaction());
-  Status status;
-  // backup.c: a WAL destination must keep its page size (its WAL frames have one size).
-  if (dst.isWal() && dst.pageSize() != src.pageSize()) {
-    status = Status::error(Code::kReadOnly, "cannot back up into WAL database '" + dst.path() +
-                                                "': its page size (" + std::to_string(dst.pageSize()) +
-                                                ") differs from the source's (" + std::to_string(src.pageSize()) + ")");
-  }
-  if (!status.isOk()) {
-    dst.rollback();
-    dst.endRead();
-    return status;
-  }
   destinationOldCookie_ = dst.header().schemaCookie;
   destinationOpen_ = true;
   next_ = 1;

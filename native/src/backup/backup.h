@@ -88,6 +88,7 @@ class Backup {
   Status sticky_;                // first fatal error
   bool destinationOpen_ = false;  // the destination write transaction is open
   bool sourceOpen_ = false;       // this backup holds the source read transaction (snapshot mode)
+  bool pinned_ = false;           // sourceOpen_ past a step, counted in source_->pinnedReads
   bool copying_ = false;          // pages of the current source view have been copied
   uint32_t next_ = 1;            // next source page to copy (SQLite's iNext)
   uint32_t destinationOldCookie_ = 0;

@@ -12,6 +12,13 @@ Status Checkpoint::step(int64_t frames, Result* out) {
   std::lock_guard<std::mutex> connectionGuard(connection_->mutex);
   Pager* pager = connection_->pager.get();
   if (pager == nullptr) return Status::error(Code::kMisuse, "checkpoint on a closed database handle");
+  // sqlite3BtreeCheckpoint: a connection with an open transaction cannot checkpoint
+  // (SQLITE_LOCKED). Checked on every step: a snapshot backup may have pinned a read
+  // transaction on this handle since the previous one. The handle stays usable (retryable).
+  if (pager->state() != Pager::State::kNone) {
+    return Status::error(Code::kLocked, "cannot checkpoint '" + pager->path() +
+                                            "': this handle has an open transaction (a snapshot backup's source or a backup's destination)");
+  }
   Result result;
   if (!holdsLock_) {
     bool isWal = false;

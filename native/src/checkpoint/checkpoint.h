@@ -11,6 +11,9 @@
 //            FULL and stronger hold the writer lock only during a step. The last step of
 //            RESTART/TRUNCATE waits for WAL readers to leave (TRUNCATE empties the -wal).
 //            For a database not in WAL mode: done at once, busy 0, log = checkpointed = -1.
+//            A step on a handle with an open transaction (a snapshot backup pins a read
+//            transaction on it, or a backup writes into it) is SQLITE_LOCKED, every time, as
+//            sqlite3BtreeCheckpoint does; the handle stays usable.
 //   finish   releases the locks; harmless to call twice.
 //
 // Thread safety: step() and finish() may be called from any thread; a mutex serializes them.

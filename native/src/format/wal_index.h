@@ -45,13 +45,12 @@ constexpr size_t kNBackfillOffset = 96;
 constexpr size_t kReadMarkOffset = 100;
 constexpr size_t kNBackfillAttemptedOffset = 128;
 
-// Lock bytes in the -shm (os_unix.c UNIX_SHM_BASE = 120, UNIX_SHM_DMS = 128).
-constexpr uint64_t kShmLockBase = 120;
+// The eight WAL locks, numbered as wal.c numbers them (WAL_WRITE_LOCK ...); where they lie in the
+// -shm (byte 120 + n, and the DMS byte 128) is the os layer's business: os/shm_layout.h.
 constexpr int kWriteLock = 0;
 constexpr int kCheckpointLock = 1;
 constexpr int kRecoverLock = 2;
 inline int readLock(int i) { return 3 + i; }
-constexpr uint64_t kShmDmsByte = 128;
 
 // The machine's byte order: the wal-index is native, and a WAL this machine starts uses it too.
 constexpr bool kNativeBigEndian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;

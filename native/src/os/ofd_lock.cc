@@ -9,8 +9,8 @@
 #include <cstring>
 #include <string>
 
-#include "format/wal_index.h"
 #include "os/db_lock.h"
+#include "os/shm_layout.h"
 
 namespace litevault {
 namespace {

@@ -8,8 +8,8 @@
 
 #include <map>
 
-#include "format/wal_index.h"
 #include "os/ofd_lock.h"
+#include "os/shm_layout.h"
 
 namespace litevault {
 namespace {
@@ -22,6 +22,16 @@ std::map<const File*, ShmNode*>& nodes() {
 }
 
 std::mutex barrierMutex;
+
+// unixShmRegionPerMap: regions are mapped in groups that span whole OS pages (one region on 4 KiB
+// and 16 KiB page kernels, two on 64 KiB ones), since mmap offsets must be page-aligned.
+uint32_t regionsPerMap() {
+  static const uint32_t perMap = [] {
+    const long page = sysconf(_SC_PAGESIZE);
+    return page > long(kShmRegionSize) ? static_cast<uint32_t>(page / long(kShmRegionSize)) : 1u;
+  }();
+  return perMap;
+}
 
 }  // namespace
 
@@ -55,6 +65,12 @@ Status ShmNode::attach(const std::string& dbPath, ShmNode** out) {
     bool held = false;
     pid_t holder = 0;
     LV_RETURN_IF_ERROR(probeLock(*file, LockType::kWrite, kShmDmsByte, 1, &held, &holder));
+    if (held) {
+      // unixLockSharedMemory: a WRITE-held DMS means someone is initializing: SQLITE_BUSY.
+      bool writeHeld = false;
+      LV_RETURN_IF_ERROR(probeLock(*file, LockType::kRead, kShmDmsByte, 1, &writeHeld));
+      if (writeHeld) return Status::error(Code::kBusy, "'" + path + "' is being initialized by another connection");
+    }
     if (!held) {
       // Nobody uses this WAL: we initialize. Truncating makes every reader rebuild the index.
       LV_RETURN_IF_ERROR(setLock(*file, LockType::kWrite, kShmDmsByte, 1));
@@ -63,10 +79,9 @@ Status ShmNode::attach(const std::string& dbPath, ShmNode** out) {
         setLock(*file, LockType::kUnlock, kShmDmsByte, 1);
         return truncated;
       }
-    } else {
-      // Somebody holds it. If they write-lock it, they are initializing: our read lock fails
-      // with BUSY, which the caller retries.
     }
+    // Readers hold it (or the initializer just downgraded): join them. A writer that took it
+    // since the probe makes this BUSY too.
     LV_RETURN_IF_ERROR(setLock(*file, LockType::kRead, kShmDmsByte, 1));
   }
   node->attachments_++;
@@ -79,8 +94,9 @@ void ShmNode::detach(bool deleteFile) {
   {
     std::lock_guard<std::mutex> guard(mutex_);
     if (--attachments_ > 0) return;
-    for (uint8_t* region : regions_) {
-      if (region != nullptr) munmap(region, kWalIndexRegionSize);
+    const uint32_t perMap = regionsPerMap();
+    for (size_t i = 0; i < regions_.size(); i += perMap) {  // each group was one mapping
+      if (regions_[i] != nullptr) munmap(regions_[i], perMap * kShmRegionSize);
     }
     regions_.clear();
     // unixShmUnmap: the name goes before the DMS lock, so no new user finds it initialized.
@@ -101,13 +117,17 @@ Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
     *out = regions_[index];
     return Status::ok();
   }
-  const uint64_t needed = uint64_t(index + 1) * kWalIndexRegionSize;
+  // The group of regions holding `index`, mapped (and so first extended) as a whole.
+  const uint32_t perMap = regionsPerMap();
+  const uint32_t first = index - index % perMap;
+  const uint64_t needed = (uint64_t(first) + perMap) * kShmRegionSize;
   uint64_t size = 0;
   LV_RETURN_IF_ERROR(file_->size(&size));
   if (size < needed) {
     if (!extend) return Status::ok();
-    // Grow the file by writing one byte at the end of every 4 KiB page, as unixShmMap does, so
-    // the blocks really exist and a full disk fails here rather than with SIGBUS later.
+    // Grow the file by writing one byte at the end of every 4 KiB page, as unixShmMap does (so
+    // every OS page, which is a multiple of 4 KiB, gets one), so the blocks really exist and a
+    // full disk fails here rather than with SIGBUS later.
     static const uint8_t zero = 0;
     for (uint64_t at = (size / 4096 + 1) * 4096 - 1; at < needed; at += 4096) {
       if (at >= size) {
@@ -121,13 +141,13 @@ Status ShmNode::region(uint32_t index, bool extend, uint8_t** out) {
   if (size < needed) {
     return Status::error(Code::kIoErrShmSize, "'" + file_->path() + "' could not be extended to " + std::to_string(needed) + " bytes");
   }
-  void* mapped = mmap(nullptr, kWalIndexRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
-                      static_cast<off_t>(uint64_t(index) * kWalIndexRegionSize));
+  void* mapped = mmap(nullptr, perMap * kShmRegionSize, PROT_READ | PROT_WRITE, MAP_SHARED, file_->fd(),
+                      static_cast<off_t>(uint64_t(first) * kShmRegionSize));
   if (mapped == MAP_FAILED) {
     return Status::fromErrno(Code::kIoErrShmMap, "cannot map '" + file_->path() + "'", errno);
   }
-  if (regions_.size() <= index) regions_.resize(index + 1, nullptr);
-  regions_[index] = static_cast<uint8_t*>(mapped);
+  if (regions_.size() < size_t(first) + perMap) regions_.resize(size_t(first) + perMap, nullptr);
+  for (uint32_t k = 0; k < perMap; k++) regions_[first + k] = static_cast<uint8_t*>(mapped) + size_t(k) * kShmRegionSize;
   *out = regions_[index];
   return Status::ok();
 }
@@ -149,14 +169,17 @@ Status ShmLocks::lock(int first, int count, bool exclusive) {
   }
   for (int i = first; i < first + count; i++) {
     if (holdsExclusive(i)) continue;
-    // Another of our connections holds it (shared by someone other than us, or exclusive).
-    if (node_.lockCount_[i] != 0 && !(node_.lockCount_[i] == 1 && holdsShared(i))) {
-      return Status::error(Code::kBusy, "'" + node_.path() + "' is locked by another handle in this process");
+    // unixShmLock: any holder in this process, this very connection's shared lock included, is
+    // BUSY. A shared lock is never upgraded: that would let the unlock that follows drop a read
+    // lock this connection's snapshot depends on.
+    if (node_.lockCount_[i] != 0) {
+      return Status::error(Code::kBusy, holdsShared(i) ? "'" + node_.path() + "' lock " + std::to_string(i) +
+                                                             " is held shared by this same connection"
+                                                       : "'" + node_.path() + "' is locked by another handle in this process");
     }
   }
   LV_RETURN_IF_ERROR(setLock(file, LockType::kWrite, kShmLockBase + first, count));
   for (int i = first; i < first + count; i++) {
-    if (holdsShared(i)) sharedMask_ &= uint8_t(~(1u << i));
     node_.lockCount_[i] = -1;
     exclusiveMask_ |= uint8_t(1u << i);
   }

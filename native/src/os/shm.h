@@ -16,7 +16,10 @@
 // runs recovery), then downgrade to a read lock. If somebody write-locks it, they are
 // initializing: SQLITE_BUSY. If others read-lock it, read-lock it too.
 //
-// Regions are mapped MAP_SHARED read-write and stay mapped while any connection is attached.
+// Regions are mapped MAP_SHARED read-write and stay mapped while any connection is attached,
+// in groups spanning whole OS pages (sysconf(_SC_PAGESIZE); unixShmRegionPerMap), so 64 KiB-page
+// kernels map two regions at a time at page-aligned offsets.
+// DMS: a WRITE-held DMS (someone initializing) is SQLITE_BUSY, as in unixLockSharedMemory.
 // A region beyond the end of the file is mapped only with `extend` (the WRITE lock holder or a
 // recovering reader), which grows the file first.
 //
@@ -36,6 +39,7 @@
 
 #include "base/status.h"
 #include "os/file.h"
+#include "os/shm_layout.h"
 
 namespace litevault {
 
@@ -66,7 +70,9 @@ class ShmNode {
   File* const file_;
   std::mutex mutex_;
   int attachments_ = 0;            // guarded by mutex_
-  std::vector<uint8_t*> regions_;  // guarded by mutex_
+  // Guarded by mutex_. Mapped in groups of regionsPerMap(): regions_[k * perMap] is the base of
+  // one mmap of perMap regions, and the other entries of the group point into it.
+  std::vector<uint8_t*> regions_;
   int lockCount_[8] = {};          // guarded by mutex_
 };
 
@@ -79,6 +85,10 @@ class ShmLocks {
 
   // Locks [first, first+count) of the eight lock bytes, shared (count must be 1) or exclusive.
   // One attempt: SQLITE_BUSY when another connection (ours or anyone's) conflicts.
+  // Rule (unixShmLock): an exclusive request for a byte that this same connection holds shared
+  // is SQLITE_BUSY too; a shared lock is never upgraded, so no exclusive lock-then-unlock can
+  // silently drop a read lock (a pinned snapshot's READ_LOCK(i)). A shared request for a byte
+  // this connection already holds (either way) is a no-op.
   Status lock(int first, int count, bool exclusive);
   Status unlock(int first, int count, bool exclusive);
   void releaseAll();

@@ -27,6 +27,9 @@ struct Connection {
   std::atomic<bool> backupDestination{false};
   // Unfinished backups that use this connection, as source or destination.
   std::atomic<int> backups{0};
+  // Snapshot backups holding a read transaction on this connection between steps: while
+  // non-zero it cannot become a backup's destination ("destination database is in use").
+  std::atomic<int> pinnedReads{0};
 };
 
 }  // namespace litevault

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <random>
 
+#include "base/busy_wait.h"
 #include "format/byte_order.h"
-#include "pager/busy_wait.h"
 #include "os/sync_point.h"
 #include "pager/journal_playback.h"
 

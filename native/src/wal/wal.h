@@ -35,6 +35,10 @@
 
 namespace litevault {
 
+// The os layer maps the -shm in regions of the wal-index's region size (wal.c passes
+// WALINDEX_PGSZ to xShmMap).
+static_assert(kShmRegionSize == kWalIndexRegionSize, "-shm regions are wal-index regions");
+
 struct WalCheckpointInfo {
   uint32_t nBackfill = 0;
   uint32_t nBackfillAttempted = 0;
@@ -91,8 +95,9 @@ class Wal {
   void deleteShmOnDetach() { deleteShm_ = true; }
 
   // Checkpoints (wal_checkpoint.cc; sqlite3WalCheckpoint, walCheckpoint, walBusyLock).
-  // The caller holds no read transaction. lockCheckpointer takes CKPT exclusively, once, with no
-  // waiting (SQLITE_BUSY at once when another checkpointer has it).
+  // The caller holds no read transaction (SQLITE_LOCKED otherwise). lockCheckpointer takes CKPT
+  // exclusively, once, with no waiting (SQLITE_BUSY at once when another checkpointer has it,
+  // another Checkpoint on this same connection included).
   enum class CheckpointMode { kPassive = 0, kFull = 1, kRestart = 2, kTruncate = 3 };
   struct CheckpointProgress {
     bool busy = false;        // something waited for could not be had; SQLite's busy column
@@ -107,7 +112,11 @@ class Wal {
   // only up to what every reader's mark allows. FULL and stronger wait (busyTimeoutMs) for the
   // write lock and the readers; when they cannot get them they backfill what PASSIVE would and
   // report busy. When all is backfilled RESTART and TRUNCATE wait for WAL readers to leave, and
-  // TRUNCATE resets the WAL to zero bytes.
+  // TRUNCATE resets the WAL to zero bytes. When READ_LOCK(0) cannot be had (a reader whose
+  // snapshot is the database file) the checkpoint ends there, as walCheckpoint does: done, and
+  // busy for FULL and stronger. A wal-index header newer than this connection's snapshot is
+  // forgotten afterwards, so the next read transaction reports `changed`. A header claiming
+  // more frames than the -wal holds is SQLITE_CORRUPT.
   Status checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frames, const File& db, uint32_t dbPageSize,
                         CheckpointProgress* out);
 
@@ -118,7 +127,10 @@ class Wal {
   Status tryBeginRead(bool* changed, bool useWal, Attempt* attempt);
   Status restartLog();
   void restartHeader();
-  Status backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeoutMs, const File& db, uint32_t dbPageSize);
+  Status checkpointStepWith(CheckpointMode mode, int busyTimeoutMs, int64_t frames, const File& db, uint32_t dbPageSize,
+                            CheckpointProgress* out, bool* changed);
+  Status backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeoutMs, const File& db, uint32_t dbPageSize,
+                  bool* blocked);
   Status writeIndexHeader();
   Status readIndexHeader(bool* changed);
   bool tryIndexHeader(bool* changed);

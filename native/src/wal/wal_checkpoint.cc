@@ -11,13 +11,18 @@
 #include <utility>
 #include <vector>
 
-#include "pager/busy_wait.h"
+#include "base/busy_wait.h"
 #include "os/sync_point.h"
 #include "wal/wal.h"
 
 namespace litevault {
 Status Wal::lockCheckpointer() {
-  if (reading()) return Status::error(Code::kMisuse, "a checkpoint cannot run inside a read transaction on '" + dbPath_ + "'");
+  if (reading()) return Status::error(Code::kLocked, "a checkpoint cannot run inside a read transaction on '" + dbPath_ + "'");
+  // A second checkpointer on this same connection (another Checkpoint handle) is busy at once,
+  // like a second SQLite checkpointer: ShmLocks would treat the held lock as already ours.
+  if (locks_.holdsExclusive(kCheckpointLock)) {
+    return Status::error(Code::kBusy, "'" + dbPath_ + "' is being checkpointed by another checkpoint on this handle");
+  }
   Status locked = locks_.lock(kCheckpointLock, 1, true);
   if (isBusy(locked)) return Status::error(Code::kBusy, "'" + dbPath_ + "' is being checkpointed by another connection");
   return locked;
@@ -30,8 +35,13 @@ void Wal::unlockCheckpointer() {
 
 // Copies, for every page, its newest frame in (nBackfill, limit] (pages past mxPage skipped)
 // into the database, then syncs it and moves nBackfill to limit. Holds READ_LOCK(0) exclusively
-// meanwhile; if that is busy nothing happens (a reader is mid-start; SQLite treats it as OK).
-Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeoutMs, const File& db, uint32_t dbPageSize) {
+// meanwhile; if that is busy (a reader's snapshot is the database file alone, or one is
+// mid-start) nothing is copied and *blocked is set: SQLite's walCheckpoint then ends the
+// checkpoint (OK for PASSIVE, BUSY for FULL and stronger). The caller has checked that limit
+// frames fit in the -wal file, so the allocation below is bounded by the file's size.
+Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeoutMs, const File& db, uint32_t dbPageSize,
+                     bool* blocked) {
+  *blocked = false;
   const uint32_t from = loadShmWord(region0_ + kNBackfillOffset);
   if (limit <= from) return Status::ok();
 
@@ -52,13 +62,17 @@ Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeout
 
   Status locked = wait ? retryWhileBusy(busyTimeoutMs, [&] { return locks_.lock(readLock(0), 1, true); })
                        : locks_.lock(readLock(0), 1, true);
-  if (isBusy(locked)) return Status::ok();
+  if (isBusy(locked)) {
+    *blocked = true;
+    return Status::ok();
+  }
   LV_RETURN_IF_ERROR(locked);
   Status status;
   // The WAL-reset fix of SQLite 3.51.3: if a writer restarted the WAL since our header was read,
   // these frames belong to an older generation; copy nothing.
   if (std::memcmp(region0_ + 32, header_.salt, 8) != 0) {
     locks_.unlock(readLock(0), 1, true);
+    *blocked = true;
     return Status::ok();
   }
   // walCheckpoint: a database smaller than the committed size by more than the WAL could
@@ -99,6 +113,17 @@ Status Wal::backfill(uint32_t limit, uint32_t mxPage, bool wait, int busyTimeout
 
 Status Wal::checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frames, const File& db, uint32_t dbPageSize,
                            CheckpointProgress* out) {
+  bool changed = false;
+  Status status = checkpointStepWith(mode, busyTimeoutMs, frames, db, dbPageSize, out, &changed);
+  // sqlite3WalCheckpoint: "if( isChanged ) memset(&pWal->hdr, 0, ...)": the checkpoint read a
+  // wal-index header newer than this connection's last snapshot, so forget it; the next read
+  // transaction then reports `changed` (a restart-mode backup on this handle starts over).
+  if (changed) haveHeader_ = false;
+  return status;
+}
+
+Status Wal::checkpointStepWith(CheckpointMode mode, int busyTimeoutMs, int64_t frames, const File& db, uint32_t dbPageSize,
+                               CheckpointProgress* out, bool* changedOut) {
   *out = CheckpointProgress();
   if (!locks_.holdsExclusive(kCheckpointLock)) {
     return Status::error(Code::kMisuse, "checkpointStep() without the checkpoint lock on '" + dbPath_ + "'");
@@ -117,10 +142,22 @@ Status Wal::checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frame
   const bool wait = effective != CheckpointMode::kPassive;
 
   bool changed = false;
-  LV_RETURN_IF_ERROR(readIndexHeader(&changed));
+  Status read = readIndexHeader(&changed);
+  *changedOut = changed;
+  LV_RETURN_IF_ERROR(read);
   if (header_.mxFrame != 0 && walPageSize_ != dbPageSize) {
     return Status::error(Code::kCorrupt, "'" + dbPath_ + "-wal' has page size " + std::to_string(walPageSize_) +
                                              " but the database has " + std::to_string(dbPageSize));
+  }
+  // mxFrame comes from shared memory: a header with a good checksum may still claim more
+  // frames than the -wal holds. Everything sized by it below is bounded by this check.
+  if (header_.mxFrame != 0) {
+    uint64_t walSize = 0;
+    LV_RETURN_IF_ERROR(wal_->size(&walSize));
+    if (walFrameOffset(header_.mxFrame, walPageSize_) + kWalFrameHeaderSize + walPageSize_ > walSize) {
+      return Status::error(Code::kCorrupt, "'" + dbPath_ + "-shm' says the WAL has " + std::to_string(header_.mxFrame) +
+                                               " frames, more than '" + dbPath_ + "-wal' holds");
+    }
   }
 
   uint8_t* info = region0_;
@@ -147,8 +184,9 @@ Status Wal::checkpointStep(CheckpointMode mode, int busyTimeoutMs, int64_t frame
     const uint32_t from = loadShmWord(info + kNBackfillOffset);
     uint32_t limit = safe;
     if (frames >= 0 && uint64_t(from) + uint64_t(frames) < limit) limit = from + static_cast<uint32_t>(frames);
-    LV_RETURN_IF_ERROR(backfill(limit, header_.nPage, wait, busyTimeoutMs, db, dbPageSize));
-    if (limit < safe) {  // a partial step: more to do next time
+    bool blocked = false;
+    LV_RETURN_IF_ERROR(backfill(limit, header_.nPage, wait, busyTimeoutMs, db, dbPageSize, &blocked));
+    if (limit < safe && !blocked) {  // a partial step: more to do next time
       out->log = mxFrame;
       out->checkpointed = loadShmWord(info + kNBackfillOffset);
       return Status::ok();

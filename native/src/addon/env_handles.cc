@@ -1,0 +1,31 @@
+// The environment cleanup hook's work; see env_handles.h.
+#include "addon/env_handles.h"
+
+#include <mutex>
+
+namespace litevault {
+
+void EnvHandles::releaseAll() {
+  for (auto& weak : backups_) {
+    if (auto backup = weak.lock()) {
+      if (!backup->finished()) backup->finish();  // rolls an unfinished destination back
+    }
+  }
+  for (auto& weak : checkpoints_) {
+    if (auto checkpoint = weak.lock()) checkpoint->finish();
+  }
+  for (auto& weak : connections_) {
+    auto connection = weak.lock();
+    if (!connection) continue;
+    connection->closed = true;
+    std::lock_guard<std::mutex> guard(connection->mutex);
+    // A backup of another environment may still use it (a handle passed between threads is
+    // not possible today, but never pull a pager from under a backup).
+    if (connection->backups.load() == 0) connection->pager.reset();  // ends transactions, releases locks
+  }
+  backups_.clear();
+  checkpoints_.clear();
+  connections_.clear();
+}
+
+}  // namespace litevault
