@@ -4,8 +4,9 @@
 // only node and npm (no cc, c++, gcc, g++, make or cmake), and checks that require() and import()
 // both load, report a binary from prebuilds/, and read a database that real SQLite made; that the
 // prebuild meets README's baseline (glibc 2.28, no shared libstdc++/libgcc), read from its import
-// table.
-import { execFileSync } from 'node:child_process';
+// table; and that in litevault's own checkout the install script builds nothing (npm run compile
+// does), while the packed package's install script is node-gyp-build.
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,5 +102,69 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the preb
     expect(elf.needed).not.toContain('libstdc++.so.6');
     expect(elf.needed).not.toContain('libgcc_s.so.1');
     expect(elf.exports).toEqual(['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
+  });
+});
+
+describe('the install script', () => {
+  // node-gyp-build's install step first runs `node-gyp-build-test` (does a binary load?) and
+  // compiles only if that fails. A stand-in on PATH records that it ran and says yes, so these
+  // tests see whether node-gyp-build ran without compiling anything.
+  const checkout = path.join(tmp, 'checkout');
+  const fakeBin = path.join(tmp, 'fake-bin');
+  const marker = path.join(tmp, 'node-gyp-build-ran');
+  function runInstallScript(initCwd: string) {
+    fs.rmSync(marker, { force: true });
+    const r = spawnSync('node', ['scripts/install.js'], {
+      cwd: checkout,
+      env: { ...env, PATH: `${fakeBin}:${env.PATH}`, INIT_CWD: initCwd },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { ...r, ranNodeGypBuild: fs.existsSync(marker) };
+  }
+
+  beforeAll(() => {
+    // A development checkout: the package copy from above with native/fuzz, but without its
+    // prebuilds/ and build/, where node-gyp-build would compile binding.gyp.
+    for (const entry of ['package.json', 'binding.gyp', 'native', 'scripts']) fs.cpSync(path.join(pkg, entry), path.join(checkout, entry), { recursive: true });
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(checkout, 'node_modules'));
+    fs.mkdirSync(fakeBin);
+    fs.writeFileSync(path.join(fakeBin, 'node-gyp-build-test'), `#!/bin/sh\n: > '${marker}'\n`, { mode: 0o755 });
+  });
+
+  it('is node-gyp-build in the packed package, which carries scripts/install.js and no development marker', () => {
+    const installed = path.join(app, 'node_modules', 'litevault');
+    expect(JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')).scripts.install).toBe('node scripts/install.js');
+    expect(fs.existsSync(path.join(installed, 'scripts', 'install.js'))).toBe(true);
+    expect(fs.existsSync(path.join(installed, '.git'))).toBe(false);
+    expect(fs.existsSync(path.join(installed, 'native', 'fuzz'))).toBe(false);
+  });
+
+  it('runs nothing and prints nothing in a development checkout (npm started there, native/fuzz present)', () => {
+    expect(fs.existsSync(path.join(checkout, 'native', 'fuzz'))).toBe(true);
+    const r = runInstallScript(checkout);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.ranNodeGypBuild).toBe(false);
+    expect(fs.existsSync(path.join(checkout, 'build'))).toBe(false);
+  });
+
+  it('runs node-gyp-build when npm was started elsewhere, even on a checkout (a file: dependency)', () => {
+    const r = runInstallScript(app);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.ranNodeGypBuild).toBe(true);
+  });
+
+  it('runs node-gyp-build where the tarball was unpacked (no .git, no native/fuzz), wherever npm started', () => {
+    const installed = path.join(app, 'node_modules', 'litevault');
+    fs.rmSync(marker, { force: true });
+    const r = spawnSync('node', [path.join(installed, 'scripts', 'install.js')], {
+      cwd: installed,
+      env: { ...env, PATH: `${fakeBin}:${env.PATH}`, INIT_CWD: installed },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(marker)).toBe(true);
   });
 });
