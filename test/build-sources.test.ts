@@ -93,7 +93,8 @@ const TEST_HOOKS = ['setFaultPlan', 'faultOperations', 'syncPointArm', 'syncPoin
 const isTestHook = (key: string): boolean => TEST_HOOKS.includes(key) || /fault|syncpoint/i.test(key);
 const shipped = path.join(root, 'build/Release/litevault.node');
 const testBuild = path.join(root, 'build-test/Release/litevault.node');
-const prebuilt = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'litevault.node');
+// prebuildify --tag-libc names it after its libc (package.json's prebuild).
+const prebuilt = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'litevault.glibc.node');
 
 // The dynamic symbols a binary defines (what it exports), sorted.
 function exportedSymbols(binary: string): string[] {
