@@ -188,3 +188,25 @@ describe('descriptors: parked while reachable by name, closed once deleted (item
     }
   }, 300_000);
 });
+
+describe('-shm descriptors (review finding)', () => {
+  it('a -shm that SQLite\'s last closer deleted is released at our next attach: 20 rounds keep at most one deleted -shm open', async () => {
+    const dir = tmpDir('litevault-shm-lifetimes-');
+    const file = path.join(dir, 'w.db');
+    rows(file, 20, true);
+    const deletedShm = (): number =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return /-shm \(deleted\)$/.test(fs.readlinkSync(`/proc/self/fd/${fd}`));
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let i = 0; i < 20; i++) {
+      await backup(file, path.join(dir, `c${i}.db`)); // attaches to the -shm, detaches at close
+      sqliteShell(file, 'SELECT count(*) FROM t;\n'); // SQLite is the last closer: it deletes -wal and -shm
+      expect(fs.existsSync(file + '-shm')).toBe(false);
+    }
+    expect(deletedShm()).toBeLessThanOrEqual(1);
+  });
+});

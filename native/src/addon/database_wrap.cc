@@ -5,6 +5,7 @@
 
 #include "addon/errors.h"
 #include "addon/promise_worker.h"
+#include "os/publish.h"
 
 namespace litevault {
 namespace {

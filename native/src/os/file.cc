@@ -286,56 +286,6 @@ Status createPrivateFile(const std::string& path, std::unique_ptr<File>* out) {
   return Status::ok();
 }
 
-namespace {
-
-// The process umask, read without changing it (umask(2) would race with other threads).
-mode_t currentUmask() {
-  FILE* status = fopen("/proc/self/status", "re");
-  mode_t mask = 022;
-  if (status == nullptr) return mask;
-  char line[256];
-  while (fgets(line, sizeof(line), status) != nullptr) {
-    unsigned int value = 0;
-    if (sscanf(line, "Umask: %o", &value) == 1) {
-      mask = static_cast<mode_t>(value);
-      break;
-    }
-  }
-  fclose(status);
-  return mask;
-}
-
-}  // namespace
-
-Status publishPrivateFile(const std::string& from, const std::string& to) {
-  if (chmod(from.c_str(), 0644 & ~currentUmask()) != 0) {
-    return Status::fromErrno(Code::kCantOpen, "cannot set the mode of '" + from + "'", errno);
-  }
-  // No database is at `to` yet (RENAME_NOREPLACE makes sure), so a journal or -wal there is left
-  // from one that is gone: SQLite deletes such files beside a 0-page database (pager.h), and they
-  // must not be played back over, or read through, the new file.
-  PathInfo target;
-  LV_RETURN_IF_ERROR(statPath(to, &target));
-  if (!target.exists) {
-    LV_RETURN_IF_ERROR(removeFile(to + "-journal"));
-    LV_RETURN_IF_ERROR(removeFile(to + "-wal"));
-  }
-  LV_FAULT_POINT(Code::kCantOpen, "cannot rename '" + from + "' to '" + to + "'");
-  long r = syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 1u /* RENAME_NOREPLACE */);
-  if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
-    // A file system without RENAME_NOREPLACE: link() never replaces either.
-    r = link(from.c_str(), to.c_str());
-    if (r == 0) (void)unlink(from.c_str());
-  }
-  if (r != 0) {
-    if (errno == EEXIST) {
-      return Status::error(Code::kCantOpen, "cannot create '" + to + "': it appeared while the backup was written", EEXIST);
-    }
-    return Status::fromErrno(Code::kCantOpen, "cannot rename '" + from + "' to '" + to + "'", errno);
-  }
-  return syncDirectoryOf(to);
-}
-
 Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out, const std::string& modeOf) {
   out->reset();
   int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK |

@@ -132,12 +132,6 @@ void releaseFile(File* file);
 // registered: the new-destination temporary of a backup. Errors: SQLITE_CANTOPEN.
 Status createPrivateFile(const std::string& path, std::unique_ptr<File>* out);
 
-// Moves a finished private file into place: sets its mode to what SQLite gives a new database
-// (0644 & ~umask), deletes a stale journal and -wal left beside the missing `to`, renames
-// `from` to `to` without ever replacing an existing `to`
-// (RENAME_NOREPLACE; SQLITE_CANTOPEN if `to` appeared meanwhile), then syncs the directory. The
-// caller has synced and closed the file.
-Status publishPrivateFile(const std::string& from, const std::string& to);
 
 // Owns one openFile() reference and releases it when destroyed.
 class FileRef {

@@ -52,6 +52,21 @@ Status ShmNode::attach(const std::string& dbPath, ShmNode** out) {
 
   // nodesMutex is held throughout, so a deleting detach() cannot free the node meanwhile.
   std::lock_guard<std::mutex> nodesGuard(nodesMutex);
+  // A node nobody of ours is attached to, whose -shm another process has since deleted (SQLite's
+  // last closer does, unixShmUnmap), can never be found again: free it and release its file, so
+  // a long-running process keeps no descriptor per -shm lifetime.
+  for (auto it = nodes().begin(); it != nodes().end();) {
+    ShmNode* idle = it->second;
+    struct stat st;
+    if (idle->file_ != file && idle->attachments_ == 0 && fstat(idle->file_->fd(), &st) == 0 && st.st_nlink == 0) {
+      it = nodes().erase(it);
+      File* idleFile = idle->file_;
+      delete idle;
+      releaseFile(idleFile);
+    } else {
+      ++it;
+    }
+  }
   ShmNode* node;
   auto found = nodes().find(file);
   if (found == nodes().end()) {
