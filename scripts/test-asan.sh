@@ -26,6 +26,7 @@ for addon in build/Release/litevault.node build-test/Release/litevault.node; do
   [[ "$symbols" == *__asan_init* && "$symbols" == *__ubsan_* ]] || { echo "test:asan: $addon is not instrumented" >&2; exit 1; }
 done
 
+export LITEVAULT_SANITIZED=1  # test/binary-baseline.test.ts: the baseline is the shipped build's
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
