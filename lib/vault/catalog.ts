@@ -53,6 +53,12 @@ const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const MANIFEST = /^(\d{10})\.manifest$/;
 const PACK = /^([0-9a-f]{2})\/([0-9a-f]{32})\.pack$/;
 
+// `<hh>/<key32>.pack`, hh being the key's first two digits.
+function isPackPath(path: string): boolean {
+  const m = PACK.exec(path);
+  return m !== null && m[2]!.startsWith(m[1]!);
+}
+
 /** @throws SQLITE_MISUSE unless `name` is a valid backup name (no path separator, no '..'). */
 export function checkName(name: unknown, what: string): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -86,7 +92,7 @@ export class Catalog {
         if (!NAME.test(name!) || rest.length !== 1 || !MANIFEST.test(rest[0]!)) throw this.#foreign(key);
         names.add(name!);
       } else if (top === 'packs') {
-        if (!NAME.test(name!) || !PACK.test(rest.join('/'))) throw this.#foreign(key);
+        if (!NAME.test(name!) || !isPackPath(rest.join('/'))) throw this.#foreign(key);
       } else if (top === 'locks' && (rest.length !== 0 || !/\.lock$/.test(name!))) {
         throw this.#foreign(key);
       }
@@ -110,7 +116,7 @@ export class Catalog {
   async packKeys(name: string): Promise<string[]> {
     const out: string[] = [];
     for (const { key } of await this.#storage.list(`packs/${name}/`)) {
-      if (!PACK.test(key.slice(`packs/${name}/`.length))) throw this.#foreign(key);
+      if (!isPackPath(key.slice(`packs/${name}/`.length))) throw this.#foreign(key);
       out.push(key);
     }
     return out;
