@@ -6,7 +6,7 @@
  *
  * Who does what: the native VaultScan reads one consistent snapshot of the source, hashes every
  * page, compares with the base state and hands back finished packs; this class only moves those
- * Buffers to storage (one put in flight while the next step runs), writes the manifest last by
+ * Buffers to storage (a few puts in flight while the next steps run), writes the manifest last by
  * conditional create (the commit point), and keeps the rules: one backup per name at a time (the
  * storage lock), nothing visible before the commit, garbage removed only by holders of the
  * name's lock. Restore is the native VaultRestore fed pack by pack (two in flight).
@@ -183,7 +183,8 @@ export interface VaultPruneResult {
   dryRun: boolean;
 }
 
-const PACKS_IN_FLIGHT = 2;
+const PACKS_IN_FLIGHT = 2; // restore: packs fetched and written at once
+const PUTS_IN_FLIGHT = 3; // backup: packs being stored while the scan goes on
 const version: string = require('../../package.json').version;
 
 function info(meta: ManifestMeta): VaultBackupInfo {
@@ -528,8 +529,8 @@ export class Vault {
     return { type: wanted, base, chain };
   }
 
-  // One pass of the native scan: steps until done, storing each finished pack (one put in
-  // flight while the next step reads), with BUSY retries, the rate limit and cancellation.
+  // One pass of the native scan: steps until done, storing each finished pack (a few puts in
+  // flight while the next steps read), with BUSY retries, the rate limit and cancellation.
   async #scan(
     db: Database,
     chain: Manifest[],
@@ -544,7 +545,8 @@ export class Vault {
       maxRestarts: o.maxRestarts === Infinity ? -1 : o.maxRestarts,
       busyTimeoutMs: o.busyTimeout,
     });
-    let inFlight: Promise<void> = Promise.resolve();
+    // Puts in flight while the next steps read: each put ends with two fsyncs, so a few overlap.
+    const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     const started = Date.now();
     let waitStarted: number | undefined;
@@ -571,10 +573,15 @@ export class Vault {
         if (step.pack !== null) {
           const pack = step.pack;
           const key = packKey(o.name, step.packKey!);
-          await inFlight;
-          inFlight = this.#storage.put(key, pack).catch((err: unknown) => {
-            failure ??= err;
-          });
+          if (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+          const put: Promise<void> = this.#storage.put(key, pack).then(
+            () => void inFlight.delete(put),
+            (err: unknown) => {
+              failure ??= err;
+              inFlight.delete(put);
+            },
+          );
+          inFlight.add(put);
         }
         onProgress?.({ phase: 'scan', name: o.name, pagesScanned: step.pagesScanned, pageCount: step.pageCount, pagesStored: step.pagesStored, bytesStored: step.bytesStored, restarts: step.restarts, heldLock: step.heldLock });
         if (step.done) break;
@@ -583,11 +590,11 @@ export class Vault {
           if (due > Date.now()) await sleep(due - Date.now(), signal);
         }
       }
-      await inFlight;
+      await Promise.all(inFlight);
       if (failure !== undefined) throw failure;
       return await scan.finish();
     } finally {
-      await inFlight;
+      await Promise.all(inFlight);
       await scan.close().catch(() => undefined);
     }
   }
