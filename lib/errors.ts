@@ -4,10 +4,14 @@
  * The native core returns a Status (a SQLite result code, an errno and a message naming the file
  * and the operation); the addon turns it into this class. `code` uses SQLite's vocabulary
  * ('SQLITE_BUSY', 'SQLITE_CORRUPT', 'SQLITE_IOERR_READ', ...). `retryable` is decided in one
- * place, the native core: true for SQLITE_BUSY and SQLITE_LOCKED (and their extended forms) only.
+ * place, the native core: true for SQLITE_BUSY and SQLITE_LOCKED (and their extended forms) and
+ * for LITEVAULT_BACKUP_IN_PROGRESS only.
  */
 
-/** A SQLite-style result code name, e.g. 'SQLITE_NOTADB'. */
+/**
+ * A result code name: SQLite's for database conditions (e.g. 'SQLITE_NOTADB'), litevault's own
+ * for vault conditions (e.g. 'LITEVAULT_VAULT_CORRUPT'; docs/vault-format.md "Errors").
+ */
 export type LitevaultErrorCode =
   | 'SQLITE_ERROR'
   | 'SQLITE_INTERNAL'
@@ -26,7 +30,8 @@ export type LitevaultErrorCode =
   | 'SQLITE_PROTOCOL'
   | 'SQLITE_MISUSE'
   | 'SQLITE_NOTADB'
-  | `SQLITE_${string}_${string}`;
+  | `SQLITE_${string}_${string}`
+  | `LITEVAULT_${string}`;
 
 /** The fields the native addon (or litevault's own TypeScript) builds an error from. */
 export interface LitevaultErrorFields {
@@ -44,7 +49,7 @@ export class LitevaultError extends Error {
   readonly code: LitevaultErrorCode;
   /** The OS error number (e.g. 2 for ENOENT), when a system call failed. */
   readonly errno: number | undefined;
-  /** True only for SQLITE_BUSY and SQLITE_LOCKED: the same call may succeed later. */
+  /** True only for SQLITE_BUSY, SQLITE_LOCKED and LITEVAULT_BACKUP_IN_PROGRESS: the same call may succeed later. */
   readonly retryable: boolean;
 
   constructor(fields: LitevaultErrorFields) {
