@@ -131,7 +131,7 @@ describe('no test hook in the shipped addon; all of them in the test build', () 
   it('the shipped binary does not even contain the hook code: no hook or sync-point name in its bytes', () => {
     for (const binary of shippedBinaries) {
       const bytes = fs.readFileSync(binary);
-      for (const name of [...TEST_HOOKS, 'after-header-read', 'backup-step-begin', 'checkpoint-before-nbackfill', 'sync point']) {
+      for (const name of [...TEST_HOOKS, 'after-header-read', 'backup-step-begin', 'vault-scan-step', 'checkpoint-before-nbackfill', 'sync point']) {
         expect(bytes.includes(Buffer.from(name)), `${binary} contains '${name}'`).toBe(false);
       }
     }
