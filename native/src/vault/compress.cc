@@ -33,17 +33,18 @@ Status Compressor::init(int level) {
   return Status::ok();
 }
 
-Status Compressor::compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out, size_t at) {
+Status Compressor::compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out) {
   if (cctx_ == nullptr) return Status::error(Code::kMisuse, "zstd compressor used before init()");
   const size_t bound = ZSTD_compressBound(n);
-  out->resize(at + bound);
+  if (scratch_.size() < bound) scratch_.resize(bound);
   // One frame per call, with its content size (pledged by the one-shot API).
-  const size_t r = ZSTD_compress2(cctx_, out->data() + at, bound, src, n);
+  const size_t r = ZSTD_compress2(cctx_, scratch_.data(), bound, src, n);
   if (ZSTD_isError(r)) {
     ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_only);
     return zstdError(ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? Code::kNoMem : Code::kInternal, "zstd compression failed", r);
   }
-  out->resize(at + r);
+  out->reserve(out->size() + r + 64);  // exact, plus room for the caller's trailer (a pack's checksum)
+  out->insert(out->end(), scratch_.data(), scratch_.data() + r);
   return Status::ok();
 }
 

@@ -39,11 +39,14 @@ class Compressor {
   // level: zstd's (1..22; negative levels are zstd's fast modes). Errors: SQLITE_NOMEM,
   // SQLITE_MISUSE (a parameter zstd refuses).
   Status init(int level);
-  // Compresses src[0..n) into out[at..), resizing out to exactly at + compressed size.
-  Status compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out, size_t at);
+  // Compresses src[0..n) and appends the frame to *out. The frame is made in a scratch buffer
+  // this compressor keeps (so its pages are faulted in once, not per pack) and copied out at
+  // its exact size: nothing is zero-filled.
+  Status compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out);
 
  private:
   ZSTD_CCtx_s* cctx_ = nullptr;
+  std::vector<uint8_t> scratch_;
 };
 
 class Decompressor {

@@ -52,18 +52,24 @@ void PackEncoder::encode(bool compress, Compressor* compressor, Job* job) {
   header.pageSize = job->pageSize;
   header.slotCount = job->slots;
   header.compression = PackCompression::kNone;
+  uint8_t zeros[kPackHeaderSize] = {};
   if (compress) {
-    pack->reserve(kPackHeaderSize + n + kVaultChecksumSize);
-    Status status = compressor->compress(images, n, pack.get(), kPackHeaderSize);
+    pack->insert(pack->end(), zeros, zeros + kPackHeaderSize);
+    Status status = compressor->compress(images, n, pack.get());
     if (!status.isOk()) {
       job->result.status = status;
       return;
     }
-    if (pack->size() - kPackHeaderSize < n) header.compression = PackCompression::kZstd;
+    if (pack->size() - kPackHeaderSize < n) {
+      header.compression = PackCompression::kZstd;
+    } else {
+      pack->clear();  // zstd could not shrink it: stored raw
+    }
   }
   if (header.compression == PackCompression::kNone) {
-    pack->resize(kPackHeaderSize + n);
-    std::memcpy(pack->data() + kPackHeaderSize, images, n);
+    pack->reserve(kPackHeaderSize + n + kVaultChecksumSize);
+    pack->insert(pack->end(), zeros, zeros + kPackHeaderSize);
+    pack->insert(pack->end(), images, images + n);
   }
   header.payloadLength = pack->size() - kPackHeaderSize;
   encodePackHeader(header, pack->data());
