@@ -5,7 +5,7 @@
 // Why its own threads: zstd's multithreaded mode (ZSTD_c_nbWorkers) is not in Debian's static
 // libzstd.a (built without ZSTD_MULTITHREAD: nbWorkers' bounds are 0..0), and compression is the
 // most expensive part of a full backup (zstd level 1 with long-distance matching runs at about
-// 300 MB/s per core here, a page-cache read at several GB/s). So with `threads` = N > 0 the scan
+// 300-400 MB/s per core here, a page-cache read at several GB/s). So with `threads` = N > 0 the scan
 // submits each full pack to N threads, each with its own zstd context, and carries on reading
 // while they compress: N packs compress at once, and the step that submits pack k returns an
 // earlier pack that is ready. With threads = 0 a pack is encoded on the submitting thread.

@@ -30,8 +30,12 @@
 // by the new pass, not stored again. A base of another page size than the snapshot's counts
 // as empty (every page differs): TypeScript decides whether such a scan may be committed.
 //
-// Costs: one 16 MiB buffer, 28 bytes per page of base state, 16 bytes per listed page and per
-// run of the table being built; no allocation per page.
+// Costs: a 16 MiB buffer per pack in flight (at most threads + 2 of them, reused), 28 bytes per
+// page of base state, 16 bytes per listed page and per run of the table being built; no
+// allocation per page. Measured (2 cores, threads 2, level 1, page cache warm): a full scan of
+// the 1 GiB bench database in 1.9 s (sqlite3 .backup: 2.4 s), stored 490 MB (zstd -1 of the
+// file: 848 MB); an incremental after 1% of its pages changed in 0.25 s, 5.5 MB of packs and an
+// 83 KiB manifest.
 //
 // Thread safety: step(), finish(), close() and the destructor may be called from any thread; a
 // mutex serializes them. A step holds the source connection's mutex for its whole duration.
