@@ -9,8 +9,8 @@
 // cut from a 4 MiB random pool), `zstd -1` of the whole file stores 209.4 MB, 8 MiB packs at
 // level 1 store 209.4 MB with windowLog 23 alone and 122.6 MB with long-distance matching as
 // well (zstd 1.5.4 CLI); long-distance matching takes about a quarter of a full scan's CPU
-// (perf). So both are on. (Level -1 with
-// the same window stores 122.65 MB at about a third less CPU than level 1.)
+// (perf). So both are on. (Level -1 with the same window stores 122.65 MB in about a quarter
+// less time than level 1.)
 //
 // Decompressor::decompress never trusts a size it reads: the frame must declare a content size equal
 // to the size the pack's header implies, be the only frame in the payload, and decompress to
