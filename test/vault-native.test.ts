@@ -410,6 +410,41 @@ describe('lockFile', () => {
     await again.release();
   });
 
+  it('a worker thread terminated while holding a lock and a pinned snapshot scan releases both (env cleanup hook)', async () => {
+    const lockPath = path.join(dir, 'worker.lock');
+    const src = fresh('worker.db');
+    const writer = new Database(src, { timeout: 100 });
+    try {
+      writer.pragma('journal_mode = WAL');
+      writer.pragma('wal_autocheckpoint = 0');
+      writer.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+      for (let i = 0; i < 60; i++) writer.exec(fill(600, `c${i}`));
+      const { Worker } = await import('node:worker_threads');
+      const code = `const { parentPort } = require('node:worker_threads');
+        const { binding } = require(${JSON.stringify(path.join(__dirname, '../dist/binding.js'))});
+        (async () => {
+          await binding.lockFile(${JSON.stringify(lockPath)});
+          const db = await binding.open(${JSON.stringify(src)}, true, false, 5000);
+          const s = new binding.VaultScan(db, { base: [], compression: 'none', level: 1, threads: 0, maxRestarts: -1, busyTimeoutMs: 5000 });
+          const step = await s.step();
+          parentPort.postMessage(step.done ? 'done' : 'pinned');
+          setInterval(() => {}, 1000); // the worker stays alive until terminate()
+        })().catch((e) => parentPort.postMessage(String(e)));`;
+      const worker = new Worker(code, { eval: true });
+      const message = await new Promise((resolve) => worker.once('message', resolve));
+      expect(message).toBe('pinned');
+      writer.exec(fill(10, 'after'));
+      expect(writer.pragma('wal_checkpoint(TRUNCATE)')).toEqual([{ busy: 1, log: expect.any(Number), checkpointed: expect.any(Number) }]);
+      expect((await rejection(b.lockFile(lockPath))).code).toBe('LITEVAULT_BACKUP_IN_PROGRESS');
+      await worker.terminate();
+      const lock = await b.lockFile(lockPath);
+      await lock.release();
+      expect(writer.pragma('wal_checkpoint(TRUNCATE)')).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+    } finally {
+      writer.close();
+    }
+  });
+
   it('a child that dies holding the lock (SIGKILL) leaves it free for the next run', async () => {
     const lockPath = path.join(dir, 'killed.lock');
     const script = `const { binding } = require(${JSON.stringify(path.join(__dirname, '../dist/binding.js'))});
