@@ -8,7 +8,10 @@
  * LITEVAULT_BACKUP_IN_PROGRESS only.
  */
 
-/** A SQLite-style result code name, e.g. 'SQLITE_NOTADB'. */
+/**
+ * A result code name: SQLite's for database conditions (e.g. 'SQLITE_NOTADB'), litevault's own
+ * for vault conditions (e.g. 'LITEVAULT_VAULT_CORRUPT'; docs/vault-format.md "Errors").
+ */
 export type LitevaultErrorCode =
   | 'SQLITE_ERROR'
   | 'SQLITE_INTERNAL'
