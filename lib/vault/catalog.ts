@@ -10,7 +10,7 @@
  * Thread safety: main thread only.
  */
 import { LitevaultError, misuse } from '../errors';
-import { vaultBinding } from './native';
+import { binding as vaultBinding } from '../binding';
 import { Storage } from './storage';
 
 /** What a backup is: see docs/vault-format.md. */

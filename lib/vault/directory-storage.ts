@@ -19,7 +19,7 @@
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { vaultBinding as binding } from './native';
+import { binding } from '../binding';
 import { LitevaultError } from '../errors';
 import { Storage, StorageLock, StoredObject } from './storage';
 

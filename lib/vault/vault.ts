@@ -17,13 +17,12 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { backup as copyDatabase, DEFAULT_MAX_RESTARTS, openSource } from '../backup';
-import { binding } from '../binding';
+import { binding, NativeScanResult } from '../binding';
 import { checkpoint } from '../checkpoint';
 import { Database, nativeOf } from '../database';
 import { cancelled, LitevaultError, misuse } from '../errors';
 import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
-import { NativeScanResult, vaultBinding } from './native';
 import { checkRules, keptSeqs, RetentionRules } from './retention';
 import { Storage } from './storage';
 
@@ -395,7 +394,7 @@ export class Vault {
     }
     const dir = nodePath.dirname(destination);
     const temp = nodePath.join(dir, `.${nodePath.basename(destination)}.litevault-${randomBytes(6).toString('hex')}.tmp`);
-    const job = new vaultBinding.VaultRestore(temp, {
+    const job = new binding.VaultRestore(temp, {
       chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
       packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
     });
@@ -444,6 +443,9 @@ export class Vault {
       }
     } finally {
       if (!published) await job.abort().catch(() => undefined);
+      // Reading the private copy of a WAL-mode image made it a WAL reader: its empty -wal and
+      // its -shm are ours alone (nobody else knows the temporary's name).
+      for (const companion of ['-wal', '-shm', '-journal']) fs.rmSync(temp + companion, { force: true });
     }
     return { id: target.meta.id, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
   }
@@ -537,7 +539,7 @@ export class Vault {
     o: { name: string; compression: 'zstd' | 'none'; level: number; maxRestarts: number; busyTimeout: number; options: VaultBackupOptions },
   ): Promise<NativeScanResult> {
     const { signal, maxBytesPerSecond, onProgress } = o.options;
-    const scan = new vaultBinding.VaultScan(nativeOf(db, 'vault.backup()'), {
+    const scan = new binding.VaultScan(nativeOf(db, 'vault.backup()'), {
       base: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
       compression: o.compression,
       level: o.level,
@@ -624,10 +626,10 @@ export class Vault {
       heldLock: r.heldLock,
       litevault: version,
     };
-    let bytes = vaultBinding.vaultEncodeManifest(JSON.stringify(meta), r.table);
+    let bytes = binding.vaultEncodeManifest(JSON.stringify(meta), r.table);
     for (let i = 0; i < 3 && meta.bytesStored !== packBytes + bytes.length; i++) {
       meta.bytesStored = packBytes + bytes.length;
-      bytes = vaultBinding.vaultEncodeManifest(JSON.stringify(meta), r.table);
+      bytes = binding.vaultEncodeManifest(JSON.stringify(meta), r.table);
     }
     return { key: manifestKey(name, seq), bytes, meta };
   }
