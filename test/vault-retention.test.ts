@@ -23,6 +23,10 @@ describe('vault retention', () => {
     expect([...keptSeqs(chain, { keepLast: 1 })].sort()).toEqual([6, 7, 8]);
     expect([...keptSeqs(chain, { keepLast: 4 })].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
+  it('the newest backup is kept whatever the rules, so a seq is never used twice', () => {
+    expect([...keptSeqs(chain, { keepLast: 0 })].sort()).toEqual([6, 7, 8]);
+    expect([...keptSeqs(chain, { keepWithin: 0 })].sort()).toEqual([6, 7, 8]);
+  });
   it('keepDaily keeps the newest backup of each of the last N days with backups', () => {
     // days: 2026-01-10 (6,7,8 -> 8), 01-09 (5), 01-02 (3,4 -> 4): chains pull 1..4 and 6,7 in.
     expect([...keptSeqs(chain, { keepDaily: 1 })].sort()).toEqual([6, 7, 8]);

@@ -82,7 +82,7 @@ export class Catalog {
     this.#storage = storage;
   }
 
-  /** Every name with at least one committed backup, sorted; checks the vault for foreign files. */
+  /** Every name with a committed backup or packs (garbage of a first backup that never committed), sorted; checks the vault for foreign files. */
   async names(): Promise<string[]> {
     const names = new Set<string>();
     for (const { key } of await this.#storage.list('')) {
@@ -93,6 +93,7 @@ export class Catalog {
         names.add(name!);
       } else if (top === 'packs') {
         if (!NAME.test(name!) || !isPackPath(rest.join('/'))) throw this.#foreign(key);
+        names.add(name!);
       } else if (top === 'locks' && (rest.length !== 0 || !/\.lock$/.test(name!))) {
         throw this.#foreign(key);
       }
@@ -103,11 +104,12 @@ export class Catalog {
   /** The committed backups of `name`, oldest first (by seq). */
   async manifests(name: string): Promise<Manifest[]> {
     const out: Manifest[] = [];
-    for (const { key } of await this.#storage.list(`backups/${name}/`)) {
+    for (const { key, size } of await this.#storage.list(`backups/${name}/`)) {
       const file = key.slice(`backups/${name}/`.length);
       const m = MANIFEST.exec(file);
       if (!m) throw this.#foreign(key);
-      out.push(await this.#load(key, name, Number(m[1])));
+      const manifest = await this.#load(key, size, name, Number(m[1]));
+      if (manifest) out.push(manifest); // else pruned between the listing and the read
     }
     return out;
   }
@@ -142,14 +144,18 @@ export class Catalog {
     this.#cache.delete(key);
   }
 
-  async #load(key: string, name: string, seq: number): Promise<Manifest> {
+  // A manifest, or null when it was deleted (by a prune) after the listing named it. The cache
+  // is trusted only for an object of the listed size: seqs are never reused (prune keeps every
+  // name's newest backup), and the size check is a second guard against a manifest deleted and
+  // created again by someone else.
+  async #load(key: string, size: number, name: string, seq: number): Promise<Manifest | null> {
     const cached = this.#cache.get(key);
-    if (cached) return cached;
+    if (cached && cached.bytes.length === size) return cached;
     let bytes: Buffer;
     try {
       bytes = await this.#storage.get(key);
     } catch (err) {
-      if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') throw corrupt(`vault '${this.#storage.location}': manifest ${key} vanished while reading it`);
+      if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') return null;
       throw err;
     }
     const decoded = vaultBinding.vaultDecodeManifest(bytes, key);

@@ -2,13 +2,14 @@
  * Retention: which backups of one name a prune keeps (docs/vault-format.md, "Prune"). Pure: no
  * I/O. The rules are restic's `forget` rules; a backup is kept when any rule keeps it, and then
  * every backup it depends on (its base, recursively) is kept too, so a kept backup always
- * restores.
+ * restores. The newest backup of a name is always kept: sequence numbers are never reused (the
+ * next backup is numbered after the newest), so a manifest key always means one backup.
  */
 import { misuse } from '../errors';
 
 /** Which backups {@link Vault.prune} keeps; at least one rule is required. */
 export interface RetentionRules {
-  /** Keep the newest N backups. */
+  /** Keep the newest N backups (the newest one is kept whatever the rules). */
   keepLast?: number;
   /** Keep every backup made within this long before the newest one: ms, or '90m', '36h', '7d', '2w', '1y'. */
   keepWithin?: number | string;
@@ -73,7 +74,7 @@ function isoWeek(d: Date): string {
 /** The seqs to keep, given every backup of one name (any order) and validated rules. */
 export function keptSeqs<T extends Dated>(backups: readonly T[], rules: RetentionRules): Set<number> {
   const newest = [...backups].sort((a, b) => b.seq - a.seq);
-  const keep = new Set<number>();
+  const keep = new Set<number>(newest.slice(0, 1).map((b) => b.seq));
   newest.slice(0, rules.keepLast ?? 0).forEach((b) => keep.add(b.seq));
   if (rules.keepWithin !== undefined && newest.length > 0) {
     const since = Date.parse(newest[0]!.createdAt) - (rules.keepWithin as number);

@@ -311,17 +311,19 @@ export class Vault {
         const fileId = nativeOf(db, what).fileId ?? '';
         let plan = this.#plan(name, all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
         const scan = { name, compression, level, maxRestarts, busyTimeout, options };
+        let takenAt = new Date(); // the snapshot is taken by the scan's first step
         let result = await this.#scan(db, plan.chain, scan);
         if (plan.base && result.pageSize !== plan.base.meta.pageSize) {
           const why = `the page size changed from ${plan.base.meta.pageSize} (backup ${plan.base.meta.id}) to ${result.pageSize}`;
           if (!fallback) throw new LitevaultError({ message: `${what}: cannot take a${plan.type === 'incremental' ? 'n' : ''} ${plan.type} backup of '${sourcePath}' as ${name}: ${why}`, code: 'LITEVAULT_BASE_MISMATCH' });
           notes.push(`took a full backup: ${why}`);
           plan = { type: 'full', base: null, chain: [] };
+          takenAt = new Date();
           result = await this.#scan(db, [], scan);
         }
         options.onProgress?.({ phase: 'commit', name, pagesScanned: result.pagesScanned, pageCount: result.pageCount, pagesStored: result.pagesStored, bytesStored: result.bytesStored, restarts: result.restarts, heldLock: result.heldLock });
         const seq = (all.at(-1)?.meta.seq ?? 0) + 1;
-        const manifest = this.#manifest(name, seq, plan, result, compression, level);
+        const manifest = this.#manifest(name, seq, takenAt, plan, result, compression, level);
         meta = manifest.meta;
         if (!(await this.#storage.create(manifest.key, manifest.bytes))) {
           throw new LitevaultError({ message: `${what}: another backup of ${name} committed backup ${seq} meanwhile`, code: 'LITEVAULT_BACKUP_IN_PROGRESS', retryable: true });
@@ -390,7 +392,10 @@ export class Vault {
       throw new LitevaultError({ message, code: 'LITEVAULT_NOT_FOUND' });
     }
     const chain = this.#catalog.chain(all, target);
-    const existed = fs.existsSync(destination);
+    // A 0-byte file is an empty database with nothing to lose (and what a restore killed while
+    // publishing can leave): it is taken over like a missing path.
+    const stat = fs.statSync(destination, { throwIfNoEntry: false });
+    const existed = stat !== undefined && !(stat.isFile() && stat.size === 0);
     if (existed && options.overwrite !== true) {
       throw new LitevaultError({ message: `${what}: '${destination}' exists; restore onto it with overwrite (--overwrite), or choose a new path`, code: 'LITEVAULT_EXISTS' });
     }
@@ -414,6 +419,9 @@ export class Vault {
             bytes = await this.#storage.get(packKey(name, next.key));
           } catch (err) {
             if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') {
+              if (!(await this.#catalog.manifests(name)).some((m) => m.key === target.key)) {
+                throw new LitevaultError({ message: `vault '${this.location}': backup ${name} ${target.meta.id} was pruned while it was being restored`, code: 'LITEVAULT_NOT_FOUND' });
+              }
               throw corrupt(`vault '${this.location}': backup ${name} ${owner.meta.id} (${owner.key}): its pack ${packKey(name, next.key)} is missing`);
             }
             throw err;
@@ -606,7 +614,7 @@ export class Vault {
 
   // The manifest object of a finished scan. bytesStored counts the manifest itself, so the
   // encoding is repeated until that number stops changing its own length.
-  #manifest(name: string, seq: number, plan: { type: BackupType; base: Manifest | null; chain: Manifest[] }, r: NativeScanResult, compression: 'zstd' | 'none', level: number): Manifest {
+  #manifest(name: string, seq: number, takenAt: Date, plan: { type: BackupType; base: Manifest | null; chain: Manifest[] }, r: NativeScanResult, compression: 'zstd' | 'none', level: number): Manifest {
     const packBytes = r.packs.reduce((a, p) => a + p.bytes, 0);
     const meta: ManifestMeta = {
       name,
@@ -615,7 +623,7 @@ export class Vault {
       type: plan.type,
       base: plan.base?.meta.seq ?? null,
       full: plan.chain[0]?.meta.seq ?? seq,
-      createdAt: new Date().toISOString(),
+      createdAt: takenAt.toISOString(),
       pageSize: r.pageSize,
       pageCount: r.pageCount,
       source: { path: r.path, device: r.device, inode: r.inode },
