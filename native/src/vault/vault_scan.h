@@ -37,6 +37,9 @@
 // file: 848 MB); an incremental after 1% of its pages changed in 0.25 s, 5.5 MB of packs and an
 // 83 KiB manifest.
 //
+// The source connection counts the scan in `backups` until finish() or close(), so closing that
+// connection fails with SQLITE_BUSY meanwhile, as it does under an unfinished Backup.
+//
 // Thread safety: step(), finish(), close() and the destructor may be called from any thread; a
 // mutex serializes them. A step holds the source connection's mutex for its whole duration.
 #pragma once
