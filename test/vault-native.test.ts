@@ -13,7 +13,11 @@ import { binding } from '../dist/binding.js';
 import { LitevaultError } from '../dist/index.js';
 import { removeTmpDirs, sqliteShell, SQLITE3_BIN, tmpDir } from './oracle/sqlite';
 
-afterAll(removeTmpDirs);
+const bigDirs: string[] = [];
+afterAll(() => {
+  removeTmpDirs();
+  for (const d of bigDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 const dir = tmpDir('litevault-vault-native-');
 let n = 0;
 const fresh = (name: string): string => path.join(dir, `${n++}-${name}`);
@@ -150,15 +154,16 @@ function rollbackDb(name: string, pageSize: number, rows: number): string {
 }
 
 // Restores `chain` and checks it against SQLite's own copy of `src` as it is now.
-async function expectRestoresTo(chain: Backup[], src: string, quickCheck = false): Promise<void> {
-  const dest = fresh('restored.db');
+async function expectRestoresTo(chain: Backup[], src: string, quickCheck = false, where = dir): Promise<void> {
+  const dest = path.join(where, `${n++}-restored.db`);
   await restore(chain, dest);
-  const ref = fresh('ref.db');
+  const ref = path.join(where, `${n++}-ref.db`);
   sqliteBackup(src, ref);
   expect(differingBytes(dest, ref)).toEqual([]);
   expect(sqliteShell(dest, quickCheck ? 'PRAGMA quick_check;' : 'PRAGMA integrity_check;').trim()).toBe('ok');
   fs.rmSync(ref);
   expect((fs.statSync(dest).mode & 0o777).toString(8)).toBe('600');
+  fs.rmSync(dest);
 }
 
 describe('VaultScan + VaultRestore against sqlite3 .backup', () => {
@@ -216,7 +221,10 @@ describe('VaultScan + VaultRestore against sqlite3 .backup', () => {
   });
 
   it('a database past the lock-byte page (64 KiB pages, > 1 GiB): the page is skipped, and [full, incremental] restores to SQLite\'s copy', async () => {
-    const src = fresh('big.db');
+    // On tmpfs where there is one (these are 3 files of 1 GiB: no disk writes, no fsync wait).
+    const bigDir = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/litevault-vault-native-') : dir;
+    bigDirs.push(bigDir);
+    const src = path.join(bigDir, 'big.db');
     // Page 16385 holds byte 2^30: SQLite leaves it unwritten; the blob's overflow chain skips it.
     sqliteShell(src, `PRAGMA page_size=65536; PRAGMA journal_mode=off; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB); INSERT INTO t(b) VALUES (zeroblob(540000000)), (zeroblob(540000000)), (randomblob(100000));`);
     const full = await scan(src, [], 'backups/big/0000000001.manifest');
@@ -225,7 +233,7 @@ describe('VaultScan + VaultRestore against sqlite3 .backup', () => {
     sqliteShell(src, `UPDATE t SET b = randomblob(100000) WHERE id = 3;`);
     const incr = await scan(src, [full], 'backups/big/0000000002.manifest');
     expect(incr.pagesStored).toBeLessThan(10);
-    await expectRestoresTo([full, incr], src, true);
+    await expectRestoresTo([full, incr], src, true, bigDir);
   });
 
   it('a rollback source written between steps restarts; the pages it already stored are referenced, not stored again', async () => {
@@ -285,6 +293,25 @@ describe('VaultScan errors', () => {
     } finally {
       await db.close();
       writer.close();
+    }
+  });
+
+  it('a damaged base manifest fails the first step with LITEVAULT_VAULT_CORRUPT naming it, and every step after (sticky)', async () => {
+    const src = rollbackDb('badbase.db', 4096, 200);
+    const full = await scan(src, [], 'backups/app/0000000001.manifest');
+    const damaged = Buffer.from(full.manifest);
+    damaged[damaged.length - 20]! ^= 1;
+    const db = await b.open(src, true, false, 5000);
+    try {
+      const s = new b.VaultScan(db, { base: [{ manifest: damaged, label: full.label }], compression: 'zstd', level: 1, threads: 2, maxRestarts: -1, busyTimeoutMs: 5000 });
+      for (let i = 0; i < 2; i++) {
+        const e = await rejection(s.step());
+        expect(e.code).toBe('LITEVAULT_VAULT_CORRUPT');
+        expect(e.message).toContain(full.label);
+      }
+      await s.close();
+    } finally {
+      await db.close();
     }
   });
 
