@@ -289,11 +289,24 @@ VaultScanWrap::VaultScanWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   options.threads = static_cast<int>(threads);
   options.maxRestarts = static_cast<int>(maxRestarts);
   options.busyTimeoutMs = static_cast<int>(timeout);
-  std::vector<DecodedManifest> chain;
-  std::vector<std::string> labels;
-  Status status = decodeChain(o.Get("base"), "options.base", &chain, &labels);
-  PageState base;
-  if (status.isOk()) status = PageState::build(chain, labels, &base);
+  // The base manifests are copied here and decoded by the first step, on the threadpool.
+  std::vector<VaultScan::BaseLink> base;
+  Napi::Value links = o.Get("base");
+  Status status;
+  if (!links.IsArray()) status = Status::error(Code::kMisuse, "new VaultScan(): options.base must be an array of {manifest, label}");
+  for (uint32_t i = 0; status.isOk() && i < links.As<Napi::Array>().Length(); i++) {
+    Napi::Value item = links.As<Napi::Array>().Get(i);
+    const uint8_t* data = nullptr;
+    size_t n = 0;
+    if (!item.IsObject() || !item.As<Napi::Object>().Get("label").IsString() || !bytesOf(item.As<Napi::Object>().Get("manifest"), &data, &n)) {
+      status = Status::error(Code::kMisuse, "new VaultScan(): options.base[" + std::to_string(i) + "] must be {manifest: Buffer, label: string}");
+      break;
+    }
+    VaultScan::BaseLink link;
+    link.manifest.assign(data, data + n);
+    link.label = item.As<Napi::Object>().Get("label").As<Napi::String>().Utf8Value();
+    base.push_back(std::move(link));
+  }
   std::unique_ptr<VaultScan> scan;
   if (status.isOk()) status = VaultScan::create(db->connection(), std::move(base), options, &scan);
   if (!status.isOk()) {

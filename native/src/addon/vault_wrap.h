@@ -5,7 +5,7 @@
 //   binding.vaultEncodeManifest(meta, table) -> Buffer                 (sync)
 //   binding.vaultHash(bytes) -> 32 hex                                  (sync)
 //   new binding.VaultScan(db, {base, compression, level, threads, maxRestarts, busyTimeoutMs})
-//       decodes the base chain and builds its page state on the main thread (no I/O);
+//       copies the base manifests; the first step decodes them and builds their state (threadpool);
 //       scan.step() / scan.finish() / scan.close() -> Promise         (threadpool)
 //   new binding.VaultRestore(tempPath, {chain, packs})   the plan, on the main thread (no I/O);
 //       restore.packsNeeded, .pageCount, .pageSize;

@@ -15,7 +15,7 @@ constexpr uint32_t kDefaultPageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE: an emp
 
 }  // namespace
 
-Status VaultScan::create(std::shared_ptr<Connection> source, PageState base, const Options& options,
+Status VaultScan::create(std::shared_ptr<Connection> source, std::vector<BaseLink> base, const Options& options,
                          std::unique_ptr<VaultScan>* out) {
   out->reset();
   if (!source) return Status::error(Code::kMisuse, "a vault scan needs a source database");
@@ -28,8 +28,21 @@ Status VaultScan::create(std::shared_ptr<Connection> source, PageState base, con
   return Status::ok();
 }
 
-VaultScan::VaultScan(std::shared_ptr<Connection> source, PageState base, const Options& options)
-    : source_(std::move(source)), base_(std::move(base)), options_(options) {}
+VaultScan::VaultScan(std::shared_ptr<Connection> source, std::vector<BaseLink> base, const Options& options)
+    : source_(std::move(source)), baseLinks_(std::move(base)), options_(options) {}
+
+Status VaultScan::buildBase() {
+  std::vector<DecodedManifest> chain(baseLinks_.size());
+  std::vector<std::string> labels(baseLinks_.size());
+  for (size_t i = 0; i < baseLinks_.size(); i++) {
+    labels[i] = baseLinks_[i].label;
+    LV_RETURN_IF_ERROR(decodeManifest(baseLinks_[i].manifest.data(), baseLinks_[i].manifest.size(), labels[i], &chain[i]));
+  }
+  LV_RETURN_IF_ERROR(PageState::build(chain, labels, &base_));
+  std::vector<BaseLink>().swap(baseLinks_);  // the bytes are no longer needed
+  baseBuilt_ = true;
+  return Status::ok();
+}
 
 VaultScan::~VaultScan() { close(); }
 
@@ -148,6 +161,7 @@ void VaultScan::addRun(uint32_t page, uint32_t pack, uint32_t slot, const Hash12
 
 Status VaultScan::stepLocked(Pager& src, StepResult* out) {
   LV_SYNC_POINT("vault-scan-step");
+  if (!baseBuilt_) LV_RETURN_IF_ERROR(buildBase());
   if (!encoderReady_) {
     LV_RETURN_IF_ERROR(encoder_.init(options_.compress, options_.level, options_.threads));
     encoderReady_ = true;
