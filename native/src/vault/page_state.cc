@@ -15,6 +15,15 @@ Status PageState::build(const std::vector<DecodedManifest>& chain, const std::ve
   const DecodedManifest& last = chain.back();
   const uint32_t pageSize = last.meta.pageSize;
   const uint32_t pageCount = last.meta.pageCount;
+  // Every page but the lock-byte page must be listed by some link, so a chain whose runs list
+  // fewer pages has a hole: said before allocating, so a manifest claiming billions of pages
+  // (its checksum recomputed) costs no memory.
+  uint64_t listed = 0;
+  for (const DecodedManifest& m : chain) listed += m.hashes.size();
+  if (listed + 1 < pageCount) {
+    return Status::error(Code::kVaultCorrupt, label(chain.size() - 1) + ": it has " + std::to_string(pageCount) +
+                                                  " pages but its chain lists only " + std::to_string(listed) + " (the chain has a hole)");
+  }
   std::vector<Entry> entries(pageCount);
   for (size_t l = 0; l < chain.size(); l++) {
     const DecodedManifest& m = chain[l];
