@@ -290,8 +290,12 @@ async function chain(vault: Vault, entry: CorpusEntry): Promise<void> {
 describe('vault chains over the corpus equal SQLite\'s own .backup at every snapshot', () => {
   const vaultDir = path.join(dir, 'vault');
   let vault: Vault;
-  // Every corpus entry except the 0-byte file (tested on its own below).
-  const entries = corpusSpecs().filter((e) => e.spec.empty !== true);
+  // Every corpus entry except the 0-byte file (tested on its own below), plus a larger WAL
+  // database with frames left in its -wal, so WAL sources are also covered at ~2000 pages.
+  const entries: CorpusEntry[] = [
+    ...corpusSpecs().filter((e) => e.spec.empty !== true),
+    { name: 'wal-frames-8mib', spec: { journalMode: 'wal', keepWal: true, targetBytes: 8 * 1024 * 1024, overflow: true } },
+  ];
 
   it('Vault.open({create}) makes the vault directory 0700 with litevault-vault.json', async () => {
     vault = await Vault.open(vaultDir, { create: true });
