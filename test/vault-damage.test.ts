@@ -156,7 +156,7 @@ beforeAll(async () => {
   srcRefFull = path.join(dir, 'ref-full.db');
   execFileSync('sqlite3', [src, `.backup '${srcRefFull}'`]);
   dumpAt['1'] = logicalDump(src);
-  sqliteShell(src, "UPDATE t SET v = 'changed' || id WHERE id % 50 = 0; DELETE FROM t WHERE id > 5900;");
+  sqliteShell(src, "UPDATE t SET v = 'changed' || id WHERE id % 500 = 0; DELETE FROM t WHERE id > 5900;");
   await v.backup(src, { name: NAME, type: 'incremental' });
   await raw.backup(src, { name: NAME, type: 'incremental', compression: 'none' });
   dumpAt['2'] = logicalDump(src);

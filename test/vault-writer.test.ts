@@ -111,7 +111,9 @@ describe('vault backups under a real-SQLite writer', () => {
 
   it('a rollback-journal source under continuous writes: every backup finishes (heldLock when it had to) and restores to a valid ledger', async () => {
     const src = path.join(dir, 'ledger-rollback.db');
-    createDatabase(src, { targetBytes: 8 * MIB });
+    // Larger than one 8 MiB scan step, so a rollback-mode scan has steps between which the
+    // writer commits (and the scan restarts, then holds the read lock).
+    createDatabase(src, { targetBytes: 24 * MIB });
     const vault = await Vault.open(path.join(dir, 'vault-rollback'), { create: true });
     const writer = await startWriter(src, { commitsPerSecond: 300, journalMode: 'delete', busyTimeoutMs: 30_000 });
     writers.add(writer);
@@ -124,7 +126,7 @@ describe('vault backups under a real-SQLite writer', () => {
         type: i === 0 ? 'full' : i % 3 === 0 ? 'differential' : 'incremental',
         maxRestarts: i % 2 === 0 ? 2 : 0,
         // Slow reads make the writer commit during the scan.
-        maxBytesPerSecond: i < 4 ? 16 * MIB : undefined,
+        maxBytesPerSecond: i < 4 ? 48 * MIB : undefined,
         onProgress: (p: { heldLock: boolean }) => progressHeld.push(p.heldLock),
       });
       // The writer goes on after each backup (and its report then covers every commit the snapshot saw).
