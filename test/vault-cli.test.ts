@@ -161,6 +161,21 @@ describe('litevault vault: backup, list, restore, prune', () => {
     expect(logicalDump(dest)).toBe(logicalDump(b));
   });
 
+  it('several databases, one of them missing: the others are backed up, the failed one is a {source, error} line, exit 1', () => {
+    const x = realDb('x.db', rows(20, 'x'));
+    const y = realDb('y.db', rows(20, 'y'));
+    const missing = path.join(dir, 'tenant-missing.db');
+    const r = run(['vault', 'backup', x, missing, y, vault, '--json']);
+    expect(r.status, r.stderr).toBe(1);
+    const out = jsonLines(r);
+    expect(out).toHaveLength(3);
+    expect(out[0]).toMatchObject({ name: 'x.db', type: 'full' });
+    expect(out[1]!.source).toBe(missing);
+    expect((out[1]!.error as { code: string; message: string }).message).toContain('tenant-missing.db');
+    expect(out[2]).toMatchObject({ name: 'y.db', type: 'full' });
+    expect(fs.existsSync(missing)).toBe(false);
+  });
+
   it('failures exit 1 with one JSON error: unknown name, unknown id, incremental without a full, a missing database, a directory that is not a vault', () => {
     expect(jsonError(run(['vault', 'restore', vault, 'nope.db', fresh('x.db'), '--json'])).code).toBe('LITEVAULT_NOT_FOUND');
     expect(jsonError(run(['vault', 'restore', vault, 'a.db', fresh('x.db'), '--at', '77', '--json'])).code).toBe('LITEVAULT_NOT_FOUND');
@@ -252,11 +267,15 @@ describe('litevault vault: backup, list, restore, prune', () => {
 describe("README's \"Backups over time\"", () => {
   const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
   const start = readme.search(/^#+\s+Backups over time/m);
-  it.skipIf(start < 0)('its commands use only the vault verbs and options the CLI documents, and they run', () => {
-    const rest = readme.slice(start);
-    const next = rest.slice(1).search(/^#{1,3}\s/m);
-    const section = next < 0 ? rest : rest.slice(0, next + 1);
-    const lines = [...section.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')).filter((l) => /litevault vault /.test(l));
+  const rest = start < 0 ? '' : readme.slice(start);
+  const next = rest.slice(1).search(/^#{1,3}\s/m);
+  const section = next < 0 ? rest : rest.slice(0, next + 1);
+  const lines = [...section.matchAll(/```[a-z]*\n([\s\S]*?)```/g)]
+    .flatMap((m) => m[1]!.split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => /^(npx )?litevault vault /.test(l));
+
+  it.skipIf(start < 0)('its commands use only the vault verbs and options the CLI documents', () => {
     expect(lines.length, 'the section shows vault commands').toBeGreaterThan(0);
     const allowed: Record<string, string[]> = {
       backup: ['--type', '--name', '--truncate-wal', '--fallback-full', '--json'],
@@ -271,7 +290,52 @@ describe("README's \"Backups over time\"", () => {
       verbs.add(verb);
       expect(Object.keys(allowed), line).toContain(verb);
       for (const opt of m[2]!.match(/--[a-z-]+/g) ?? []) expect(allowed[verb], line).toContain(opt);
+      expect(run(['vault', verb, '--help']).stdout, `${verb} --help documents what README uses`).toContain(`usage: litevault vault ${verb}`);
     }
-    for (const v of ['backup', 'list', 'restore']) expect([...verbs]).toContain(v);
+    for (const v of ['backup', 'list', 'restore', 'prune']) expect([...verbs]).toContain(v);
+  });
+
+  it.skipIf(start < 0)('its commands run as written (paths replaced by temporary ones) and the restores are SQLite-valid copies', () => {
+    const root = fresh('readme');
+    fs.mkdirSync(path.join(root, 'tenants'), { recursive: true });
+    const tenants = ['t1.db', 't2.db'].map((f) => {
+      const p = path.join(root, 'tenants', f);
+      sqliteShell(p, rows(100, f));
+      return p;
+    });
+    const app = path.join(root, 'app.db');
+    sqliteShell(app, 'PRAGMA journal_mode=wal; ' + rows(400, 'app'));
+    const vaultDir = path.join(root, 'vault');
+    const restored = path.join(root, 'app-restored.db');
+    const live = path.join(root, 'live.db');
+    const appDump = logicalDump(app);
+    let appFirstId: string | null = null;
+    for (const line of lines) {
+      let cmd = line.replace(/^(npx )?litevault /, '').replace(/\s+#.*$/, '');
+      cmd = cmd
+        .replace(/\S*\/tenants\/\*\.db/g, tenants.join(' '))
+        .replace(/\/backups\/vault/g, vaultDir)
+        .replace(/\/tmp\/app-restored\.db/g, restored);
+      // The restore over the live database: onto a copy of it (live.db), at a backup that exists.
+      if (/ restore /.test(cmd) && / --overwrite/.test(cmd)) {
+        fs.copyFileSync(app, live);
+        cmd = cmd.replace(/\/srv\/app\.db/g, live).replace(/--at \S+/, `--at ${appFirstId ?? '1'}`);
+      }
+      cmd = cmd.replace(/\/srv\/app\.db/g, app);
+      expect(cmd, 'every path of the example was replaced').not.toMatch(/\/srv\/|\/backups\/|\/tmp\//);
+      const r = run(cmd.split(/\s+/));
+      expect(r.status, `${line}\n-> litevault ${cmd}\n${r.stderr}`).toBe(0);
+      if (/ backup /.test(` ${cmd} `) && cmd.includes(app) && appFirstId === null) {
+        const l = JSON.parse(run(['vault', 'list', vaultDir, '--name', 'app.db', '--json']).stdout) as { backups: Array<{ id: string }> };
+        appFirstId = l.backups[0]?.id ?? null;
+      }
+    }
+    expect(fs.existsSync(restored)).toBe(true);
+    expect(integrityCheck(restored)).toBe('ok');
+    expect(logicalDump(restored)).toBe(appDump);
+    if (fs.existsSync(live)) {
+      expect(integrityCheck(live)).toBe('ok');
+      expect(logicalDump(live)).toBe(appDump);
+    }
   });
 });
