@@ -146,11 +146,12 @@ function noGarbage(vaultDir: string, name: string): void {
 
 describe('one backup at a time per name', () => {
   it('two concurrent backups of one name from this process (one Vault, then two Vault objects): exactly one commits, the other is LITEVAULT_BACKUP_IN_PROGRESS (retryable)', async () => {
-    const db = bigDb('same.db', 8);
+    // Bigger than one 8 MiB scan step, so the rate limit (applied between steps) slows it.
+    const db = bigDb('same.db', 16);
     const vdir = fresh('vault-same');
     const v = await Vault.open(vdir, { create: true });
     // Rate-limited so the two calls certainly overlap.
-    const slow = { name: 'same', type: 'full' as const, maxBytesPerSecond: 8 * MIB };
+    const slow = { name: 'same', type: 'full' as const, maxBytesPerSecond: 12 * MIB };
     oneWon(await Promise.all([settle(v.backup(db, slow)), settle(v.backup(db, slow))]));
     expect(await v.list('same')).toHaveLength(1);
 
@@ -205,7 +206,7 @@ describe('one backup at a time per name', () => {
   }, 180_000);
 
   it('a CLI backup while this process holds the name: exit 1, LITEVAULT_BACKUP_IN_PROGRESS, and the vault gets only our backup', async () => {
-    const db = bigDb('held.db', 8);
+    const db = bigDb('held.db', 16);
     const vdir = fresh('vault-held');
     const v = await Vault.open(vdir, { create: true });
     let started!: () => void;
