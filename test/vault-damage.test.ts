@@ -462,7 +462,12 @@ describe('damaged vaults: a typed error naming what is wrong, nothing written at
       const d = copyOf(pristine);
       if (isDir) fs.mkdirSync(path.join(d, rel));
       else fs.writeFileSync(path.join(d, rel), 'not part of the vault');
-      await restoreFails(d, ['LITEVAULT_VAULT_CORRUPT'], new RegExp(path.basename(rel).replace(/\./g, '\\.')));
+      const names = new RegExp(path.basename(rel).replace(/\./g, '\\.'));
+      // list() of the whole vault meets every entry.
+      const listed = await rejection((async () => (await Vault.open(d)).list())());
+      expect(listed.code, `list() with foreign ${rel}`).toBe('LITEVAULT_VAULT_CORRUPT');
+      expect(listed.message).toMatch(names);
+      await restoreFails(d, ['LITEVAULT_VAULT_CORRUPT'], names);
       expect(fs.existsSync(path.join(d, rel)), 'a foreign file is never removed').toBe(true);
     }
     const d = copyOf(pristine);
