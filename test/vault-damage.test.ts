@@ -451,19 +451,11 @@ describe('damaged vaults: a typed error naming what is wrong, nothing written at
     }
   });
 
-  it('foreign files in backups/<name>/ and at the top level: LITEVAULT_VAULT_CORRUPT naming them; a .tmp-* temporary is not foreign', async () => {
-    for (const [rel, isDir] of [
-      [`backups/${NAME}/notes.txt`, false],
-      [`backups/${NAME}/0000000003.manifest.bak`, false],
-      [`backups/${NAME}/12.manifest`, false],
-      ['README.txt', false],
-      ['extra', true],
-    ] as const) {
+  it('foreign files in backups/<name>/: list() and restore fail with LITEVAULT_VAULT_CORRUPT naming them; a .tmp-* temporary is not foreign', async () => {
+    for (const rel of [`backups/${NAME}/notes.txt`, `backups/${NAME}/0000000003.manifest.bak`, `backups/${NAME}/12.manifest`]) {
       const d = copyOf(pristine);
-      if (isDir) fs.mkdirSync(path.join(d, rel));
-      else fs.writeFileSync(path.join(d, rel), 'not part of the vault');
+      fs.writeFileSync(path.join(d, rel), 'not part of the vault');
       const names = new RegExp(path.basename(rel).replace(/\./g, '\\.'));
-      // list() of the whole vault meets every entry.
       const listed = await rejection((async () => (await Vault.open(d)).list())());
       expect(listed.code, `list() with foreign ${rel}`).toBe('LITEVAULT_VAULT_CORRUPT');
       expect(listed.message).toMatch(names);
@@ -478,6 +470,35 @@ describe('damaged vaults: a typed error naming what is wrong, nothing written at
     expect(logicalDump(out)).toBe(dumpAt['2']);
   });
 
+  it('foreign files at the top level: list() and prune fail with LITEVAULT_VAULT_CORRUPT naming them, and keep them', async () => {
+    for (const rel of ['README.txt', 'extra/notes.txt']) {
+      const d = copyOf(pristine);
+      fs.mkdirSync(path.dirname(path.join(d, rel)), { recursive: true });
+      fs.writeFileSync(path.join(d, rel), 'not part of the vault');
+      const before = vaultHashes(d);
+      const v = await Vault.open(d);
+      for (const op of [() => v.list(), () => v.prune({ keepLast: 1 })]) {
+        const err = await rejection(op());
+        expect(err.code).toBe('LITEVAULT_VAULT_CORRUPT');
+        expect(err.message).toContain(rel.split('/')[0]);
+      }
+      expect(vaultHashes(d)).toEqual(before);
+    }
+  });
+
+  it('foreign entries at the top level (a file, an empty directory) also fail a restore, with nothing written', async () => {
+    for (const [rel, isDir] of [
+      ['README.txt', false],
+      ['extra', true],
+    ] as const) {
+      const d = copyOf(pristine);
+      if (isDir) fs.mkdirSync(path.join(d, rel));
+      else fs.writeFileSync(path.join(d, rel), 'not part of the vault');
+      await restoreFails(d, ['LITEVAULT_VAULT_CORRUPT'], new RegExp(rel.replace(/\./g, '\\.')));
+      expect(fs.existsSync(path.join(d, rel))).toBe(true);
+    }
+  });
+
   it('a foreign file in packs/<name>/: prune fails with LITEVAULT_VAULT_CORRUPT naming it and removes nothing; a backup never removes it', async () => {
     const d = copyOf(pristine);
     const foreign = path.join(d, 'packs', NAME, 'zz', 'stray.bin');
@@ -485,10 +506,12 @@ describe('damaged vaults: a typed error naming what is wrong, nothing written at
     fs.writeFileSync(foreign, 'stray');
     const before = vaultHashes(d);
     const v = await Vault.open(d);
-    const err = await rejection(v.prune({ keepLast: 1 }));
-    expect(err.code).toBe('LITEVAULT_VAULT_CORRUPT');
-    expect(err.message).toMatch(/stray\.bin/);
-    expect(vaultHashes(d)).toEqual(before);
+    for (const opts of [{ keepLast: 1 }, { keepLast: 1, name: NAME }]) {
+      const err = await rejection(v.prune(opts));
+      expect(err.code, `prune(${JSON.stringify(opts)})`).toBe('LITEVAULT_VAULT_CORRUPT');
+      expect(err.message).toMatch(/stray\.bin/);
+      expect(vaultHashes(d), `prune(${JSON.stringify(opts)}) removes nothing`).toEqual(before);
+    }
     const src = fresh('other.db');
     sqliteShell(src, 'CREATE TABLE x(a); INSERT INTO x VALUES (1);');
     const r = await v.backup(src, { name: NAME, fallbackToFull: true }).then(
