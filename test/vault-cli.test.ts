@@ -268,7 +268,7 @@ describe("README's \"Backups over time\"", () => {
   const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
   const start = readme.search(/^#+\s+Backups over time/m);
   const rest = start < 0 ? '' : readme.slice(start);
-  const next = rest.slice(1).search(/^#{1,3}\s/m);
+  const next = rest.slice(1).search(/^## /m); // the next section (code blocks hold "# comment" lines)
   const section = next < 0 ? rest : rest.slice(0, next + 1);
   const lines = [...section.matchAll(/```[a-z]*\n([\s\S]*?)```/g)]
     .flatMap((m) => m[1]!.split('\n'))
@@ -322,7 +322,7 @@ describe("README's \"Backups over time\"", () => {
         cmd = cmd.replace(/\/srv\/app\.db/g, live).replace(/--at \S+/, `--at ${appFirstId ?? '1'}`);
       }
       cmd = cmd.replace(/\/srv\/app\.db/g, app);
-      expect(cmd, 'every path of the example was replaced').not.toMatch(/\/srv\/|\/backups\/|\/tmp\//);
+      expect(cmd, 'every path of the example was replaced').not.toMatch(/(^| )\/(srv|backups)\/|\/tmp\/app-restored/);
       const r = run(cmd.split(/\s+/));
       expect(r.status, `${line}\n-> litevault ${cmd}\n${r.stderr}`).toBe(0);
       if (/ backup /.test(` ${cmd} `) && cmd.includes(app) && appFirstId === null) {
