@@ -83,8 +83,10 @@ const [vaultDir, db, name, rate] = process.argv.slice(2);
 (async () => {
   const v = await Vault.open(vaultDir, { create: true });
   let said = false;
+  let stored = false;
   await v.backup(db, { name, type: 'full', maxBytesPerSecond: Number(rate), onProgress: (p) => {
     if (!said && p.pagesScanned > 0) { said = true; process.stdout.write('started\\n'); }
+    if (!stored && p.bytesStored > 0) { stored = true; process.stdout.write('stored\\n'); }
   } });
   process.stdout.write('done\\n');
 })().catch((e) => { process.stderr.write(String(e && e.code) + ' ' + String(e && e.message) + '\\n'); process.exit(1); });
@@ -92,17 +94,18 @@ const [vaultDir, db, name, rate] = process.argv.slice(2);
 const holderScript = path.join(dir, 'holder.cjs');
 fs.writeFileSync(holderScript, HOLDER);
 
-function startHolder(vaultDir: string, db: string, name: string, rate: number): Promise<ReturnType<typeof spawn>> {
+/** Starts a holder and resolves once it printed `marker` ('started': scanning; 'stored': a pack was handed to storage). */
+function startHolder(vaultDir: string, db: string, name: string, rate: number, marker = 'started'): Promise<ReturnType<typeof spawn>> {
   const c = spawn(process.execPath, [holderScript, vaultDir, db, name, String(rate)], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(c);
   let out = '';
   let err = '';
   c.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`holder did not start: ${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`holder did not print ${marker}: ${err}`)), 30_000);
     c.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (out.includes('started\n')) {
+      if (out.includes(`${marker}\n`)) {
         clearTimeout(timer);
         resolve(c);
       }
@@ -211,7 +214,7 @@ describe('one backup at a time per name', () => {
     const v = await Vault.open(vdir, { create: true });
     let started!: () => void;
     const isStarted = new Promise<void>((r) => (started = r));
-    const mine = v.backup(db, { name: 'held', type: 'full', maxBytesPerSecond: 2 * MIB, onProgress: () => started() });
+    const mine = v.backup(db, { name: 'held', type: 'full', maxBytesPerSecond: 4 * MIB, onProgress: () => started() });
     await isStarted;
     const r = await runCli(['vault', 'backup', db, vdir, '--name', 'held', '--json']);
     expect(r.status).toBe(1);
@@ -227,15 +230,22 @@ describe('one backup at a time per name', () => {
     const first = await v.backup(db, { name: 'k', type: 'full' });
     sqliteShell(db, 'UPDATE t SET v = randomblob(3000) WHERE id % 3 = 0;');
     for (let trial = 0; trial < 3; trial++) {
-      const holder = await startHolder(vdir, db, 'k', 2 * MIB);
+      // Killed while scanning (trial 0), just as its first pack went to storage (1), and a little after (2).
+      const holder = await startHolder(vdir, db, 'k', 4 * MIB, trial === 0 ? 'started' : 'stored');
       // It really holds the name: a backup from here is refused.
       const refused = await settle(v.backup(db, { name: 'k' }));
       expect('err' in refused && (refused.err as LitevaultError).code).toBe('LITEVAULT_BACKUP_IN_PROGRESS');
-      await new Promise((r) => setTimeout(r, 300 + trial * 700));
+      await new Promise((r) => setTimeout(r, trial === 2 ? 400 : 0));
       holder.kill('SIGKILL');
       await new Promise((r) => holder.once('exit', r));
       expect((await v.list('k')).map((b) => b.id), 'the killed backup is not visible').toEqual([first.id]);
     }
+    // The killed runs left garbage (a pack no manifest names, or a temporary) ...
+    const all = files(vdir);
+    const named = new Set((await v.list('k')).length === 1 ? manifestMeta(path.join(vdir, 'backups/k/0000000001.manifest')).packs.map((p) => p.key) : []);
+    const garbage = all.filter((f) => (f.startsWith('packs/k/') && !named.has(path.basename(f, '.pack'))) || path.basename(f).startsWith('.tmp-'));
+    expect(garbage.length, 'the killed backups wrote packs before they were killed').toBeGreaterThan(0);
+    // ... which the next backup removes.
     const next = await v.backup(db, { name: 'k', type: 'incremental' });
     expect(next).toMatchObject({ seq: 2, type: 'incremental', base: first.id });
     noGarbage(vdir, 'k');
@@ -248,6 +258,35 @@ describe('one backup at a time per name', () => {
     await v.restore('k', out);
     expect(logicalDump(out)).toBe(logicalDump(db));
   }, 120_000);
+
+  it('a backup cancelled through its AbortSignal rejects with SQLITE_ABORT, leaves the vault as it was and frees the name at once', async () => {
+    const db = bigDb('abort.db', 16);
+    const vdir = fresh('vault-abort');
+    const v = await Vault.open(vdir, { create: true });
+    const first = await v.backup(db, { name: 'ab', type: 'full' });
+    const manifestsBefore = files(vdir).filter((f) => f.startsWith('backups/'));
+    sqliteShell(db, 'UPDATE t SET v = randomblob(3000) WHERE id % 2 = 0;');
+    const ac = new AbortController();
+    const p = v.backup(db, {
+      name: 'ab',
+      type: 'full',
+      maxBytesPerSecond: 4 * MIB,
+      signal: ac.signal,
+      onProgress: (pr: { pagesScanned: number }) => {
+        if (pr.pagesScanned > 0) ac.abort();
+      },
+    });
+    const r = await settle(p);
+    expect('err' in r && (r.err as LitevaultError).code).toBe('SQLITE_ABORT');
+    expect(files(vdir).filter((f) => f.startsWith('backups/'))).toEqual(manifestsBefore);
+    expect((await v.list('ab')).map((b) => b.id)).toEqual([first.id]);
+    const next = await v.backup(db, { name: 'ab' });
+    expect(next).toMatchObject({ seq: 2, type: 'incremental', base: first.id });
+    noGarbage(vdir, 'ab');
+    const out = fresh('ab.db');
+    await v.restore('ab', out);
+    expect(logicalDump(out)).toBe(logicalDump(db));
+  });
 
   it('prune skips and reports a name whose lock is held, and removes nothing of it', async () => {
     const db = bigDb('pr.db', 8);
