@@ -261,7 +261,7 @@ export class Vault {
     if (parsed?.format !== 'litevault-vault') throw notVault(`${CONFIG_KEY} does not describe a litevault vault`);
     if (parsed.version !== FORMAT_VERSION) {
       throw new LitevaultError({
-        message: `vault '${storage.location}' has format version ${JSON.stringify(parsed.version)}; this litevault (${version}) reads version ${FORMAT_VERSION} only`,
+        message: `vault '${storage.location}': ${CONFIG_KEY} has format version ${JSON.stringify(parsed.version)}; this litevault (${version}) reads version ${FORMAT_VERSION} only`,
         code: 'LITEVAULT_UNSUPPORTED_FORMAT',
       });
     }
@@ -305,9 +305,11 @@ export class Vault {
       try {
         await this.#storage.sweep(`packs/${name}/`);
         await this.#storage.sweep(`backups/${name}/`);
+        // A foreign file under packs/<name>/ fails the backup before it does anything.
+        await this.#catalog.packKeys(name);
         const all = await this.#catalog.manifests(name);
         const fileId = nativeOf(db, what).fileId ?? '';
-        let plan = this.#plan(all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
+        let plan = this.#plan(name, all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
         const scan = { name, compression, level, maxRestarts, busyTimeout, options };
         let result = await this.#scan(db, plan.chain, scan);
         if (plan.base && result.pageSize !== plan.base.meta.pageSize) {
@@ -475,6 +477,8 @@ export class Vault {
         throw err;
       }
       try {
+        // A foreign file under packs/<name>/ fails the prune before anything is removed.
+        await this.#catalog.packKeys(name);
         const all = await this.#catalog.manifests(name);
         const keep = keptSeqs(all.map((m) => m.meta), rules);
         const kept = all.filter((m) => keep.has(m.meta.seq));
@@ -506,15 +510,14 @@ export class Vault {
   }
 
   // Which backup to take, and its base chain (full first).
-  #plan(all: Manifest[], type: VaultBackupType, fallback: boolean, inode: string, notes: string[]): { type: BackupType; base: Manifest | null; chain: Manifest[] } {
+  #plan(name: string, all: Manifest[], type: VaultBackupType, fallback: boolean, inode: string, notes: string[]): { type: BackupType; base: Manifest | null; chain: Manifest[] } {
     const full = { type: 'full' as const, base: null, chain: [] };
     if (type === 'full') return full;
     const wanted = type === 'auto' ? 'incremental' : type;
     const lastFull = [...all].reverse().find((m) => m.meta.type === 'full');
-    const name = all[0]?.meta.name;
     if (!lastFull) {
       if (!fallback) {
-        throw new LitevaultError({ message: `vault.backup(): no full backup${name ? ` of ${name}` : ''} in '${this.location}' to base a${wanted === 'incremental' ? 'n' : ''} ${wanted} backup on; take a full one first`, code: 'LITEVAULT_NO_FULL_BACKUP' });
+        throw new LitevaultError({ message: `vault.backup(): no full backup of ${name} in '${this.location}' to base a${wanted === 'incremental' ? 'n' : ''} ${wanted} backup on; take a full one first`, code: 'LITEVAULT_NO_FULL_BACKUP' });
       }
       if (type !== 'auto') notes.push(`took a full backup: there was no full backup to base a${wanted === 'incremental' ? 'n' : ''} ${wanted} on`);
       return full;
@@ -640,8 +643,10 @@ export class Vault {
     const used = new Set(manifests.flatMap((m) => m.meta.packs.map((p) => packKey(name, p.key))));
     let packs = 0;
     let bytes = 0;
+    // Only pack keys are candidates: a foreign file is LITEVAULT_VAULT_CORRUPT, never deleted.
+    const keys = new Set(await this.#catalog.packKeys(name));
     for (const { key, size } of await this.#storage.list(`packs/${name}/`)) {
-      if (used.has(key)) continue;
+      if (used.has(key) || !keys.has(key)) continue;
       await this.#storage.delete(key);
       packs++;
       bytes += size;
