@@ -666,7 +666,11 @@ export class Vault {
       const r = await checkpoint(db, { mode: 'truncate', busyTimeout });
       if (r.busy) {
         const p = await checkpoint(db, { mode: 'passive', busyTimeout });
-        notes.push(`truncateWal: other connections kept the WAL from being truncated; a passive checkpoint copied ${p.checkpointed} of ${p.log} frames`);
+        notes.push(
+          p.log < 0
+            ? 'truncateWal: other connections kept the WAL from being truncated, and another checkpoint was running, so no passive checkpoint ran either'
+            : `truncateWal: other connections kept the WAL from being truncated; a passive checkpoint copied ${p.checkpointed} of ${p.log} frames`,
+        );
       }
     } catch (err) {
       notes.push(`truncateWal: the checkpoint failed (the backup is committed): ${(err as Error).message}`);
