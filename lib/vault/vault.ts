@@ -385,6 +385,7 @@ export class Vault {
     if (options.at !== undefined && typeof options.at !== 'string') throw misuse(`${what}: at must be a backup id (a string)`);
     const { signal } = options;
     if (signal?.aborted) throw cancelled('vault restore', signal);
+    await this.#catalog.names(); // the whole layout: a foreign file anywhere fails the restore, rather than guess
     const all = await this.#catalog.manifests(name);
     const target = options.at === undefined ? all.at(-1) : all.find((m) => m.meta.id === options.at);
     if (!target) {
