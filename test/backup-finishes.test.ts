@@ -12,6 +12,7 @@ import { createDatabase } from './oracle/corpus.js';
 import { holdInShell, type ShellHolder } from './oracle/holders.js';
 import { integrityCheck, removeTmpDirs, tmpDir } from './oracle/sqlite.js';
 import { checkLedger, startWriter, type Writer } from './oracle/writer.js';
+import { rejection } from './oracle/expect';
 
 const MIB = 1024 * 1024;
 const dir = tmpDir('litevault-finishes-');
@@ -24,15 +25,6 @@ afterEach(async () => {
   holders.clear();
 });
 afterAll(removeTmpDirs);
-
-async function rejection(p: Promise<unknown>): Promise<LitevaultError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LitevaultError);
-  return err as LitevaultError;
-}
 
 describe('backup() always finishes under a busy writer', () => {
   for (const journalMode of ['delete', 'wal'] as const) {

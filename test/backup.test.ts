@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Backup, backup, Database, LitevaultError } from '../dist/index.js';
 import { corpusSpecs, createDatabase } from './oracle/corpus';
 import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, SQLITE3_BIN, tmpDir } from './oracle/sqlite';
+import { rejection } from './oracle/expect';
 
 afterAll(removeTmpDirs);
 const dir = tmpDir('litevault-backup-');
@@ -33,15 +34,6 @@ function differingBytes(a: string, b: string): number[] {
 function sqliteBackup(src: string, dst: string): void {
   const r = spawnSync(SQLITE3_BIN, ['-bail', src, `.backup '${dst}'`], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-}
-
-async function rejection(p: Promise<unknown>): Promise<LitevaultError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LitevaultError);
-  return err as LitevaultError;
 }
 
 function realDb(name: string, sql: string): string {

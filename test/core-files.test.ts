@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Backup, backup, Database, LitevaultError } from '../dist/index.js';
 import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { rejection } from './oracle/expect';
 
 afterAll(removeTmpDirs);
 const ro = { readOnlyUri: true } as const;
@@ -37,12 +38,6 @@ function walWithFrames(file: string, rows = 1000): void {
 
 function count(file: string): number {
   return Number(sqliteShell(file, 'SELECT count(*) FROM t;\n', ro).trim());
-}
-
-async function rejection(p: Promise<unknown>): Promise<LitevaultError> {
-  const e = await p.then(() => new Error('unexpectedly resolved'), (x: unknown) => x);
-  expect(e).toBeInstanceOf(LitevaultError);
-  return e as LitevaultError;
 }
 
 describe('paths are resolved as SQLite resolves them (unixFullPathname)', () => {

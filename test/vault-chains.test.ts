@@ -23,6 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LitevaultError, Vault } from '../dist/index.js';
 import { corpusSpecs, createDatabase, type CorpusEntry } from './oracle/corpus';
 import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, SQLITE3_BIN, tmpDir } from './oracle/sqlite';
+import { rejection } from './oracle/expect';
 
 afterAll(removeTmpDirs);
 const dir = tmpDir('litevault-vault-chains-');
@@ -86,15 +87,6 @@ function changedPages(prevRef: string, curRef: string, pageSize: number): { min:
 function sqliteBackup(src: string, dst: string): void {
   const r = spawnSync(SQLITE3_BIN, ['-bail', '-batch', '-init', '/dev/null', '-readonly', src, `.backup '${dst}'`], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-}
-
-async function rejection(p: Promise<unknown>): Promise<LitevaultError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LitevaultError);
-  return err as LitevaultError;
 }
 
 type Conn = InstanceType<typeof Sqlite>;

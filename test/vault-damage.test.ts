@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LitevaultError, Vault } from '../dist/index.js';
 import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { rejection } from './oracle/expect';
 
 afterAll(removeTmpDirs);
 const dir = tmpDir('litevault-vault-damage-');
@@ -161,15 +162,6 @@ beforeAll(async () => {
   await raw.backup(src, { name: NAME, type: 'incremental', compression: 'none' });
   dumpAt['2'] = logicalDump(src);
 });
-
-async function rejection(p: Promise<unknown>): Promise<LitevaultError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected a LitevaultError').toBeInstanceOf(LitevaultError);
-  return err as LitevaultError;
-}
 
 /**
  * Restores from the damaged vault `vdir` twice, to a new path in an empty directory and with

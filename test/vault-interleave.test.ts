@@ -3,27 +3,15 @@
 // checkpoints after it began; a rollback-journal backup restarts when SQLite commits between
 // two of its steps, and once it holds the read lock SQLite's writer waits. The oracle is
 // `sqlite3 src ".backup ref"` taken at the state the backup must capture.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { arm, pauseAt, release, resetSyncPoints, Vault, waitArrived } from './oracle/testing-addon.js';
 import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { expectSameImage } from './oracle/expect';
 
 afterEach(resetSyncPoints);
 afterAll(removeTmpDirs);
 const ro = { readOnlyUri: true } as const;
-
-// Bytes outside the header fields a backup may change (24..27, 40..43, 92..99) are SQLite's.
-function sameImage(a: string, b: string): void {
-  const x = fs.readFileSync(a);
-  const y = fs.readFileSync(b);
-  expect(x.length).toBe(y.length);
-  for (const [from, to] of [[24, 28], [40, 44], [92, 100]] as const) {
-    x.fill(0, from, to);
-    y.fill(0, from, to);
-  }
-  expect(x.equals(y)).toBe(true);
-}
 
 // ~24 MiB of 4 KiB pages: three 8 MiB scan steps.
 const FILL = 'CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 6000) INSERT INTO t SELECT i, randomblob(3500) FROM n;\n';
@@ -57,8 +45,8 @@ describe('vault scan of a WAL source: one snapshot for the whole scan', () => {
 
     await vault.restore('src', path.join(dir, 'r1.db'), { at: full.id });
     await vault.restore('src', path.join(dir, 'r2.db'), { at: inc.id });
-    sameImage(path.join(dir, 'r1.db'), path.join(dir, 'before.db'));
-    sameImage(path.join(dir, 'r2.db'), path.join(dir, 'after.db'));
+    expectSameImage(path.join(dir, 'r1.db'), path.join(dir, 'before.db'));
+    expectSameImage(path.join(dir, 'r2.db'), path.join(dir, 'after.db'));
     expect(integrityCheck(path.join(dir, 'r1.db'), ro)).toBe('ok');
     expect(logicalDump(path.join(dir, 'r2.db'), ro)).toBe(logicalDump(src, ro));
   });
@@ -83,7 +71,7 @@ describe('vault scan of a rollback-journal source: SQLite\'s restart rule', () =
     expect(r.restarts).toBe(1);
     expect(r.heldLock).toBe(false);
     await vault.restore('src', path.join(dir, 'r.db'));
-    sameImage(path.join(dir, 'r.db'), path.join(dir, 'ref.db'));
+    expectSameImage(path.join(dir, 'r.db'), path.join(dir, 'ref.db'));
     expect(integrityCheck(path.join(dir, 'r.db'), ro)).toBe('ok');
   });
 
@@ -111,6 +99,6 @@ describe('vault scan of a rollback-journal source: SQLite\'s restart rule', () =
     expect(r.restarts).toBe(0);
     expect(r.heldLock).toBe(true);
     await vault.restore('src', path.join(dir, 'r.db'));
-    sameImage(path.join(dir, 'r.db'), path.join(dir, 'ref.db'));
+    expectSameImage(path.join(dir, 'r.db'), path.join(dir, 'ref.db'));
   });
 });

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { binding } from '../dist/binding.js';
 import { LitevaultError } from '../dist/index.js';
 import { removeTmpDirs, sqliteShell, SQLITE3_BIN, tmpDir } from './oracle/sqlite';
+import { rejection } from './oracle/expect';
 
 const bigDirs: string[] = [];
 afterAll(() => {
@@ -133,15 +134,6 @@ function differingBytes(a: string, bPath: string): string[] {
     }
   }
   return out;
-}
-
-async function rejection(p: Promise<unknown> | (() => unknown)): Promise<LitevaultError> {
-  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LitevaultError);
-  return err as LitevaultError;
 }
 
 const fill = (rows: number, tag: string): string =>
