@@ -12,6 +12,8 @@
 //   4. rename(from, to) replaces the empty placeholder in one step; the directory is synced.
 //   5. The locks go; the placeholder's descriptor is released to the registry, which closes it
 //      once nothing can reach the unlinked inode (no close() that could drop another's locks).
+//   If 3 or 4 fails, a placeholder this call created (the path did not exist before) is removed
+//   again while RESERVED is still held, so a failed publish leaves no empty file behind.
 //
 // Thread safety: a plain function; call it from any thread.
 #pragma once
