@@ -533,7 +533,7 @@ describe('vault operations survive SIGKILL at any instant', () => {
         const b = type === 'full' ? base.full! : base.incremental!;
         if (draw < 0.3) plan = { mode: 'timed', delayMs: Math.round(uniform(0, 1.2 * b.ms)) };
         else if (draw < 0.65) plan = opPlan(b.log, b.calls);
-        else if (draw < 0.8) plan = { mode: 'phase', phase: pick(['store', 'commit', 'commit']), delayMs: Math.round(uniform(0, 12)) };
+        else if (draw < 0.8) plan = rand() < 0.3 ? { mode: 'phase', phase: 'scan', delayMs: Math.round(uniform(0, b.ms)) } : { mode: 'phase', phase: 'commit', delayMs: Math.round(uniform(0, 12) * 10) / 10 };
         else {
           throttled = true;
           plan = { mode: 'timed', delayMs: Math.round(uniform(0, 1.2 * base.throttled!.ms)) };
@@ -981,8 +981,14 @@ describe('every filesystem call of the vault failing, one at a time (DirectorySt
           const p = typedProblem(err);
           if (p) problems.push(p);
         } else if (log.hit) {
-          inc(stats.absorbed, kind);
-          if (['write', 'fsync', 'link'].includes(kind)) problems.push(`the backup resolved although its ${kind} failed (a durability failure swallowed)`);
+          // Past the commit point a failure can only leave garbage: the backup may resolve, with a note.
+          if (committedInLog(log)) {
+            inc(stats.absorbed, `${kind} after the commit`);
+            if (((result as { notes?: string[] } | null)?.notes ?? []).length === 0) problems.push(`a ${kind} failure after the commit was swallowed without a note in the result`);
+          } else {
+            inc(stats.absorbed, kind);
+            if (['open', 'write', 'fsync', 'link'].includes(kind)) problems.push(`the backup resolved although its ${kind} failed before the commit (a durability failure swallowed)`);
+          }
         }
         let listed: Info[] = [];
         try {
@@ -1278,9 +1284,12 @@ describe('every disk-changing native operation of a restore failing in turn (os/
             if (err === null && plan.mode === 'fail' && outcome !== 'new') problems.push(`the restore resolved but SQLite sees ${outcome}`);
           }
           const extra = fs.readdirSync(dd).filter((f) => !['restored.db', 'restored.db-wal', 'restored.db-shm'].includes(f));
-          if (extra.length > 0 && plan.mode === 'fail') temps++;
+          if (extra.length > 0 && plan.mode === 'fail') {
+            temps++;
+            problems.push(`a failed restore left ${extra.join(', ')} beside the destination (the temporary is removed on failure)`);
+          }
           inc(counts, `${kind} ${err === null ? 'resolved' : 'rejected'} ${outcome}`);
-          if (problems.length > 0) failures.push(`${where}: ${problems.join('; ')}${extra.length ? ` (left: ${extra.join(', ')})` : ''}`);
+          if (problems.length > 0) failures.push(`${where}: ${problems.join('; ')}`);
         }
       }
     }
