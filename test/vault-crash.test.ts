@@ -458,6 +458,14 @@ function opPlan(log: OpEntry[]): KillPlan {
   return { mode: 'op', kind, nth, pauseMs, delayMs: Math.round(uniform(0, pauseMs + 6) * 10) / 10 };
 }
 
+/** 'fsync manifest temp', 'link pack', 'fsync pack dir', ...: which call of the commit rule. */
+function opLabel(o: OpEntry): string {
+  const p = o.target ?? o.path ?? '';
+  const object = /\/backups(\/|$)/.test(p) ? 'manifest' : /\/packs(\/|$)/.test(p) ? 'pack' : /\/locks(\/|$)/.test(p) ? 'lock' : 'vault';
+  const what = /\/\.tmp-[^/]*$/.test(p) ? ' temp' : /\.(manifest|pack)$/.test(p) ? '' : /\.json$/.test(p) ? ' config' : ' dir';
+  return `${o.kind} ${object}${what}`;
+}
+
 const inc = (m: Record<string, number>, k: string, by = 1): void => {
   m[k] = (m[k] ?? 0) + by;
 };
@@ -555,10 +563,7 @@ describe('vault operations survive SIGKILL at any instant', () => {
         const problems: string[] = [];
         if (run.error !== null) problems.push(`the child's backup rejected: ${run.error.code}: ${run.error.message.slice(0, 300)}`);
         if (!run.killed && !run.done) problems.push(`the child ended (${run.exit}) without being killed or finishing: ${run.stderr.slice(0, 300)}`);
-        if (run.killed && plan.mode === 'op' && run.pausedAt) {
-          const where = `${run.pausedAt.target ?? run.pausedAt.path ?? ''}`;
-          inc(killedAtOp, `${run.pausedAt.kind} ${/\.manifest$/.test(where) || /\/backups\//.test(where) ? 'manifest' : /\/packs\//.test(where) ? 'pack' : 'other'}`);
-        }
+        if (run.killed && plan.mode === 'op' && run.pausedAt) inc(killedAtOp, opLabel(run.pausedAt));
 
         let listed: Info[] = [];
         try {
