@@ -329,7 +329,7 @@ type KillPlan =
   | { mode: 'none' }
   | { mode: 'timed'; delayMs: number }
   | { mode: 'phase'; phase: string; delayMs: number }
-  | { mode: 'op'; kind: string; nth: number; pauseMs: number; delayMs: number };
+  | { mode: 'op'; kind: string; nth: number; match?: string; pauseMs: number; delayMs: number };
 
 interface ChildRun {
   killed: boolean;
@@ -364,7 +364,7 @@ interface ChildConfig {
 
 function runChild(cfg: ChildConfig, plan: KillPlan): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const op = plan.mode === 'op' ? { pauseKind: plan.kind, pauseNth: plan.nth, pauseMs: plan.pauseMs } : {};
+    const op = plan.mode === 'op' ? { pauseKind: plan.kind, pauseNth: plan.nth, pauseMatch: plan.match, pauseMs: plan.pauseMs } : {};
     const full = { dist: DIST, ...cfg, ...op };
     const child = fork(CHILD, [JSON.stringify(full)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: CHILD_ENV });
     const run: ChildRun = {
@@ -448,14 +448,27 @@ const MUTATING = new Set(['open', 'write', 'fsync', 'link', 'unlink', 'mkdir']);
  * An op plan from the calls of an uninterrupted run's log: the n-th call of one kind (mostly a
  * disk-changing one), which stays the same call when the vault grows (listing more directories).
  */
-function opPlan(log: OpEntry[]): KillPlan {
+function opPlan(log: OpEntry[], manifestSide = false): KillPlan {
+  const side = (o: OpEntry | undefined): string => {
+    const p = `${o?.path ?? ''} ${o?.target ?? ''}`;
+    return p.includes('/backups/') || /\/backups$/.test(o?.path ?? '') ? '/backups' : p.includes('/packs/') ? '/packs/' : '';
+  };
   const mutating = log.map((o, i) => ({ o, i })).filter(({ o }) => MUTATING.has(o.kind));
-  const i = mutating.length > 0 && rand() < 0.85 ? pick(mutating).i : pickInt(0, Math.max(0, log.length - 1));
+  const manifest = mutating.filter(({ o }) => side(o) === '/backups');
+  const i =
+    manifestSide && manifest.length > 0
+      ? pick(manifest).i
+      : mutating.length > 0 && rand() < 0.85
+        ? pick(mutating).i
+        : pickInt(0, Math.max(0, log.length - 1));
   const kind = log[i]?.kind ?? 'readFile';
-  const nth = log.slice(0, i + 1).filter((o) => o.kind === kind).length || 1;
+  // Counted among the calls of this kind on the same side (manifest or packs), which does not
+  // change with the number of packs or pack directories a run has.
+  const match = side(log[i]) || undefined;
+  const nth = log.slice(0, i + 1).filter((o) => o.kind === kind && (match === undefined || side(o) === match)).length || 1;
   // The child waits pauseMs before the call; a kill after 0..pauseMs+6 ms lands before it, inside it or after it.
   const pauseMs = 4;
-  return { mode: 'op', kind, nth, pauseMs, delayMs: Math.round(uniform(0, pauseMs + 6) * 10) / 10 };
+  return { mode: 'op', kind, nth, match, pauseMs, delayMs: Math.round(uniform(0, pauseMs + 6) * 10) / 10 };
 }
 
 /** 'fsync manifest temp', 'link pack', 'fsync pack dir', ...: which call of the commit rule. */
@@ -536,6 +549,7 @@ describe('vault operations survive SIGKILL at any instant', () => {
       const counts: Record<string, number> = {};
       const planCounts: Record<string, number> = {};
       const killedAtOp: Record<string, number> = {};
+      let opTrials = 0;
       const failures: string[] = [];
       for (let trial = 1; trial <= BACKUP_TRIALS; trial++) {
         const fraction = pick([0.001, 0.01, 0.05, 0.3]);
@@ -548,7 +562,7 @@ describe('vault operations survive SIGKILL at any instant', () => {
         let throttled = false;
         const b = type === 'full' ? base.full! : base.incremental!;
         if (draw < 0.3) plan = { mode: 'timed', delayMs: Math.round(uniform(0, 1.2 * b.ms)) };
-        else if (draw < 0.65) plan = opPlan(b.log);
+        else if (draw < 0.65) plan = opPlan(b.log, (opTrials++ % 2) === 0); // every other one at the manifest's calls
         else if (draw < 0.8) plan = rand() < 0.3 ? { mode: 'phase', phase: 'scan', delayMs: Math.round(uniform(0, b.ms)) } : { mode: 'phase', phase: 'commit', delayMs: Math.round(uniform(0, 12) * 10) / 10 };
         else {
           throttled = true;
