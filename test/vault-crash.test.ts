@@ -1,30 +1,37 @@
 // Crash safety of the vault (issue 12, "Done when": SIGKILL trials and fault injection).
 //
-// (1) SIGKILL: a child process (test/fixtures/vault-child.cjs, litevault's shipped build) runs
-// one vault backup, restore or prune and is SIGKILLed at a random instant: after a random delay
-// spread over 1.2x an uninterrupted run, at a random progress phase, under a read rate limit
-// (maxBytesPerSecond: a long scan), or right before/inside/after its N-th real filesystem call
-// (the child waits a few ms before that call, so the kill lands around a chosen fsync, link or
-// unlink of the commit rule). After every kill, from this process: Vault.open + list: every
-// backup committed before the trial is still listed with a byte-identical manifest and its packs,
-// and restores to its oracle (SQLite's own `.backup` of the source taken at that backup, compared
-// as byte images outside header bytes 24..27, 40..43, 92..99); a backup the killed run was making
-// is either committed (listed and restorable) or invisible; the next backup succeeds (no stale
-// lock) and leaves no garbage (no .tmp-* file, no pack that no manifest's meta.packs names). A
-// killed restore leaves a new destination absent or complete, and an --overwrite destination
-// (rollback or WAL) as SQLite reads it either byte-identical to before or equal to the backup. A
-// killed prune leaves a subset of the backups that still holds every kept one, removed highest
-// seq first, each listed one restorable; the next prune and backup leave no garbage.
+// (1) SIGKILL (50 backup, 25 restore, 25 prune trials by default): a child process
+// (test/fixtures/vault-child.cjs, litevault's shipped build) runs one vault backup, restore or
+// prune and is SIGKILLed: after a random delay spread over 1.2x an uninterrupted run, after a
+// progress phase (scan, commit), under a read rate limit (maxBytesPerSecond: a long scan), or
+// around the n-th real filesystem call of a kind (the child waits a few ms before that call and
+// the kill comes 0..10 ms after it reports it, so it lands before, inside or after a chosen
+// open/write/fsync/link/unlink of the commit rule; every other such backup trial at the
+// manifest's own calls). After every kill, from this process: Vault.open + list: every backup
+// committed before the trial is still listed with a byte-identical manifest and the packs its
+// meta names, and restores to its oracle (SQLite's own `.backup` of the source taken for that
+// backup, compared as byte images outside header bytes 24..27, 40..43, 92..99; spot checks per
+// trial, every one at the end); the backup the killed run was making is either committed (listed
+// and restorable) or invisible; the next backup succeeds (no stale lock) and leaves no garbage
+// (no .tmp-* file, no pack that no manifest's meta.packs names). A killed restore leaves a new
+// destination absent or complete, and an overwritten one (rollback or WAL), as SQLite reads it
+// after recovery, byte-identical to before or equal to the backup, integrity_check ok. A killed
+// prune leaves a subset of the backups that holds every kept one, removed highest seq first per
+// name, each listed one restorable; the next prune and backup leave no garbage.
 //
-// (2) Fault injection: DirectoryStorage's FsOps hook fails the N-th call of one kind (open,
-// write, fsync, link, unlink, mkdir, readFile, readdir) with EIO, for N = 1, 2, ... until a run
-// makes fewer calls of that kind, during a backup (incremental, and a multi-pack full), a prune
-// and a restore (new path and overwrite). Every failed run rejects with a LitevaultError
-// (LITEVAULT_STORAGE or a SQLite code); the vault then lists exactly what it listed before, plus
-// the new backup only when its manifest's link succeeded before the fault (and then it
-// restores); every listed backup restores; the next backup succeeds and leaves no garbage. Then
-// the native fault plan (test build, os/fault.h) fails the N-th disk-changing native operation of
-// a restore (EIO, ENOSPC; and "stop" for overwrite): the destination is never left partial.
+// (2) Fault injection: DirectoryStorage's FsOps hook fails the N-th call of one kind with EIO,
+// for N = 1, 2, ... until a run makes fewer calls of that kind: every open, write, fsync, link
+// (DirectoryStorage's only rename-like call), unlink and mkdir, and the first 8 readFile and
+// readdir calls; during an incremental backup, a full backup writing two packs, a prune (with
+// garbage to collect) and a restore (new path and overwrite). A failed run rejects with a
+// LitevaultError (LITEVAULT_STORAGE or a SQLite code); the vault then lists exactly what it
+// listed before, plus the new backup only if its manifest's link(2) succeeded (then it restores);
+// a fault absorbed before the commit is a failure for open/write/fsync/link; every listed backup
+// restores; the next backup succeeds and leaves no garbage. Then the native fault plan (test
+// build, os/fault.h) fails the N-th disk-changing native operation of a restore, one test per
+// destination: a new path (EIO, ENOSPC) is absent or complete, never partial or empty; an
+// overwritten rollback or WAL database (EIO, and "stop": every operation from the N-th on not
+// done, as in a crash) is the old database or the backup; a failed restore removes its temporary.
 //
 // Databases are built, changed and judged only by real SQLite (the sqlite3 shell); litevault is
 // only the code under test. Summary lines start with "vault crash |" for the lead to quote.
