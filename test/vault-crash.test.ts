@@ -35,7 +35,7 @@
 //
 // Databases are built, changed and judged only by real SQLite (the sqlite3 shell); litevault is
 // only the code under test. Summary lines start with "vault crash |" for the lead to quote.
-import { LitevaultError, testBinding as binding, Vault } from './oracle/testing-addon.js';
+import { LitevaultError, testBinding as binding, Vault, type VaultBackupType } from './oracle/testing-addon.js';
 import { DirectoryStorage, realFsOps } from '../dist/vault/directory-storage.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -766,7 +766,7 @@ describe('vault operations survive SIGKILL at any instant', () => {
         mutate(sources[name], 0.03);
         const ref = newRef();
         oracle(sources[name], ref);
-        const r = (await tv.backup(sources[name], { name, type })) as { id: string };
+        const r = (await tv.backup(sources[name], { name, type: type as VaultBackupType })) as { id: string };
         refs.set(`${name}/${r.id}`, ref);
       }
       // Garbage a killed backup would leave: an unreferenced pack and a dead writer's temporary.
@@ -996,7 +996,7 @@ describe('every filesystem call of the vault failing, one at a time (DirectorySt
       mutate(source, 0.05);
       const ref = path.join(fwork, `${label}-ref-${committed.length + 1}.db`);
       oracle(source, ref);
-      const r = (await v.backup(source, { name: label, type })) as { id: string };
+      const r = (await v.backup(source, { name: label, type: type as VaultBackupType })) as { id: string };
       committed.push(register(dir, (await listAll(dir)).find((i) => i.id === r.id)!, ref));
     }
     mutate(source, 0.05);
@@ -1020,7 +1020,7 @@ describe('every filesystem call of the vault failing, one at a time (DirectorySt
         let result: { id: string } | null = null;
         try {
           const v = await Vault.open(dir, { storage: new DirectoryStorage(dir, faultyOps(kind, at, log)) });
-          result = (await v.backup(t.source, { name: label, type })) as { id: string };
+          result = (await v.backup(t.source, { name: label, type: type as VaultBackupType })) as { id: string };
         } catch (e) {
           err = e;
         }
