@@ -4,11 +4,10 @@
  * with progress, retries and cancellation.
  */
 import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { binding, NativeBackup } from './binding';
 import { createPrivateDatabase, Database, nativeOf } from './database';
 import { cancelled, LitevaultError, misuse } from './errors';
+import { privateTempPath } from './private-temp';
 
 /** What a step reports; also the state {@link Backup.remaining} and friends read between steps. */
 export interface BackupStepResult {
@@ -232,8 +231,7 @@ async function openDestination(destination: string, busyTimeout: number): Promis
     const close = () => db.close();
     return { db, publish: close, discard: () => close().catch(() => undefined) };
   }
-  const dir = nodePath.dirname(destination);
-  const temp = nodePath.join(dir, `.${nodePath.basename(destination)}.litevault-${randomBytes(6).toString('hex')}.tmp`);
+  const temp = privateTempPath(destination);
   const db = await createPrivateDatabase(temp, busyTimeout);
   const remove = (): void => {
     for (const f of [temp, temp + '-journal']) fs.rmSync(f, { force: true });

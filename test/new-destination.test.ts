@@ -84,7 +84,7 @@ describe('a new destination appears complete or not at all', () => {
     }
     // What a kill leaves is hidden, private and named after the destination.
     const left = fs.readdirSync(dir).filter((f) => f !== 'src.db');
-    expect(left.every((f) => /^\.out-\d\.db\.litevault-[0-9a-f]{12}\.tmp(-journal)?$/.test(f))).toBe(true);
+    expect(left.every((f) => /^\.out-\d\.db\.litevault-\d+-[0-9a-f]{12}\.tmp(-journal)?$/.test(f))).toBe(true);
     expect(integrityCheck(src, ro)).toBe('ok');
   });
 

@@ -21,6 +21,7 @@ import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { binding } from '../binding';
 import { LitevaultError } from '../errors';
+import { processAlive } from '../private-temp';
 import { Storage, StorageLock, StoredObject } from './storage';
 
 /** @internal The filesystem calls DirectoryStorage makes (fault injection in tests replaces some). */
@@ -62,15 +63,6 @@ function storageError(operation: string, path: string, err: unknown): LitevaultE
     code: 'LITEVAULT_STORAGE',
     errno: typeof e.errno === 'number' ? Math.abs(e.errno) : undefined,
   });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class DirectoryStorage implements Storage {

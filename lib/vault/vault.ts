@@ -21,6 +21,7 @@ import { binding, NativeScanResult } from '../binding';
 import { checkpoint } from '../checkpoint';
 import { Database, nativeOf } from '../database';
 import { cancelled, LitevaultError, misuse } from '../errors';
+import { privateTempPath } from '../private-temp';
 import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
 import { checkRules, keptSeqs, RetentionRules } from './retention';
@@ -400,8 +401,7 @@ export class Vault {
     if (existed && options.overwrite !== true) {
       throw new LitevaultError({ message: `${what}: '${destination}' exists; restore onto it with overwrite (--overwrite), or choose a new path`, code: 'LITEVAULT_EXISTS' });
     }
-    const dir = nodePath.dirname(destination);
-    const temp = nodePath.join(dir, `.${nodePath.basename(destination)}.litevault-${randomBytes(6).toString('hex')}.tmp`);
+    const temp = privateTempPath(destination);
     const job = new binding.VaultRestore(temp, {
       chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
       packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
