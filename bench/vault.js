@@ -3,14 +3,19 @@
 // `sqlite3 .backup`, `sqlite3 .backup` + `zstd -1` and restic (a fresh local repository), on a
 // copy of the bench database. Each round, from a fresh copy and a fresh vault and repository:
 //   1. full:        vault full backup | litevault with compression 'none' (reference) |
-//                   sqlite3 .backup | sqlite3 .backup + zstd -1 | restic backup (first snapshot);
+//                   sqlite3 .backup | sqlite3 .backup + zstd -1 | restic backup (first snapshot)
+//                   | litevault with its storage calls timed (diagnostic, its own vault);
 //   2. incremental: 1% of the pages changed at random by better-sqlite3 (checkpointed into the
 //                   file), then a vault incremental | restic's second backup; and the zstd -1 size
 //                   of exactly the pages that changed (extracted by comparing the two versions);
 //   3. ten small rounds (two in a smoke run; 0.1% of the pages each): a vault incremental | a
 //      restic backup each;
 //   4. restore of the last backup (full + 11 incrementals: the 1% one and the 10 small ones) |
-//      restic restore of its last snapshot | cp + fsync of the file.
+//      restic restore of its last snapshot | cp + fsync of the file | the vault restore with its
+//      storage calls timed (diagnostic).
+// The diagnostic runs (also in the incremental stage) wrap the vault's DirectoryStorage
+// filesystem calls with timers (node-op.js tracedStorage): they are not competitors, only the
+// "where the time goes" table uses them.
 // Every timed run is a fresh child (litevault: bench/children/node-op.js, timing its own call;
 // commands: spawn to exit), started after settle() (sync, quiet check, fresh memory, inputs read
 // into the page cache: all warm). Called by run.js with its helpers; results go to
@@ -82,6 +87,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
   const work = path.join(dir, 'work.db'); // the database every competitor backs up
   const vault = path.join(dir, 'vault'); // the vault under test
   const vaultNone = path.join(dir, 'vault-none'); // reference: compression 'none'
+  const vaultTraced = path.join(dir, 'vault-traced'); // diagnostic: storage calls timed
   const repo = path.join(dir, 'restic-repo');
   const out = path.join(dir, 'out.db'); // sqlite3 .backup's output
   const zst = path.join(dir, 'out.db.zst');
@@ -132,11 +138,11 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
     const rec = { round, full: {}, incremental: {}, small: [], restore: {}, checks: {} };
     rounds.push(rec);
     // A fresh copy of the source (same content every round), vaults and repository.
-    for (const p of [vault, vaultNone, repo, resticTarget]) fs.rmSync(p, { recursive: true, force: true });
+    for (const p of [vault, vaultNone, vaultTraced, repo, resticTarget]) fs.rmSync(p, { recursive: true, force: true });
     removeDb(work);
     fs.copyFileSync(src, work);
     fsyncFiles([work]);
-    for (const v of [vault, vaultNone]) {
+    for (const v of [vault, vaultNone, vaultTraced]) {
       const init = await runNode('node-op.js', { op: 'lv-vault-init', vault: v });
       if (!init.ok) throw new Error(`vault: cannot create the vault ${v}: ${init.error}`);
     }
@@ -147,7 +153,8 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
     // 1. Full backups.
     const full = [
       { key: 'litevault', run: () => lvBackup(vault, 'full'), stored: () => duBytes(vault) },
-      { key: 'litevault-none', run: () => lvBackup(vaultNone, 'full', { compression: 'none' }), stored: () => duBytes(vaultNone) },
+      { key: 'litevault-none', run: () => lvBackup(vaultNone, 'full', { compression: 'none' }), stored: () => duBytes(vaultNone), after: () => fs.rmSync(vaultNone, { recursive: true, force: true }) },
+      { key: 'litevault-traced', run: () => lvBackup(vaultTraced, 'full', { trace: true }), stored: () => duBytes(vaultTraced) },
       { key: 'sqlite3-backup', run: async () => commandRun(await runTimed('sqlite3', [work, `.backup '${out}'`])), stored: () => fileBytes(out) },
       {
         key: 'sqlite3-zstd',
@@ -170,9 +177,9 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
       } else fail(`round ${round} full ${c.key}`, r);
       rec.full[c.key] = r;
       note(`round ${round}/${opts.rounds} full ${c.key}`, r, r.ok ? `, stored ${bytes(r.storedBytes)}` : '');
+      for (const f of [out, zst]) fs.rmSync(f, { force: true });
+      c.after?.();
     }
-    for (const f of [out, zst]) fs.rmSync(f, { force: true });
-    fs.rmSync(vaultNone, { recursive: true, force: true });
     if (checking && rec.full.litevault?.ok) rec.checks.full = await checkRestore(rec.full.litevault.result.id, src, `round ${round} full restore check`);
 
     // 2. 1% of the pages changed, checkpointed into the file; the incrementals.
@@ -188,7 +195,8 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
       { key: 'litevault', run: () => lvBackup(vault, 'incremental'), dir: vault },
       { key: 'restic', run: resticBackup, dir: repo },
     ];
-    for (const c of rotate(incremental, round)) {
+    const tracedIncremental = { key: 'litevault-traced', run: () => lvBackup(vaultTraced, 'incremental', { trace: true }), dir: vaultTraced };
+    for (const c of rotate([...incremental, tracedIncremental], round)) {
       const before = duBytes(c.dir);
       await settle(dir, [work], `vault round ${round} incremental ${c.key}`);
       const r = await c.run();
@@ -197,6 +205,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
       rec.incremental[c.key] = r;
       note(`round ${round}/${opts.rounds} incremental ${c.key}`, r, r.ok ? `, added ${bytes(r.addedBytes)}` : '');
     }
+    fs.rmSync(vaultTraced, { recursive: true, force: true });
     if (checking && rec.incremental.litevault?.ok) rec.checks.incremental = await checkRestore(rec.incremental.litevault.result.id, work, `round ${round} incremental restore check`);
 
     // 3. Small rounds, one incremental (and one restic backup) each.
@@ -243,6 +252,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
         output: (r) => r.file,
       },
       { key: 'cp-sync', run: async () => commandRun(await runTimed('sh', ['-c', 'cp --sparse=never "$1" "$2" && sync "$2"', 'sh', work, restored])), output: () => restored },
+      { key: 'litevault-traced', run: () => runNode('node-op.js', { op: 'lv-vault-restore', vault, name: NAME, dst: restored, trace: true }), output: () => restored },
     ];
     for (const c of rotate(restore, round)) {
       fs.rmSync(restored, { force: true });
@@ -261,7 +271,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
     fs.rmSync(restored, { force: true });
     fs.rmSync(resticTarget, { recursive: true, force: true });
   }
-  for (const p of [vault, vaultNone, repo, resticTarget, process.env.RESTIC_CACHE_DIR]) fs.rmSync(p, { recursive: true, force: true });
+  for (const p of [vault, vaultNone, vaultTraced, repo, resticTarget, process.env.RESTIC_CACHE_DIR]) fs.rmSync(p, { recursive: true, force: true });
   removeDb(work);
   syncFs(workDir);
   return {

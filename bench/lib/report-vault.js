@@ -333,6 +333,34 @@ function renderVault(vault) {
     ),
   );
   out.push('');
+
+  // The diagnostic runs: the same calls with the vault's filesystem calls timed.
+  const traced = [
+    ['full backup', stage(vault, 'full', 'litevault-traced'), lvFull],
+    [`incremental (${vault.changePct}%)`, stage(vault, 'incremental', 'litevault-traced'), lvInc],
+    ['restore', stage(vault, 'restore', 'litevault-traced'), lvRes],
+  ].filter(([, runs]) => okRuns(runs).some((r) => r.trace));
+  if (traced.length) {
+    out.push("Storage calls, from diagnostic runs (not competitors: the same call with the vault's `DirectoryStorage` given an FsOps table that times each real filesystem call; the full and incremental go to a vault of their own, the restore reads the vault above). Per kind: calls, summed time of the calls, and *busy*: the wall time during which at least one such call was in flight (calls overlap: several puts are in flight while the scan goes on). fsync counts both file and directory fsyncs. Medians over rounds.");
+    out.push('');
+    const kinds = ['open', 'write', 'fsync', 'link', 'unlink', 'mkdir', 'readFile', 'readdir'];
+    out.push(
+      table(
+        ['Run', 'Wall, ms (untraced median)', 'Any storage call in flight, ms', ...kinds.map((k) => `${k}: calls / Σ ms / busy ms`)],
+        traced.map(([label, runs, plain]) => {
+          const ok = okRuns(runs).filter((r) => r.trace);
+          const cell = (k) => {
+            const list = ok.map((r) => r.trace[k]).filter(Boolean);
+            if (!list.length) return '—';
+            const b = median(list.map((x) => x.bytes));
+            return `${fmt(median(list.map((x) => x.calls)), 0)} / ${fmt(median(list.map((x) => x.ms)), 0)} / ${fmt(median(list.map((x) => x.busyMs)), 0)}${b ? ` (${bytes(b)})` : ''}`;
+          };
+          return [label, `${summary(times(ok), 0)} (${fmt(median(times(plain)), 0)})`, fmt(median(ok.map((r) => r.trace.any?.busyMs)), 0), ...kinds.map(cell)];
+        }),
+      ),
+    );
+    out.push('');
+  }
   return out;
 }
 
