@@ -12,8 +12,9 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"],
-      "ldflags": ["-Wl,--version-script=<(module_root_dir)/native/exports.map"]
+      "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fvisibility=hidden", "-pthread", "-Wall", "-Wextra", "-Werror"],
+      "ldflags": ["-Wl,--version-script=<(module_root_dir)/native/exports.map", "-pthread"],
+      "libraries": ["-l:libzstd.a"]
     }
   ]
 }

@@ -8,7 +8,7 @@ import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { binding, NativeBackup } from './binding';
 import { createPrivateDatabase, Database, nativeOf } from './database';
-import { LitevaultError, misuse } from './errors';
+import { cancelled, LitevaultError, misuse } from './errors';
 
 /** What a step reports; also the state {@link Backup.remaining} and friends read between steps. */
 export interface BackupStepResult {
@@ -196,13 +196,10 @@ export interface BackupResult {
   ms: number;
 }
 
-function aborted(signal: AbortSignal): LitevaultError {
-  const err = new LitevaultError({ message: 'backup cancelled', code: 'SQLITE_ABORT' });
-  (err as { cause?: unknown }).cause = signal.reason;
-  return err;
-}
+const aborted = (signal: AbortSignal): LitevaultError => cancelled('backup', signal);
 
-async function openSource(path: string, busyTimeout: number): Promise<Database> {
+/** @internal Opens a database to read from (lib/vault/ reads its sources the same way). */
+export async function openSource(path: string, busyTimeout: number): Promise<Database> {
   try {
     // Read-write when allowed, so a hot journal left by a crashed writer can be rolled back
     // first, as SQLite's own reader would. The source is never written otherwise.

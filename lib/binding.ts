@@ -50,6 +50,104 @@ export interface NativeCheckpoint {
   finish(): Promise<void>;
 }
 
+/** @internal One link of a vault chain: a whole manifest object as stored (C++ verifies and parses it). */
+export interface NativeChainLink {
+  manifest: Buffer;
+  /** Names it in messages, e.g. "backups/app/0000000007.manifest". */
+  label: string;
+}
+
+/** @internal Options of new VaultScan (native/src/vault/vault_scan.h). */
+export interface NativeVaultScanOptions {
+  /** The base state's chain, FULL FIRST, the base itself last; [] for a full backup. */
+  base: NativeChainLink[];
+  compression: 'none' | 'zstd';
+  /** zstd level (TS default 1). */
+  level: number;
+  /** Compression threads (vault/pack_encoder.h); 0 = compress on the step's thread. */
+  threads: number;
+  /** Rollback-journal sources: restarts before holding SHARED to the end; -1 = never hold. */
+  maxRestarts: number;
+  busyTimeoutMs: number;
+}
+
+/** @internal What one VaultScan step reports. */
+export interface NativeScanStep {
+  /** The scan has seen every page of the snapshot and handed out every pack: call finish(). */
+  done: boolean;
+  /** A complete pack object to store now (at most one per step), or null. */
+  pack: Buffer | null;
+  /** Its key (32 hex = its checksum trailer). */
+  packKey: string | null;
+  pageSize: number;
+  pageCount: number;
+  /** Pages read and hashed so far in this pass. */
+  pagesScanned: number;
+  /** Pages put into packs so far (all passes). */
+  pagesStored: number;
+  /** Bytes of packs handed out so far. */
+  bytesStored: number;
+  /** Bytes of database read so far (all passes): for the rate limit. */
+  bytesRead: number;
+  restarts: number;
+  heldLock: boolean;
+  mode: 'snapshot' | 'restart';
+}
+
+/** @internal What VaultScan.finish() resolves to. */
+export interface NativeScanResult {
+  /** The manifest's runs + hashes section (runCount .. last hash), for vaultEncodeManifest. */
+  table: Buffer;
+  pageSize: number;
+  pageCount: number;
+  /** Every pack handed out, index = run.pack. */
+  packs: { key: string; bytes: number; slots: number }[];
+  pagesScanned: number;
+  pagesStored: number;
+  bytesStored: number;
+  bytesRead: number;
+  restarts: number;
+  heldLock: boolean;
+  journalMode: 'wal' | 'rollback';
+  changeCounter: number;
+  walFrame: number;
+  device: string;
+  inode: string;
+  path: string;
+}
+
+/** @internal native/src/addon/vault_wrap.h VaultScanWrap */
+export interface NativeVaultScan {
+  /** Reads up to 8 MiB of pages, hashes them, keeps the changed ones; BUSY/LOCKED are retryable. */
+  step(): Promise<NativeScanStep>;
+  /** Only after done; releases every lock. */
+  finish(): Promise<NativeScanResult>;
+  /** Cancels: ends the read transaction; idempotent; safe any time. */
+  close(): Promise<void>;
+}
+
+/** @internal native/src/addon/vault_wrap.h VaultRestoreWrap */
+export interface NativeVaultRestore {
+  /** Every pack that supplies a page, in file order. */
+  readonly packsNeeded: { link: number; pack: number; key: string }[];
+  readonly pageCount: number;
+  readonly pageSize: number;
+  /** Creates tempPath as a private 0600 file (O_EXCL). */
+  open(): Promise<void>;
+  /** Verifies the pack and its pages, then writes the pages it supplies; two may run at once. */
+  writePack(link: number, pack: number, bytes: Buffer): Promise<{ pagesWritten: number }>;
+  /** Every planned page written, size = pageCount x pageSize, fsync, close. */
+  finish(): Promise<void>;
+  /** Closes and unlinks tempPath; idempotent. */
+  abort(): Promise<void>;
+}
+
+/** @internal A held vault lock (binding.lockFile). */
+export interface NativeVaultLock {
+  /** Unlocks and closes the descriptor; idempotent. */
+  release(): Promise<void>;
+}
+
 /** The functions native/src/addon/ registers. */
 interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
@@ -60,6 +158,17 @@ interface NativeBinding {
   /** Note the order: sqlite3_backup_init's (destination first); lib/backup.ts takes the source first. */
   Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
   Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
+  /** (sync) Parses and verifies one manifest object; LITEVAULT_VAULT_CORRUPT / _UNSUPPORTED_FORMAT "<label>: <what>". */
+  vaultDecodeManifest(bytes: Buffer, label: string): { meta: string; runs: number; pages: number };
+  /** (sync) Builds a manifest object from meta JSON and the table from VaultScan.finish(). */
+  vaultEncodeManifest(meta: string, table: Buffer): Buffer;
+  /** (sync) XXH3-128 of bytes, canonical, 32 lowercase hex. */
+  vaultHash(bytes: Buffer): string;
+  VaultScan: new (db: NativeDatabase, options: NativeVaultScanOptions) => NativeVaultScan;
+  /** (constructor: sync, no I/O) builds the restore plan; a page found nowhere is LITEVAULT_VAULT_CORRUPT. */
+  VaultRestore: new (tempPath: string, options: { chain: NativeChainLink[]; packs: string[][] }) => NativeVaultRestore;
+  /** Creates path 0600 if missing and takes a whole-file OFD write lock by one attempt; held: LITEVAULT_BACKUP_IN_PROGRESS. */
+  lockFile(path: string): Promise<NativeVaultLock>;
   napiVersion: number;
 }
 

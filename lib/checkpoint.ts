@@ -4,7 +4,7 @@
  */
 import { binding, NativeCheckpoint } from './binding';
 import { Database, nativeOf } from './database';
-import { LitevaultError, misuse } from './errors';
+import { cancelled, LitevaultError, misuse } from './errors';
 
 /**
  * - 'passive': copy what can be copied without waiting for anyone (never waits).
@@ -115,11 +115,7 @@ export async function checkpoint(target: string | Database, options: CheckpointC
   const framesPerStep = options.framesPerStep ?? -1;
   if (!Number.isInteger(framesPerStep) || framesPerStep === 0) throw misuse('checkpoint(): framesPerStep must be a non-zero integer');
   const { signal } = options;
-  const aborted = (): LitevaultError => {
-    const err = new LitevaultError({ message: 'checkpoint cancelled', code: 'SQLITE_ABORT' });
-    (err as { cause?: unknown }).cause = signal?.reason;
-    return err;
-  };
+  const aborted = (): LitevaultError => cancelled('checkpoint', signal);
   if (signal?.aborted) throw aborted();
   const db = typeof target === 'string' ? await Database.open(target, { busyTimeout: timeout(options.busyTimeout) }) : target;
   try {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The litevault command line: `info`, `backup` and `checkpoint`, each with its own --help.
+ * The litevault command line: `info`, `backup`, `checkpoint` and `vault <verb>`, each with its own
+ * --help. Shared pieces are in cli-common.ts, the vault verbs in cli-vault.ts.
  *
  * Output contract (what scripts may rely on):
  * - stdout carries only the result: a human summary, or with --json one JSON object.
@@ -12,24 +13,13 @@
  *   (143): the backup or checkpoint is rolled back through its AbortSignal first.
  * Arguments are parsed by node:util parseArgs; `--` ends the options.
  */
-import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
+import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, integerOption, oneOf, output, parse, progressBar, SIGNAL_EXIT, UsageError } from './cli-common';
+import { VAULT_HELP, VAULT_USAGE, vaultCommand } from './cli-vault';
 import { inspect, DatabaseInfo } from './inspect';
 import { backup, BackupProgress, DEFAULT_MAX_RESTARTS } from './backup';
 import { checkpoint, CheckpointMode } from './checkpoint';
 import { LitevaultError } from './errors';
-
-const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3 } as const;
-const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
-
-const EXIT_CODES = `exit status:
-  0    done
-  1    failed (the error is on stderr)
-  2    usage error
-  3    done, but busy: a checkpoint could not do all its mode asks (e.g. truncate with a
-       reader still using the WAL)
-  129, 130, 143   cancelled by SIGHUP, SIGINT (Ctrl-C) or SIGTERM; the work was rolled back
-`;
 
 const USAGE = `usage: litevault <command> [options] [--] <arguments>
 
@@ -38,6 +28,7 @@ commands:
   backup <source> <destination>   an online copy of a live database (SQLite's backup rules);
                                   restore by backing up the backup over the database
   checkpoint <db>                 copy WAL frames back into the database (PRAGMA wal_checkpoint)
+${VAULT_USAGE}
 
 Run 'litevault <command> --help' for a command's options.
 
@@ -46,14 +37,8 @@ Run 'litevault <command> --help' for a command's options.
 
 ${EXIT_CODES}`;
 
-const COMMON_HELP = `  --json           machine output: the result as one JSON object on stdout; on failure one
-                   {"error":{"code","errno","message","retryable"}} object on stderr
-  -q, --quiet      print nothing but errors
-  -h, --help       this help
-  --               end of options (for a file named like an option: -- -x.db)
-`;
-
 const HELP: Record<string, string> = {
+  ...VAULT_HELP,
   info: `usage: litevault info [options] [--] <db>
 
 Prints the database header as SQLite reports it (page size, page count, change counter, schema
@@ -104,112 +89,6 @@ options:
 ${COMMON_HELP}
 ${EXIT_CODES}`,
 };
-
-class UsageError extends Error {}
-
-/** Thrown when a signal cancelled the command (after the work was rolled back). */
-class Cancelled extends Error {
-  constructor(
-    readonly signalName: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Values = Record<string, string | boolean | undefined>;
-
-interface Parsed {
-  values: Values;
-  positionals: string[];
-}
-
-const COMMON_OPTIONS = {
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-// node:util parseArgs, its errors turned into one-line usage errors.
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): Parsed {
-  try {
-    const { values, positionals } = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
-    return { values: values as Values, positionals };
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    const name = /'(-[^' ]*)/.exec(e.message ?? '')?.[1] ?? '';
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${name}'`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      throw new UsageError(/argument missing/.test(e.message ?? '') ? `option '${name}' needs a value` : `option '${name}' takes no value`);
-    }
-    throw new UsageError(e.message ?? String(err));
-  }
-}
-
-function integerOption(values: Values, name: string, fallback: number, min: number): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, not '${String(raw)}'`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[]): T | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
-    throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, not '${String(raw)}'`);
-  }
-  return raw as T;
-}
-
-/** Where a command writes: the result on stdout, everything else on stderr. */
-interface Output {
-  json: boolean;
-  quiet: boolean;
-  result(human: string, machine: object): void;
-  notice(line: string): void;
-}
-
-function output(values: Values): Output {
-  const json = values.json === true;
-  const quiet = values.quiet === true;
-  return {
-    json,
-    quiet,
-    result(human, machine) {
-      if (json) process.stdout.write(JSON.stringify(machine) + '\n');
-      else if (!quiet) process.stdout.write(human);
-    },
-    notice(line) {
-      if (!json && !quiet) process.stderr.write(line + '\n');
-    },
-  };
-}
-
-// SIGINT, SIGTERM and SIGHUP cancel the work through an AbortSignal (rolled back, then the
-// command exits 128 + signal). A second signal gets the default action.
-function cancelOnSignals(): { signal: AbortSignal; received(): string | undefined; dispose(): void } {
-  const controller = new AbortController();
-  let received: string | undefined;
-  const handlers = Object.keys(SIGNAL_EXIT).map((name) => {
-    const handler = (): void => {
-      received ??= name;
-      controller.abort(new Error(`cancelled by ${name}`));
-    };
-    process.once(name as NodeJS.Signals, handler);
-    return [name, handler] as const;
-  });
-  return {
-    signal: controller.signal,
-    received: () => received,
-    dispose() {
-      for (const [name, handler] of handlers) process.removeListener(name, handler);
-    },
-  };
-}
 
 function formatInfo(info: DatabaseInfo): string {
   const rows: Array<[string, string | number | boolean]> = [['database', info.path]];
@@ -263,7 +142,7 @@ async function info(args: string[], operation: { what: string }): Promise<number
 // Progress on stderr: a bar redrawn in place (on a terminal, or --progress bar), or one JSON
 // line per step (--progress json). Never carriage returns otherwise.
 function progressReporter(kind: 'bar' | 'json' | 'none'): { update(p: BackupProgress, step: number): void; done(): void } {
-  let lastDraw = 0;
+  const bar = progressBar(kind === 'bar');
   return {
     update(p, step) {
       if (kind === 'json') {
@@ -271,18 +150,10 @@ function progressReporter(kind: 'bar' | 'json' | 'none'): { update(p: BackupProg
         process.stderr.write(JSON.stringify({ step, done, copied, pageCount, remaining, restarts, heldLock, mode, pageSize, snapshotFrame }) + '\n');
         return;
       }
-      if (kind !== 'bar' || Date.now() - lastDraw < 100) return;
-      lastDraw = Date.now();
-      const fraction = p.pageCount === 0 ? 1 : p.copied / p.pageCount;
-      const width = 30;
-      const filled = Math.round(fraction * width);
       const restarts = p.restarts ? `, ${p.restarts} restart${p.restarts === 1 ? '' : 's'}` : '';
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}%  ${p.copied}/${p.pageCount} pages${restarts}\x1b[K`);
+      bar.draw(p.pageCount === 0 ? 1 : p.copied / p.pageCount, `${p.copied}/${p.pageCount} pages${restarts}`);
     },
-    done() {
-      if (kind === 'bar' && lastDraw !== 0) process.stderr.write('\r\x1b[K');
-      lastDraw = 0;
-    },
+    done: () => bar.done(),
   };
 }
 
@@ -406,6 +277,8 @@ async function main(argv: string[]): Promise<number> {
         return await backupCommand(rest, operation);
       case 'checkpoint':
         return await checkpointCommand(rest, operation);
+      case 'vault':
+        return await vaultCommand(rest, operation);
       case '-v':
       case '--version':
         process.stdout.write(require('../package.json').version + '\n');
@@ -417,7 +290,7 @@ async function main(argv: string[]): Promise<number> {
         if (rest.length > 0 && !(rest[0]! in HELP)) throw new UsageError(`no command '${rest[0]}'`);
         return help(rest[0]);
       case undefined:
-        throw new UsageError('no command given (info, backup or checkpoint)');
+        throw new UsageError('no command given (info, backup, checkpoint or vault)');
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

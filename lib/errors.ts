@@ -4,10 +4,14 @@
  * The native core returns a Status (a SQLite result code, an errno and a message naming the file
  * and the operation); the addon turns it into this class. `code` uses SQLite's vocabulary
  * ('SQLITE_BUSY', 'SQLITE_CORRUPT', 'SQLITE_IOERR_READ', ...). `retryable` is decided in one
- * place, the native core: true for SQLITE_BUSY and SQLITE_LOCKED (and their extended forms) only.
+ * place, the native core: true for SQLITE_BUSY and SQLITE_LOCKED (and their extended forms) and
+ * LITEVAULT_BACKUP_IN_PROGRESS only.
  */
 
-/** A SQLite-style result code name, e.g. 'SQLITE_NOTADB'. */
+/**
+ * A result code name: SQLite's for database conditions (e.g. 'SQLITE_NOTADB'), litevault's own
+ * for vault conditions (e.g. 'LITEVAULT_VAULT_CORRUPT'; docs/vault-format.md "Errors").
+ */
 export type LitevaultErrorCode =
   | 'SQLITE_ERROR'
   | 'SQLITE_INTERNAL'
@@ -26,7 +30,31 @@ export type LitevaultErrorCode =
   | 'SQLITE_PROTOCOL'
   | 'SQLITE_MISUSE'
   | 'SQLITE_NOTADB'
-  | `SQLITE_${string}_${string}`;
+  | `SQLITE_${string}_${string}`
+  | VaultErrorCode;
+
+/**
+ * The vault's own conditions (docs/vault-format.md, "Errors"):
+ * - LITEVAULT_NOT_A_VAULT: the directory is not a vault (and `create` was not given);
+ * - LITEVAULT_UNSUPPORTED_FORMAT: a vault, pack or manifest of a format version this litevault does not know;
+ * - LITEVAULT_VAULT_CORRUPT: a checksum mismatch, a truncated or malformed object, a missing object, a foreign file;
+ * - LITEVAULT_NO_FULL_BACKUP: an incremental or differential backup with no full backup of the name;
+ * - LITEVAULT_BASE_MISMATCH: the base has another page size, or the source is another database file;
+ * - LITEVAULT_BACKUP_IN_PROGRESS: another backup or prune of the name is running (retryable);
+ * - LITEVAULT_NOT_FOUND: no backup with that name or id (or no such object in storage);
+ * - LITEVAULT_EXISTS: a restore onto an existing file without `overwrite`;
+ * - LITEVAULT_STORAGE: the storage failed (errno or HTTP status in the message).
+ */
+export type VaultErrorCode =
+  | 'LITEVAULT_NOT_A_VAULT'
+  | 'LITEVAULT_UNSUPPORTED_FORMAT'
+  | 'LITEVAULT_VAULT_CORRUPT'
+  | 'LITEVAULT_NO_FULL_BACKUP'
+  | 'LITEVAULT_BASE_MISMATCH'
+  | 'LITEVAULT_BACKUP_IN_PROGRESS'
+  | 'LITEVAULT_NOT_FOUND'
+  | 'LITEVAULT_EXISTS'
+  | 'LITEVAULT_STORAGE';
 
 /** The fields the native addon (or litevault's own TypeScript) builds an error from. */
 export interface LitevaultErrorFields {
@@ -44,7 +72,7 @@ export class LitevaultError extends Error {
   readonly code: LitevaultErrorCode;
   /** The OS error number (e.g. 2 for ENOENT), when a system call failed. */
   readonly errno: number | undefined;
-  /** True only for SQLITE_BUSY and SQLITE_LOCKED: the same call may succeed later. */
+  /** True only for SQLITE_BUSY, SQLITE_LOCKED and LITEVAULT_BACKUP_IN_PROGRESS: the same call may succeed later. */
   readonly retryable: boolean;
 
   constructor(fields: LitevaultErrorFields) {
@@ -59,4 +87,11 @@ export class LitevaultError extends Error {
 /** A SQLITE_MISUSE error for bad arguments, thrown on the calling thread. */
 export function misuse(message: string): LitevaultError {
   return new LitevaultError({ message, code: 'SQLITE_MISUSE' });
+}
+
+/** The SQLITE_ABORT error an operation cancelled through its AbortSignal rejects with; `cause` is the signal's reason. */
+export function cancelled(what: string, signal: AbortSignal | undefined): LitevaultError {
+  const err = new LitevaultError({ message: `${what} cancelled`, code: 'SQLITE_ABORT' });
+  (err as { cause?: unknown }).cause = signal?.reason;
+  return err;
 }

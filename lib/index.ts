@@ -14,3 +14,19 @@ export { Backup, backup } from './backup';
 export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult, BackupMode, BackupHandleOptions } from './backup';
 export { Checkpoint, checkpoint } from './checkpoint';
 export type { CheckpointMode, CheckpointResult, CheckpointStepResult, CheckpointOptions, CheckpointCallOptions } from './checkpoint';
+export { Vault } from './vault/vault';
+export type {
+  BackupType,
+  VaultOpenOptions,
+  VaultBackupType,
+  VaultBackupOptions,
+  VaultBackupProgress,
+  VaultBackupResult,
+  VaultBackupInfo,
+  VaultRestoreOptions,
+  VaultRestoreResult,
+  VaultPruneOptions,
+  VaultPruneResult,
+} from './vault/vault';
+export type { RetentionRules } from './vault/retention';
+export type { Storage, StoredObject, StorageLock } from './vault/storage';

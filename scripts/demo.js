@@ -1,7 +1,8 @@
 // npm run demo: a WAL database made by real SQLite (better-sqlite3); litevault shows its header,
-// then, while another process keeps committing, takes a live snapshot backup and a passive
-// checkpoint; after the writer stops, a truncate checkpoint and a restore (a backup of the
-// backup); finally real SQLite checks every file.
+// then, while another process keeps committing, takes a live snapshot backup, a full vault
+// backup and a passive checkpoint; after the writer stops, a restore (a backup of the backup),
+// an incremental vault backup that stores only the changed pages, the vault's list and a
+// restore from the vault; finally real SQLite checks every file.
 'use strict';
 const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
@@ -46,6 +47,8 @@ async function main() {
   await new Promise((resolve) => writer.stdout.once('data', resolve));
   say('Another process now commits about 200 orders a second. A live backup copies one snapshot\n# (the commits up to one WAL frame) and never blocks that writer:');
   run('backup', 'demo.db', 'demo-backup.db', '--pages', '128');
+  say('A vault keeps backups over time. The first is a full backup: every page of one snapshot,\n# compressed, under the name demo.db:');
+  run('vault', 'backup', 'demo.db', 'vault');
   say('A passive checkpoint copies what it can of the WAL into demo.db without waiting for anyone\n# (the writer keeps appending, so the numbers are those of that moment):');
   run('checkpoint', 'demo.db', '--mode', 'passive');
 
@@ -56,15 +59,28 @@ async function main() {
   say('Restoring is a backup the other way round: the backup is the source.');
   run('backup', 'demo-backup.db', 'restored.db');
 
+  say('The next vault backup is incremental: it reads every page but stores only those that\n# changed since the full one (the writer\'s last orders):');
+  run('vault', 'backup', 'demo.db', 'vault');
+  run('vault', 'list', 'vault');
+  say('Restoring from the vault rebuilds the newest backup page by page, checking every page\n# against the hash recorded when it was backed up:');
+  run('vault', 'restore', 'vault', 'demo.db', 'from-vault.db');
+
   const copy = count('demo-backup.db');
+  const fromVault = count('from-vault.db');
   const restored = count('restored.db');
   const live = count('demo.db');
   say('What SQLite itself says (better-sqlite3: PRAGMA integrity_check, SELECT count(*) FROM orders):');
   console.log(`demo.db         integrity_check ${live.check}, ${live.rows} orders (20,000 + all ${commits} live ones)`);
   console.log(`demo-backup.db  integrity_check ${copy.check}, ${copy.rows} orders (20,000 + the ${copy.rows - 20000} committed before its snapshot)`);
   console.log(`restored.db     integrity_check ${restored.check}, ${restored.rows} orders (the backup's)`);
+  console.log(`from-vault.db   integrity_check ${fromVault.check}, ${fromVault.rows} orders (the incremental's: all of them)`);
   fs.rmSync(dir, { recursive: true, force: true });
-  const ok = [copy, restored, live].every((c) => c.check === 'ok') && copy.rows >= 20000 && restored.rows === copy.rows && live.rows === 20000 + commits;
+  const ok =
+    [copy, restored, live, fromVault].every((c) => c.check === 'ok') &&
+    copy.rows >= 20000 &&
+    restored.rows === copy.rows &&
+    live.rows === 20000 + commits &&
+    fromVault.rows === live.rows;
   if (!ok) process.exit(1);
 }
 

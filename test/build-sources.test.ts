@@ -131,7 +131,7 @@ describe('no test hook in the shipped addon; all of them in the test build', () 
   it('the shipped binary does not even contain the hook code: no hook or sync-point name in its bytes', () => {
     for (const binary of shippedBinaries) {
       const bytes = fs.readFileSync(binary);
-      for (const name of [...TEST_HOOKS, 'after-header-read', 'backup-step-begin', 'checkpoint-before-nbackfill', 'sync point']) {
+      for (const name of [...TEST_HOOKS, 'after-header-read', 'backup-step-begin', 'vault-scan-step', 'checkpoint-before-nbackfill', 'sync point']) {
         expect(bytes.includes(Buffer.from(name)), `${binary} contains '${name}'`).toBe(false);
       }
     }
@@ -157,8 +157,9 @@ describe('no test hook in the shipped addon; all of them in the test build', () 
 });
 
 // README's layering: each layer includes only itself and the layers below it.
-const LAYERS = ['base', 'os', 'format', 'wal', 'pager', 'backup', 'checkpoint', 'addon'];
-const rank = (layer: string): number => (layer === 'checkpoint' ? LAYERS.indexOf('backup') : LAYERS.indexOf(layer)); // backup and checkpoint are one level
+const LAYERS = ['base', 'os', 'format', 'wal', 'pager', 'backup', 'checkpoint', 'vault', 'addon'];
+// backup, checkpoint and vault are one level: each may use base..pager, none another.
+const rank = (layer: string): number => (layer === 'checkpoint' || layer === 'vault' ? LAYERS.indexOf('backup') : LAYERS.indexOf(layer));
 
 // Every `#include "layer/..."` under srcDir that reaches a layer above the including file's.
 function upwardIncludes(srcDir: string): string[] {
@@ -182,7 +183,7 @@ function upwardIncludes(srcDir: string): string[] {
 }
 
 describe('layering', () => {
-  it('no file under native/src includes a layer above its own (base -> os -> format -> wal -> pager -> backup/checkpoint -> addon)', () => {
+  it('no file under native/src includes a layer above its own (base -> os -> format -> wal -> pager -> backup/checkpoint/vault -> addon)', () => {
     expect(upwardIncludes(path.join(root, 'native/src'))).toEqual([]);
   });
 });

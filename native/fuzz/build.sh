@@ -7,7 +7,8 @@
 # statements and fault injection is absent (os/sync_point.h, os/fault.h), so the fuzzers test
 # the code users run.
 #
-# Needs clang with libFuzzer: on Debian 12, `apt-get install clang-14 libclang-rt-14-dev`.
+# Needs clang with libFuzzer: on Debian 12, `apt-get install clang-14 libclang-rt-14-dev`; and, as
+# the addon does, `apt-get install libzstd-dev libxxhash-dev` (the vault layer's zstd and xxHash).
 # Usage: bash native/fuzz/build.sh            (CXX_FUZZ=/path/to/clang++ to choose the compiler)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -61,7 +62,7 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 targets=()
 for t in native/fuzz/fuzz_*.cc; do
   name="$(basename "$t" .cc)"
-  "$CXX" "${common[@]}" -fsanitize=fuzzer "$t" "${objects[@]}" -o "$out/$name" &
+  "$CXX" "${common[@]}" -fsanitize=fuzzer "$t" "${objects[@]}" -l:libzstd.a -o "$out/$name" &
   pids+=($!)
   targets+=("$name")
   if [ ${#pids[@]} -ge "$jobs" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi

@@ -12,6 +12,9 @@
  *   fuzz_journal    [db size/256][page-size exponent][hot journal], plus copies with a
  *                   super-journal pointer appended (naming an existing and a missing file)
  *   fuzz_open       [flags][db][-wal or -journal][-shm] in several flag combinations
+ *   fuzz_vault_manifest  whole vault manifests (full and incremental, rollback and WAL, several
+ *                   page sizes) and small packs, made by litevault's own
+ *                   scan (build/Release, `npm run compile`) over databases the shell made
  * Usage: node native/fuzz/make-seeds.cjs <out-dir>   (out-dir/<target>/ is created)
  */
 'use strict';
@@ -24,7 +27,7 @@ const out = path.resolve(process.argv[2] || 'build/fuzz/seeds');
 const root = path.resolve(__dirname, '..', '..');
 const SQLITE3 = fs.existsSync('/usr/bin/sqlite3') ? '/usr/bin/sqlite3' : 'sqlite3';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-fuzz-seeds-'));
-const targets = ['fuzz_db_header', 'fuzz_wal', 'fuzz_wal_index', 'fuzz_journal', 'fuzz_open'];
+const targets = ['fuzz_db_header', 'fuzz_wal', 'fuzz_wal_index', 'fuzz_journal', 'fuzz_open', 'fuzz_vault_manifest'];
 for (const t of targets) fs.mkdirSync(path.join(out, t), { recursive: true });
 const counts = Object.fromEntries(targets.map((t) => [t, 0]));
 
@@ -159,6 +162,50 @@ for (const h of hots) {
   seed('fuzz_journal', 'persist', Buffer.concat([Buffer.from([0, 64, 1]), journal]));
   const dbBytes = read(db);
   seed('fuzz_open', 'persist', Buffer.concat([Buffer.from([32]), u24(dbBytes.length), dbBytes, journal]));
+}
+
+// Vault manifests and packs: litevault's scan over shell-made databases, in a child process
+// (the addon's calls are asynchronous).
+{
+  const specs = [];
+  for (const ps of [512, 1024, 4096, 65536]) {
+    const db = fresh(`vault-${ps}.db`);
+    shell(db, `PRAGMA page_size=${ps}; CREATE TABLE t(k TEXT, v BLOB); ${rows(ps === 65536 ? 40 : 200, 300, 'v')}\n`);
+    specs.push({ db, change: `UPDATE t SET v = randomblob(300) WHERE rowid % 7 = 0; ${rows(5, 300, 'n')}` });
+  }
+  specs.push({ db: walDb('vault-wal', 4096, 3), change: `INSERT INTO t VALUES ('x', randomblob(500));` });
+  const script = `
+    const fs = require('fs');
+    const { binding } = require(${JSON.stringify(path.join(root, 'dist', 'binding.js'))});
+    const specs = ${JSON.stringify(specs)};
+    const out = ${JSON.stringify(path.join(out, 'fuzz_vault_manifest'))};
+    const { execFileSync } = require('child_process');
+    async function scan(db, base) {
+      const h = await binding.open(db, true, false, 5000);
+      const s = new binding.VaultScan(h, { base, compression: 'zstd', level: 1, threads: 0, maxRestarts: -1, busyTimeoutMs: 5000 });
+      const packs = [];
+      let st;
+      do { st = await s.step(); if (st.pack) packs.push(Buffer.from(st.pack)); } while (!st.done);
+      const f = await s.finish();
+      await h.close();
+      const meta = { format: 'seed', pageSize: f.pageSize, pageCount: f.pageCount, packs: f.packs, type: base.length ? 'incremental' : 'full' };
+      return { manifest: binding.vaultEncodeManifest(JSON.stringify(meta), f.table), packs };
+    }
+    (async () => {
+      let i = 0;
+      for (const { db, change } of specs) {
+        const full = await scan(db, []);
+        execFileSync(${JSON.stringify(SQLITE3)}, ['-bail', '-batch', '-init', '/dev/null', db], { input: change });
+        const incr = await scan(db, [{ manifest: full.manifest, label: 'full' }]);
+        fs.writeFileSync(out + '/full-' + i, full.manifest);
+        fs.writeFileSync(out + '/incr-' + i, incr.manifest);
+        const small = full.packs.concat(incr.packs).filter((p) => p.length <= 65536);
+        if (small.length) fs.writeFileSync(out + '/pack-' + i, small[0]);
+        i++;
+      }
+      console.log(i * 2);
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  counts.fuzz_vault_manifest += Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
 }
 
 fs.rmSync(work, { recursive: true, force: true });

@@ -9,6 +9,7 @@
 #include "addon/errors.h"
 #include "addon/inspect_worker.h"
 #include "addon/testing.h"
+#include "addon/vault_wrap.h"
 
 namespace {
 
@@ -27,6 +28,15 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("publish", Napi::Function::New(env, publishFile, "publish"));
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));
+  // Vaults (addon/vault_wrap.h).
+  Napi::Function vaultLock = VaultLockWrap::Define(env);
+  data->vaultLockClass = Napi::Persistent(vaultLock);
+  exports.Set("VaultScan", VaultScanWrap::Define(env));
+  exports.Set("VaultRestore", VaultRestoreWrap::Define(env));
+  exports.Set("vaultDecodeManifest", Napi::Function::New(env, vaultDecodeManifest, "vaultDecodeManifest"));
+  exports.Set("vaultEncodeManifest", Napi::Function::New(env, vaultEncodeManifest, "vaultEncodeManifest"));
+  exports.Set("vaultHash", Napi::Function::New(env, vaultHash, "vaultHash"));
+  exports.Set("lockFile", Napi::Function::New(env, lockFile, "lockFile"));
 #if defined(LITEVAULT_TESTING)
   registerTestHooks(env, exports);  // the test build only: fault plans and sync points
 #endif

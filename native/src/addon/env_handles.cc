@@ -14,6 +14,15 @@ void EnvHandles::releaseAll() {
   for (auto& weak : checkpoints_) {
     if (auto checkpoint = weak.lock()) checkpoint->finish();
   }
+  for (auto& weak : scans_) {
+    if (auto scan = weak.lock()) scan->close();  // ends its read transaction (waits for a step in flight)
+  }
+  for (auto& weak : restores_) {
+    if (auto restore = weak.lock()) restore->abort();  // removes its temporary
+  }
+  for (auto& weak : locks_) {
+    if (auto lock = weak.lock()) lock->release();
+  }
   for (auto& weak : connections_) {
     auto connection = weak.lock();
     if (!connection) continue;
@@ -26,6 +35,9 @@ void EnvHandles::releaseAll() {
   backups_.clear();
   checkpoints_.clear();
   connections_.clear();
+  scans_.clear();
+  restores_.clear();
+  locks_.clear();
 }
 
 }  // namespace litevault

@@ -5,7 +5,9 @@
 // transaction, a pinned snapshot or the checkpoint lock behind: garbage collection may never
 // run for its objects, and a step in flight keeps its Backup alive past the environment. The
 // hook (registered in addon.cc) finishes every unfinished Backup (rolling its destination
-// back) and Checkpoint, then closes every Connection no backup uses any more. Finishing waits
+// back) and Checkpoint, closes every VaultScan (ending its read transaction), aborts every
+// VaultRestore (removing its temporary), releases every VaultLock, then closes every Connection
+// no backup uses any more. Finishing waits
 // for a step in flight (the handles' own mutexes); later calls on the handles see "finished"
 // or a closed connection and do nothing.
 //
@@ -20,6 +22,9 @@
 #include "backup/backup.h"
 #include "checkpoint/checkpoint.h"
 #include "pager/connection.h"
+#include "vault/vault_lock.h"
+#include "vault/vault_restore.h"
+#include "vault/vault_scan.h"
 
 namespace litevault {
 
@@ -28,7 +33,11 @@ class EnvHandles {
   void add(const std::shared_ptr<Backup>& backup) { prune(backups_).push_back(backup); }
   void add(const std::shared_ptr<Checkpoint>& checkpoint) { prune(checkpoints_).push_back(checkpoint); }
   void add(const std::shared_ptr<Connection>& connection) { prune(connections_).push_back(connection); }
-  // The cleanup hook: finishes backups and checkpoints, then closes connections.
+  void add(const std::shared_ptr<VaultScan>& scan) { prune(scans_).push_back(scan); }
+  void add(const std::shared_ptr<VaultRestore>& restore) { prune(restores_).push_back(restore); }
+  void add(const std::shared_ptr<VaultLock>& lock) { prune(locks_).push_back(lock); }
+  // The cleanup hook: finishes backups and checkpoints, closes scans, aborts restores, releases
+  // vault locks, then closes connections.
   void releaseAll();
 
  private:
@@ -44,6 +53,9 @@ class EnvHandles {
   std::vector<std::weak_ptr<Backup>> backups_;
   std::vector<std::weak_ptr<Checkpoint>> checkpoints_;
   std::vector<std::weak_ptr<Connection>> connections_;
+  std::vector<std::weak_ptr<VaultScan>> scans_;
+  std::vector<std::weak_ptr<VaultRestore>> restores_;
+  std::vector<std::weak_ptr<VaultLock>> locks_;
 };
 
 }  // namespace litevault

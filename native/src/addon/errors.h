@@ -18,6 +18,7 @@ namespace litevault {
 struct AddonData {
   Napi::FunctionReference errorClass;     // LitevaultError, set by setErrorClass()
   Napi::FunctionReference databaseClass;  // DatabaseWrap's constructor
+  Napi::FunctionReference vaultLockClass; // VaultLockWrap's constructor (binding.lockFile makes them)
   EnvHandles handles;                     // released by the environment cleanup hook (addon.cc)
 };
 

@@ -5,8 +5,12 @@
 // -Wl,--wrap=<name> for each __wrap_<name> below), the linker sends every reference to <name> to
 // __wrap_<name> here, which does the same thing through what glibc 2.28 already exports, so the
 // binary imports no GLIBC_ version above 2.28 (test/binary-baseline.test.ts reads the imports):
-// - pthread_mutex_trylock, pthread_once, __pthread_key_create: glibc 2.34 moved libpthread into
-//   libc and gave them new versions; the GLIBC_2.2.5 version is the same function (same address
+// - pthread_mutex_trylock, pthread_once, __pthread_key_create, and pthread_create,
+//   pthread_join, pthread_detach, pthread_key_create, pthread_key_delete, pthread_getspecific,
+//   pthread_setspecific (std::thread and its thread-local state: the vault scan's compression
+//   threads) and pthread_rwlock_rdlock,
+//   _wrlock, _unlock (std::shared_mutex: a vault restore's file lifetime): glibc 2.34 moved
+//   libpthread into libc and gave them new versions; the GLIBC_2.2.5 version is the same function (same address
 //   in libc.so.6; before 2.34 it lives in libpthread.so.0, which Node itself loads).
 // - stat64, fstat64, lstat64: exported only since 2.33; before, <sys/stat.h> turned them into
 //   __xstat64/__fxstat64/__lxstat64(_STAT_VER, ...), which every x86-64 glibc still exports for
@@ -54,6 +58,26 @@ int litevault_pthread_key_create_2_2_5(pthread_key_t* key, void (*destructor)(vo
 __asm__(".symver litevault_pthread_mutex_trylock_2_2_5, pthread_mutex_trylock@GLIBC_2.2.5");
 __asm__(".symver litevault_pthread_once_2_2_5, pthread_once@GLIBC_2.2.5");
 __asm__(".symver litevault_pthread_key_create_2_2_5, __pthread_key_create@GLIBC_2.2.5");
+int litevault_pthread_create_2_2_5(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg);
+int litevault_pthread_join_2_2_5(pthread_t thread, void** result);
+int litevault_pthread_rwlock_rdlock_2_2_5(pthread_rwlock_t* lock);
+int litevault_pthread_rwlock_wrlock_2_2_5(pthread_rwlock_t* lock);
+int litevault_pthread_rwlock_unlock_2_2_5(pthread_rwlock_t* lock);
+__asm__(".symver litevault_pthread_create_2_2_5, pthread_create@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_join_2_2_5, pthread_join@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_rwlock_rdlock_2_2_5, pthread_rwlock_rdlock@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_rwlock_wrlock_2_2_5, pthread_rwlock_wrlock@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_rwlock_unlock_2_2_5, pthread_rwlock_unlock@GLIBC_2.2.5");
+int litevault_pthread_detach_2_2_5(pthread_t thread);
+int litevault_pthread_key_create2_2_2_5(pthread_key_t* key, void (*destructor)(void*));
+int litevault_pthread_key_delete_2_2_5(pthread_key_t key);
+void* litevault_pthread_getspecific_2_2_5(pthread_key_t key);
+int litevault_pthread_setspecific_2_2_5(pthread_key_t key, const void* value);
+__asm__(".symver litevault_pthread_detach_2_2_5, pthread_detach@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_key_create2_2_2_5, pthread_key_create@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_key_delete_2_2_5, pthread_key_delete@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_getspecific_2_2_5, pthread_getspecific@GLIBC_2.2.5");
+__asm__(".symver litevault_pthread_setspecific_2_2_5, pthread_setspecific@GLIBC_2.2.5");
 
 int __xstat64(int version, const char* path, struct stat64* buf);
 int __fxstat64(int version, int fd, struct stat64* buf);
@@ -69,6 +93,24 @@ LITEVAULT_HIDDEN int __wrap_pthread_once(pthread_once_t* once, void (*init)(void
 
 LITEVAULT_HIDDEN int __wrap___pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) {
   return litevault_pthread_key_create_2_2_5(key, destructor);
+}
+
+LITEVAULT_HIDDEN int __wrap_pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+  return litevault_pthread_create_2_2_5(thread, attr, start, arg);
+}
+LITEVAULT_HIDDEN int __wrap_pthread_join(pthread_t thread, void** result) { return litevault_pthread_join_2_2_5(thread, result); }
+LITEVAULT_HIDDEN int __wrap_pthread_rwlock_rdlock(pthread_rwlock_t* lock) { return litevault_pthread_rwlock_rdlock_2_2_5(lock); }
+LITEVAULT_HIDDEN int __wrap_pthread_rwlock_wrlock(pthread_rwlock_t* lock) { return litevault_pthread_rwlock_wrlock_2_2_5(lock); }
+LITEVAULT_HIDDEN int __wrap_pthread_rwlock_unlock(pthread_rwlock_t* lock) { return litevault_pthread_rwlock_unlock_2_2_5(lock); }
+
+LITEVAULT_HIDDEN int __wrap_pthread_detach(pthread_t thread) { return litevault_pthread_detach_2_2_5(thread); }
+LITEVAULT_HIDDEN int __wrap_pthread_key_create(pthread_key_t* key, void (*destructor)(void*)) {
+  return litevault_pthread_key_create2_2_2_5(key, destructor);
+}
+LITEVAULT_HIDDEN int __wrap_pthread_key_delete(pthread_key_t key) { return litevault_pthread_key_delete_2_2_5(key); }
+LITEVAULT_HIDDEN void* __wrap_pthread_getspecific(pthread_key_t key) { return litevault_pthread_getspecific_2_2_5(key); }
+LITEVAULT_HIDDEN int __wrap_pthread_setspecific(pthread_key_t key, const void* value) {
+  return litevault_pthread_setspecific_2_2_5(key, value);
 }
 
 LITEVAULT_HIDDEN int __wrap_stat64(const char* path, struct stat64* buf) { return __xstat64(1, path, buf); }

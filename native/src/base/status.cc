@@ -44,16 +44,22 @@ const char* codeName(Code code) {
     case Code::kCantOpenIsDir: return "SQLITE_CANTOPEN_ISDIR";
     case Code::kReadOnlyRollback: return "SQLITE_READONLY_ROLLBACK";
     case Code::kReadOnlyCantInit: return "SQLITE_READONLY_CANTINIT";
+    case Code::kVaultCorrupt: return "LITEVAULT_VAULT_CORRUPT";
+    case Code::kUnsupportedFormat: return "LITEVAULT_UNSUPPORTED_FORMAT";
+    case Code::kBackupInProgress: return "LITEVAULT_BACKUP_IN_PROGRESS";
   }
   return "SQLITE_ERROR";
 }
 
 bool isRetryable(Code code) {
+  if (code == Code::kBackupInProgress) return true;
+  if (static_cast<int>(code) > 0xffff) return false;  // litevault's own codes have no SQLite primary
   const int primary = static_cast<int>(code) & 0xff;
   return primary == static_cast<int>(Code::kBusy) || primary == static_cast<int>(Code::kLocked);
 }
 
 bool isBusy(const Status& status) {
+  if (static_cast<int>(status.code()) > 0xffff) return false;
   return (static_cast<int>(status.code()) & 0xff) == static_cast<int>(Code::kBusy);
 }
 

@@ -53,13 +53,20 @@ enum class Code : int {
   kCantOpenIsDir = 14 | (2 << 8),
   kReadOnlyRollback = 8 | (3 << 8),
   kReadOnlyCantInit = 8 | (5 << 8),
+  // litevault's own conditions (vaults: docs/vault-format.md "Errors"), outside SQLite's range
+  // (SQLite's codes fit in 16 bits), so they can never be mistaken for one of SQLite's.
+  kVaultCorrupt = 0x10000 | 1,       // LITEVAULT_VAULT_CORRUPT: a damaged or malformed vault object
+  kUnsupportedFormat = 0x10000 | 2,  // LITEVAULT_UNSUPPORTED_FORMAT: a vault object of an unknown version
+  kBackupInProgress = 0x10000 | 3,   // LITEVAULT_BACKUP_IN_PROGRESS: the name's lock is held (retryable)
 };
 
-// 'SQLITE_IOERR_READ' for Code::kIoErrRead; every Code has a name.
+// 'SQLITE_IOERR_READ' for Code::kIoErrRead, 'LITEVAULT_VAULT_CORRUPT' for kVaultCorrupt; every
+// Code has a name.
 const char* codeName(Code code);
 
 // The single place that decides which failures a caller may retry: BUSY and LOCKED (and their
-// extended forms) only. Everything else is sticky on long-lived handles.
+// extended forms), and LITEVAULT_BACKUP_IN_PROGRESS (the other backup ends). Everything else is
+// sticky on long-lived handles.
 bool isRetryable(Code code);
 
 class Status;

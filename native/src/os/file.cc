@@ -286,6 +286,24 @@ Status createPrivateFile(const std::string& path, std::unique_ptr<File>* out) {
   return Status::ok();
 }
 
+Status openLockFile(const std::string& path, std::unique_ptr<File>* out) {
+  out->reset();
+  const int fd = openRetrying(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0600);
+  if (fd < 0) return Status::fromErrno(Code::kCantOpen, "cannot open lock file '" + path + "'", errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);  // a lock file: nobody locks it through another descriptor of ours
+    return Status::fromErrno(Code::kIoErrFstat, "cannot stat '" + path + "'", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return notRegular(path, st.st_mode);
+  }
+  out->reset(new File(fd, st.st_dev, st.st_ino, true, path, /*owned=*/true));
+  return Status::ok();
+}
+
 Status openUnlockedFile(const std::string& path, OpenIntent intent, std::unique_ptr<File>* out, const std::string& modeOf) {
   out->reset();
   int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK |

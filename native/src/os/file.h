@@ -133,6 +133,12 @@ void releaseFile(File* file);
 Status createPrivateFile(const std::string& path, std::unique_ptr<File>* out);
 
 
+// Opens `path`, creating it (mode 0600) if missing, as a private file that only carries a
+// whole-file OFD lock (a vault's locks/<name>.lock, never a database): never registered, and
+// closed, which drops its lock, when *out is destroyed. A symlink at path is refused.
+// Errors: SQLITE_CANTOPEN.
+Status openLockFile(const std::string& path, std::unique_ptr<File>* out);
+
 // Owns one openFile() reference and releases it when destroyed.
 class FileRef {
  public:

@@ -108,6 +108,7 @@ class Pager {
   const File& file() const { return *db_; }
   bool readOnly() const { return options_.readOnly; }
   void setBusyTimeout(int ms) { options_.busyTimeoutMs = ms; }
+  int busyTimeout() const { return options_.busyTimeoutMs; }
 
   enum class State { kNone, kReading, kWriting };
   State state() const { return state_; }

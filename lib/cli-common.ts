@@ -1,0 +1,149 @@
+/**
+ * What every litevault command shares: the exit codes, option parsing (node:util parseArgs, its
+ * errors turned into one-line usage errors), where output goes (the result on stdout, the rest
+ * on stderr) and cancellation by signals. lib/cli.ts dispatches; lib/cli-vault.ts is the vault
+ * verbs.
+ */
+import { parseArgs } from 'node:util';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3 } as const;
+export const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+export const EXIT_CODES = `exit status:
+  0    done
+  1    failed (the error is on stderr)
+  2    usage error
+  3    done, but busy: a checkpoint could not do all its mode asks (e.g. truncate with a
+       reader still using the WAL)
+  129, 130, 143   cancelled by SIGHUP, SIGINT (Ctrl-C) or SIGTERM; the work was rolled back
+`;
+
+export const COMMON_HELP = `  --json           machine output: the result as one JSON object on stdout; on failure one
+                   {"error":{"code","errno","message","retryable"}} object on stderr
+  -q, --quiet      print nothing but errors
+  -h, --help       this help
+  --               end of options (for a file named like an option: -- -x.db)
+`;
+
+export class UsageError extends Error {}
+
+/** Thrown when a signal cancelled the command (after the work was rolled back). */
+export class Cancelled extends Error {
+  constructor(
+    readonly signalName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Parsed {
+  values: Values;
+  positionals: string[];
+}
+
+export const COMMON_OPTIONS = {
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+// node:util parseArgs, its errors turned into one-line usage errors.
+export function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): Parsed {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const name = /'(-[^' ]*)/.exec(e.message ?? '')?.[1] ?? '';
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${name}'`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new UsageError(/argument missing/.test(e.message ?? '') ? `option '${name}' needs a value` : `option '${name}' takes no value`);
+    }
+    throw new UsageError(e.message ?? String(err));
+  }
+}
+
+export function integerOption(values: Values, name: string, fallback: number, min: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, not '${String(raw)}'`);
+  }
+  return value;
+}
+
+export function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[]): T | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
+    throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, not '${String(raw)}'`);
+  }
+  return raw as T;
+}
+
+/** Where a command writes: the result on stdout, everything else on stderr. */
+export interface Output {
+  json: boolean;
+  quiet: boolean;
+  result(human: string, machine: object): void;
+  notice(line: string): void;
+}
+
+export function output(values: Values): Output {
+  const json = values.json === true;
+  const quiet = values.quiet === true;
+  return {
+    json,
+    quiet,
+    result(human, machine) {
+      if (json) process.stdout.write(JSON.stringify(machine) + '\n');
+      else if (!quiet) process.stdout.write(human);
+    },
+    notice(line) {
+      if (!json && !quiet) process.stderr.write(line + '\n');
+    },
+  };
+}
+
+// SIGINT, SIGTERM and SIGHUP cancel the work through an AbortSignal (rolled back, then the
+// command exits 128 + signal). A second signal gets the default action.
+export function cancelOnSignals(): { signal: AbortSignal; received(): string | undefined; dispose(): void } {
+  const controller = new AbortController();
+  let received: string | undefined;
+  const handlers = Object.keys(SIGNAL_EXIT).map((name) => {
+    const handler = (): void => {
+      received ??= name;
+      controller.abort(new Error(`cancelled by ${name}`));
+    };
+    process.once(name as NodeJS.Signals, handler);
+    return [name, handler] as const;
+  });
+  return {
+    signal: controller.signal,
+    received: () => received,
+    dispose() {
+      for (const [name, handler] of handlers) process.removeListener(name, handler);
+    },
+  };
+}
+
+/** A progress bar on stderr, redrawn in place at most 10 times a second; inert when `enabled` is false. */
+export function progressBar(enabled: boolean): { draw(fraction: number, label: string): void; done(): void } {
+  let lastDraw = 0;
+  return {
+    draw(fraction, label) {
+      if (!enabled || Date.now() - lastDraw < 100) return;
+      lastDraw = Date.now();
+      const width = 30;
+      const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}%  ${label}\x1b[K`);
+    },
+    done() {
+      if (enabled && lastDraw !== 0) process.stderr.write('\r\x1b[K');
+      lastDraw = 0;
+    },
+  };
+}

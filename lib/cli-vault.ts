@@ -1,0 +1,326 @@
+/**
+ * `litevault vault <verb>`: backup, list, restore and prune of a vault (lib/vault/vault.ts), with
+ * the output contract and exit codes of the rest of the CLI (lib/cli.ts). The verbs and their
+ * options are a contract: scripts and docs depend on them.
+ */
+import * as fs from 'node:fs';
+import { LitevaultError } from './errors';
+import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType } from './vault/vault';
+import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, integerOption, oneOf, output, Output, parse, progressBar, UsageError, Values } from './cli-common';
+import { DEFAULT_MAX_RESTARTS } from './backup';
+
+export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental or differential backups into a vault
+  vault list <vault>              the backups a vault holds
+  vault restore <vault> <name> <destination>    a backup, as a database file
+  vault prune <vault> --keep-...  remove old backups (never one a kept backup needs)`;
+
+const VERB_HELP: Record<string, string> = {
+  backup: `usage: litevault vault backup [options] [--] <db>... <vault>
+
+Backs up each live database <db> into the vault directory <vault> (created 0700 if missing),
+each under its own name (its file name, or --name for one database). A full backup stores
+every page of one consistent snapshot; an incremental the pages that differ from the previous
+backup of that name; a differential the pages that differ from its last full backup. A backup
+is committed atomically when its manifest is written: a failed, cancelled or killed run leaves
+the vault as it was. One backup per name at a time: another one fails with
+LITEVAULT_BACKUP_IN_PROGRESS (exit 1; retry later).
+
+options:
+  --type T             auto (default: incremental, or full when there is no usable full
+                       backup), full, incremental or differential
+  --name N             the name to keep the backups under (one <db> only)
+  --fallback-full      take a full backup when an incremental/differential cannot be taken
+                       (no full backup yet, another database file, another page size)
+  --truncate-wal       after the backup is committed, truncate the source's WAL (a PASSIVE
+                       checkpoint instead if readers are using it; said in the result)
+  --compression C      zstd (default) or none
+  --level N            zstd level, 1 (default) .. 19
+  --max-bytes-per-second N   read the database at most this fast
+  --busy-timeout MS    total time to wait for other connections' locks (default 5000)
+  --max-restarts N     rollback-journal sources: restarts before holding the read lock to
+                       the end (default ${DEFAULT_MAX_RESTARTS})
+  --progress P         bar (default on a terminal), json (one line per step on stderr) or none
+${COMMON_HELP}
+--json prints one JSON object per database on stdout: the result (id, name, type, base,
+pageCount, pageSize, pagesScanned, pagesStored, bytesStored, snapshot, restarts, heldLock, ms,
+notes) with "source", or {"source", "error"} for a database that failed.
+
+${EXIT_CODES}`,
+  list: `usage: litevault vault list [options] [--] <vault>
+
+Lists the committed backups of every name (or of --name N), oldest first.
+
+options:
+  --name N             only this name
+${COMMON_HELP}
+--json prints {"vault", "backups": [{id, seq, name, type, base, full, createdAt, pageCount,
+pageSize, pagesStored, bytesStored, journalMode}]}.
+
+${EXIT_CODES}`,
+  restore: `usage: litevault vault restore [options] [--] <vault> <name> <destination>
+
+Writes backup --at ID (default: the newest) of <name> to <destination>. Every page is checked
+against the hash recorded at backup time before anything is written: a damaged vault fails
+with LITEVAULT_VAULT_CORRUPT and leaves the destination untouched. A new destination appears
+complete or not at all. An existing one needs --overwrite; it may be a live database: it is
+written under an exclusive lock through a rollback journal (or WAL), so its readers see the
+old database or the new one.
+
+options:
+  --at ID              the backup to restore (see 'litevault vault list')
+  --overwrite          replace the content of an existing database
+  --busy-timeout MS    lock wait for an overwritten destination (default 5000)
+${COMMON_HELP}
+${EXIT_CODES}`,
+  prune: `usage: litevault vault prune [options] [--] <vault>
+
+Removes the backups no rule keeps, then the data only they used. A backup that a kept one
+depends on (its base, recursively) is always kept. At least one rule is required. Names with a
+backup running are skipped (and said so).
+
+options:
+  --keep-last N        the newest N backups
+  --keep-within D      every backup within D of the newest one (e.g. 36h, 7d, 4w, 1y)
+  --keep-daily N       the newest backup of each of the last N days that have backups (UTC)
+  --keep-weekly N      ... of each of the last N ISO weeks
+  --keep-monthly N     ... of each of the last N months
+  --name N             only this name
+  --dry-run            say what would be removed; remove nothing
+${COMMON_HELP}
+${EXIT_CODES}`,
+};
+
+export const VAULT_HELP: Record<string, string> = {
+  vault: `usage: litevault vault <verb> [options] [--] <arguments>
+
+verbs:
+${VAULT_USAGE.replace(/^ {2}vault /gm, '  ')}
+
+Run 'litevault vault <verb> --help' for a verb's options. The vault format is
+docs/vault-format.md.
+
+${EXIT_CODES}`,
+};
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  for (; v >= 1024 && i < units.length - 1; i++) v /= 1024;
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+function describe(r: VaultBackupResult, source: string, vault: string): string {
+  const of = r.base === null ? '' : ` (${r.type} of ${r.base})`;
+  const mode = r.snapshot.journalMode === 'wal' ? `WAL frame ${r.snapshot.walFrame}` : `change counter ${r.snapshot.changeCounter}`;
+  const restarts = r.restarts === 0 ? '' : `, ${r.restarts} restart${r.restarts === 1 ? '' : 's'}${r.heldLock ? ' (then holding the read lock)' : ''}`;
+  const lines = [
+    `backed up ${source} to ${vault} as ${r.name} ${r.id}, ${r.type === 'full' ? 'a full backup' : `an ${r.type} backup`}${of}: ${r.pagesStored} of ${r.pageCount} pages stored, ${bytes(r.bytesStored)}, in ${r.ms} ms (the source as of ${mode}${restarts})`,
+    ...r.notes.map((n) => `  note: ${n}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+async function backupVerb(args: string[], operation: { what: string }): Promise<number> {
+  const { values, positionals } = parse(args, {
+    type: { type: 'string' },
+    name: { type: 'string' },
+    'fallback-full': { type: 'boolean' },
+    'truncate-wal': { type: 'boolean' },
+    compression: { type: 'string' },
+    level: { type: 'string' },
+    'max-bytes-per-second': { type: 'string' },
+    'busy-timeout': { type: 'string' },
+    'max-restarts': { type: 'string' },
+    progress: { type: 'string' },
+  });
+  if (values.help) return verbHelp('backup');
+  if (positionals.length < 2) throw new UsageError(`vault backup needs one or more databases and a vault, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+  const vaultPath = positionals[positionals.length - 1]!;
+  const sources = positionals.slice(0, -1);
+  if (values.name !== undefined && sources.length !== 1) throw new UsageError('--name needs exactly one database (the others are named by their file names)');
+  const type = (oneOf(values, 'type', ['auto', 'full', 'incremental', 'differential'] as const) ?? 'auto') as VaultBackupType;
+  const compression = oneOf(values, 'compression', ['zstd', 'none'] as const);
+  const level = integerOption(values, 'level', 1, 1);
+  if (level > 19) throw new UsageError(`--level must be 1..19, not ${level}`);
+  const rate = values['max-bytes-per-second'] === undefined ? undefined : integerOption(values, 'max-bytes-per-second', 0, 1);
+  const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
+  const maxRestarts = integerOption(values, 'max-restarts', DEFAULT_MAX_RESTARTS, 0);
+  const out = output(values);
+  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  operation.what = `cannot open vault '${vaultPath}'`;
+  const vault = await Vault.open(vaultPath, { create: true });
+  const cancel = cancelOnSignals();
+  let failed = 0;
+  try {
+    for (const source of sources) {
+      operation.what = `cannot back up '${source}' into vault '${vaultPath}'`;
+      const bar = progressBar(progressKind === 'bar');
+      try {
+        const result = await vault.backup(source, {
+          type,
+          name: values.name as string | undefined,
+          fallbackToFull: values['fallback-full'] === true,
+          truncateWal: values['truncate-wal'] === true,
+          compression,
+          level,
+          maxBytesPerSecond: rate,
+          busyTimeout,
+          maxRestarts,
+          signal: cancel.signal,
+          onProgress: (p) => {
+            if (progressKind === 'json') process.stderr.write(JSON.stringify({ source, ...p }) + '\n');
+            else bar.draw(p.pageCount === 0 ? 1 : p.pagesScanned / p.pageCount, `${p.name}: ${p.phase} ${p.pagesScanned}/${p.pageCount} pages, ${p.pagesStored} stored`);
+          },
+        });
+        bar.done();
+        out.result(describe(result, source, vaultPath), { source, vault: vault.location, ...result });
+      } catch (err) {
+        bar.done();
+        const name = cancel.received();
+        if (name !== undefined && err instanceof LitevaultError && err.code === 'SQLITE_ABORT') {
+          throw new Cancelled(name, `vault backup of '${source}' cancelled by ${name}: the vault is as it was`);
+        }
+        if (sources.length === 1 || !(err instanceof LitevaultError)) throw err;
+        failed++;
+        reportOne(out, source, operation.what, err);
+      }
+    }
+  } finally {
+    cancel.dispose();
+  }
+  return failed === 0 ? EXIT.ok : EXIT.failed;
+}
+
+// One database of several failed: said, and the others go on (exit 1 at the end).
+function reportOne(out: Output, source: string, what: string, err: LitevaultError): void {
+  const error = { code: err.code, errno: err.errno ?? null, message: `${what}: ${err.message}`, retryable: err.retryable };
+  if (out.json) process.stdout.write(JSON.stringify({ source, error }) + '\n');
+  else process.stderr.write(`litevault vault backup: ${what}: ${err.code}: ${err.message}\n`);
+}
+
+function table(backups: VaultBackupInfo[]): string {
+  if (backups.length === 0) return 'no backups\n';
+  const rows = [['NAME', 'ID', 'TYPE', 'BASE', 'CREATED', 'PAGES', 'PAGE SIZE', 'STORED']];
+  for (const b of backups) {
+    rows.push([b.name, b.id, b.type, b.base ?? '-', b.createdAt, String(b.pageCount), String(b.pageSize), `${b.pagesStored} pages, ${bytes(b.bytesStored)}`]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+async function listVerb(args: string[], operation: { what: string }): Promise<number> {
+  const { values, positionals } = parse(args, { name: { type: 'string' } });
+  if (values.help) return verbHelp('list');
+  if (positionals.length !== 1) throw new UsageError(`vault list needs one vault, not ${positionals.length} arguments`);
+  const out = output(values);
+  operation.what = `cannot list vault '${positionals[0]}'`;
+  const vault = await Vault.open(positionals[0]!);
+  const backups = await vault.list(values.name as string | undefined);
+  out.result(table(backups), { vault: vault.location, backups });
+  return EXIT.ok;
+}
+
+async function restoreVerb(args: string[], operation: { what: string }): Promise<number> {
+  const { values, positionals } = parse(args, { at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' } });
+  if (values.help) return verbHelp('restore');
+  if (positionals.length !== 3) throw new UsageError(`vault restore needs a vault, a name and a destination, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+  const [vaultPath, name, destination] = positionals as [string, string, string];
+  const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
+  const out = output(values);
+  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to '${destination}'`;
+  const vault = await Vault.open(vaultPath);
+  const existed = fs.existsSync(destination);
+  const cancel = cancelOnSignals();
+  const bar = progressBar(progressKind === 'bar');
+  try {
+    const r = await vault.restore(name, destination, {
+      at: values.at as string | undefined,
+      overwrite: values.overwrite === true,
+      busyTimeout,
+      signal: cancel.signal,
+      onProgress: (p) => {
+        if (progressKind === 'json') process.stderr.write(JSON.stringify(p) + '\n');
+        else bar.draw(p.pageCount === 0 ? 1 : p.pagesWritten / p.pageCount, `${p.pagesWritten}/${p.pageCount} pages`);
+      },
+    });
+    bar.done();
+    out.result(`restored ${r.name} ${r.id} from ${vaultPath} to ${destination}: ${r.pageCount} pages of ${r.pageSize} bytes (${bytes(r.pageCount * r.pageSize)}) in ${r.ms} ms\n`, { vault: vault.location, ...r });
+    return EXIT.ok;
+  } catch (err) {
+    const signal = cancel.received();
+    if (signal !== undefined && err instanceof LitevaultError && err.code === 'SQLITE_ABORT') {
+      throw new Cancelled(signal, `vault restore cancelled by ${signal}: ${existed ? `'${destination}' keeps its previous content` : `nothing was written at '${destination}'`}`);
+    }
+    throw err;
+  } finally {
+    bar.done();
+    cancel.dispose();
+  }
+}
+
+function count(values: Values, name: string): number | undefined {
+  return values[name] === undefined ? undefined : integerOption(values, name, 0, 0);
+}
+
+async function pruneVerb(args: string[], operation: { what: string }): Promise<number> {
+  const { values, positionals } = parse(args, {
+    'keep-last': { type: 'string' },
+    'keep-within': { type: 'string' },
+    'keep-daily': { type: 'string' },
+    'keep-weekly': { type: 'string' },
+    'keep-monthly': { type: 'string' },
+    name: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  });
+  if (values.help) return verbHelp('prune');
+  if (positionals.length !== 1) throw new UsageError(`vault prune needs one vault, not ${positionals.length} arguments`);
+  const rules = {
+    keepLast: count(values, 'keep-last'),
+    keepDaily: count(values, 'keep-daily'),
+    keepWeekly: count(values, 'keep-weekly'),
+    keepMonthly: count(values, 'keep-monthly'),
+    keepWithin: values['keep-within'] as string | undefined,
+  };
+  if (Object.values(rules).every((v) => v === undefined)) throw new UsageError('vault prune needs at least one --keep-* rule');
+  if (rules.keepWithin !== undefined && !/^\d+[smhdwy]$/.test(rules.keepWithin)) throw new UsageError(`--keep-within takes a number and a unit (s, m, h, d, w, y), e.g. 7d, not '${rules.keepWithin}'`);
+  const out = output(values);
+  operation.what = `cannot prune vault '${positionals[0]}'`;
+  const vault = await Vault.open(positionals[0]!);
+  const r = await vault.prune({ ...rules, name: values.name as string | undefined, dryRun: values['dry-run'] === true });
+  const verb = r.dryRun ? 'would remove' : 'removed';
+  const removed = r.removed.length === 0 ? 'no backups' : `${r.removed.length} backup${r.removed.length === 1 ? '' : 's'} (${r.removed.map((b) => `${b.name} ${b.id}`).join(', ')})`;
+  const skipped = r.skipped.length === 0 ? '' : `\nskipped (a backup is running): ${r.skipped.join(', ')}`;
+  out.result(`${verb} ${removed} and ${r.packsRemoved} pack${r.packsRemoved === 1 ? '' : 's'}, ${bytes(r.bytesFreed)}; kept ${r.kept.length}${skipped}\n`, { vault: vault.location, ...r });
+  return EXIT.ok;
+}
+
+function verbHelp(verb: string): number {
+  process.stdout.write(VERB_HELP[verb]!);
+  return EXIT.ok;
+}
+
+/** `litevault vault <verb> ...` */
+export async function vaultCommand(args: string[], operation: { what: string }): Promise<number> {
+  const [verb, ...rest] = args;
+  switch (verb) {
+    case 'backup':
+      return backupVerb(rest, operation);
+    case 'list':
+      return listVerb(rest, operation);
+    case 'restore':
+      return restoreVerb(rest, operation);
+    case 'prune':
+      return pruneVerb(rest, operation);
+    case '-h':
+    case '--help':
+      process.stdout.write(VAULT_HELP.vault!);
+      return EXIT.ok;
+    case undefined:
+      throw new UsageError('vault needs a verb: backup, list, restore or prune');
+    default:
+      throw new UsageError(`unknown vault verb '${verb}' (backup, list, restore or prune)`);
+  }
+}

@@ -1,0 +1,670 @@
+/**
+ * Vault: backup sets with history, in a directory (and, through the same Storage interface,
+ * object storage): full, incremental and differential backups of live SQLite databases, with
+ * restore, list and prune. The contract is ESE's JetBackup (design.md "ESE-style backups"); the
+ * format and its commit rule are docs/vault-format.md.
+ *
+ * Who does what: the native VaultScan reads one consistent snapshot of the source, hashes every
+ * page, compares with the base state and hands back finished packs; this class only moves those
+ * Buffers to storage (a few puts in flight while the next steps run), writes the manifest last by
+ * conditional create (the commit point), and keeps the rules: one backup per name at a time (the
+ * storage lock), nothing visible before the commit, garbage removed only by holders of the
+ * name's lock. Restore is the native VaultRestore fed pack by pack (two in flight).
+ *
+ * Thread safety: main thread only; any number of calls may run at once (the locks decide).
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { backup as copyDatabase, DEFAULT_MAX_RESTARTS, openSource } from '../backup';
+import { binding, NativeScanResult } from '../binding';
+import { checkpoint } from '../checkpoint';
+import { Database, nativeOf } from '../database';
+import { cancelled, LitevaultError, misuse } from '../errors';
+import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
+import { DirectoryStorage } from './directory-storage';
+import { checkRules, keptSeqs, RetentionRules } from './retention';
+import { Storage } from './storage';
+
+export type { BackupType } from './catalog';
+
+/** Options for {@link Vault.open}. */
+export interface VaultOpenOptions {
+  /** Create the vault (directory 0700 and its litevault-vault.json) if there is none. Default false. */
+  create?: boolean;
+  /** @internal Another Storage than a directory (object storage; tests' fault injection). */
+  storage?: Storage;
+}
+
+/**
+ * 'auto' (the default): an incremental backup, or a full one when the name has no usable full
+ * backup (none yet, another database file, another page size).
+ */
+export type VaultBackupType = 'auto' | BackupType;
+
+/** Progress of {@link Vault.backup} (ESE's JET_PFNSTATUS), after every step. */
+export interface VaultBackupProgress {
+  phase: 'scan' | 'commit' | 'truncate';
+  name: string;
+  /** Pages read and hashed so far in this pass, of `pageCount`. */
+  pagesScanned: number;
+  pageCount: number;
+  /** Pages that differed from the base and were stored. */
+  pagesStored: number;
+  /** Bytes of packs stored so far. */
+  bytesStored: number;
+  restarts: number;
+  heldLock: boolean;
+}
+
+/** Options for {@link Vault.backup}. */
+export interface VaultBackupOptions {
+  /** See {@link VaultBackupType}. Default 'auto'. */
+  type?: VaultBackupType;
+  /** The name the backups of this database are kept under. Default: the database file's base name. */
+  name?: string;
+  /**
+   * When an incremental or differential cannot be taken (LITEVAULT_NO_FULL_BACKUP,
+   * LITEVAULT_BASE_MISMATCH), take a full backup instead; the result's `type` and `notes` say so.
+   * Default false ('auto' always falls back).
+   */
+  fallbackToFull?: boolean;
+  /**
+   * After the backup is committed, checkpoint the source's WAL with TRUNCATE (JetTruncateLog);
+   * if readers prevent that, a PASSIVE checkpoint and a note. Never after a failed backup, and a
+   * checkpoint failure never fails the backup. Default false.
+   */
+  truncateWal?: boolean;
+  /** Default 'zstd'. */
+  compression?: 'zstd' | 'none';
+  /** zstd level, 1 (fast, the default) .. 19. */
+  level?: number;
+  /** Rollback-journal sources: restarts before the backup holds the read lock to the end. Default 3. */
+  maxRestarts?: number;
+  /** Total time to wait for other connections' locks, ms. Default 5000. */
+  busyTimeout?: number;
+  /** Read the database at most this fast (bytes per second), to spare the disk. Default unlimited. */
+  maxBytesPerSecond?: number;
+  onProgress?: (progress: VaultBackupProgress) => void;
+  /** Cancels: the vault is left as it was and the promise rejects with SQLITE_ABORT. */
+  signal?: AbortSignal;
+}
+
+/** What {@link Vault.backup} resolves to. */
+export interface VaultBackupResult {
+  /** The backup's id within its name (its sequence number, as a string). */
+  id: string;
+  seq: number;
+  name: string;
+  /** The type actually taken (a fallback makes it 'full'). */
+  type: BackupType;
+  /** The id of the backup this one stores its difference from; null for a full backup. */
+  base: string | null;
+  pageCount: number;
+  pageSize: number;
+  pagesScanned: number;
+  pagesStored: number;
+  /** Bytes this backup added to the vault: its packs and its manifest. */
+  bytesStored: number;
+  snapshot: { journalMode: 'wal' | 'rollback'; changeCounter: number; walFrame: number; createdAt: string };
+  /** Times the scan of a rollback-journal source started over because another connection wrote it. */
+  restarts: number;
+  /** True when the backup held the source's read lock to the end (after maxRestarts restarts). */
+  heldLock: boolean;
+  /** Wall time, ms. */
+  ms: number;
+  /** What happened besides the backup: a fallback to full, a WAL that could not be truncated, garbage not collected. */
+  notes: string[];
+}
+
+/** One committed backup, as {@link Vault.list} reports it. */
+export interface VaultBackupInfo {
+  id: string;
+  seq: number;
+  name: string;
+  type: BackupType;
+  base: string | null;
+  /** The id of the full backup at the root of its chain. */
+  full: string;
+  createdAt: string;
+  pageCount: number;
+  pageSize: number;
+  pagesStored: number;
+  bytesStored: number;
+  journalMode: 'wal' | 'rollback';
+}
+
+/** Options for {@link Vault.restore}. */
+export interface VaultRestoreOptions {
+  /** The id of the backup to restore. Default: the newest. */
+  at?: string;
+  /**
+   * Write over an existing destination (which may be a live database: it is written under an
+   * exclusive lock through a rollback journal or WAL frames, so its readers see the old content
+   * or the new). Without it an existing destination is LITEVAULT_EXISTS. Default false.
+   */
+  overwrite?: boolean;
+  /** Lock wait for an overwritten destination, ms. Default 5000. */
+  busyTimeout?: number;
+  onProgress?: (progress: { pagesWritten: number; pageCount: number }) => void;
+  /** Cancels: the destination is left as it was; rejects with SQLITE_ABORT. */
+  signal?: AbortSignal;
+}
+
+/** What {@link Vault.restore} resolves to. */
+export interface VaultRestoreResult {
+  id: string;
+  name: string;
+  destination: string;
+  pageCount: number;
+  pageSize: number;
+  ms: number;
+}
+
+/** Options for {@link Vault.prune}: retention rules (at least one) and where they apply. */
+export interface VaultPruneOptions extends RetentionRules {
+  /** Prune only this name. Default: every name. */
+  name?: string;
+  /** Decide and report, remove nothing. */
+  dryRun?: boolean;
+}
+
+/** What {@link Vault.prune} resolves to. */
+export interface VaultPruneResult {
+  kept: VaultBackupInfo[];
+  removed: VaultBackupInfo[];
+  /** Pack objects removed (or, in a dry run, that would be). */
+  packsRemoved: number;
+  /** Bytes freed (or that would be). */
+  bytesFreed: number;
+  /** Names skipped because a backup of them was running. */
+  skipped: string[];
+  dryRun: boolean;
+}
+
+const PACKS_IN_FLIGHT = 2; // restore: packs fetched and written at once
+const PUTS_IN_FLIGHT = 3; // backup: packs being stored while the scan goes on
+const version: string = require('../../package.json').version;
+
+function info(meta: ManifestMeta): VaultBackupInfo {
+  return {
+    id: meta.id,
+    seq: meta.seq,
+    name: meta.name,
+    type: meta.type,
+    base: meta.base === null ? null : String(meta.base),
+    full: String(meta.full),
+    createdAt: meta.createdAt,
+    pageCount: meta.pageCount,
+    pageSize: meta.pageSize,
+    pagesStored: meta.pagesStored,
+    bytesStored: meta.bytesStored,
+    journalMode: meta.snapshot.journalMode,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function positive(value: unknown, what: string): void {
+  if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw misuse(`${what} must be a positive number`);
+}
+
+/** A vault: open one with {@link Vault.open}. */
+export class Vault {
+  /** Where the vault is (its directory). */
+  readonly location: string;
+  readonly #storage: Storage;
+  readonly #catalog: Catalog;
+
+  private constructor(storage: Storage) {
+    this.#storage = storage;
+    this.location = storage.location;
+    this.#catalog = new Catalog(storage);
+  }
+
+  /**
+   * Opens the vault at `location` (a directory).
+   * @throws LitevaultError LITEVAULT_NOT_A_VAULT (no vault there and no `create`, or a non-empty
+   *   directory that is not a vault), LITEVAULT_UNSUPPORTED_FORMAT, LITEVAULT_STORAGE.
+   */
+  static async open(location: string, options: VaultOpenOptions = {}): Promise<Vault> {
+    if (typeof location !== 'string' || location.length === 0) throw misuse('Vault.open(location): location must be a non-empty string');
+    const storage = options.storage ?? new DirectoryStorage(location);
+    const notVault = (why: string): LitevaultError => new LitevaultError({ message: `'${storage.location}' is not a litevault vault: ${why}`, code: 'LITEVAULT_NOT_A_VAULT' });
+    let config: Buffer;
+    try {
+      config = await storage.get(CONFIG_KEY);
+    } catch (err) {
+      if (!(err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND')) throw err;
+      if (options.create !== true) throw notVault(`it has no ${CONFIG_KEY} (create one with Vault.open(location, { create: true }) or 'litevault vault backup')`);
+      if ((await storage.list('')).length > 0) throw notVault(`it holds other files and no ${CONFIG_KEY}; not creating a vault over them`);
+      const created = { format: 'litevault-vault', version: FORMAT_VERSION, vaultId: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
+      await storage.create(CONFIG_KEY, Buffer.from(JSON.stringify(created, null, 2) + '\n'));
+      config = await storage.get(CONFIG_KEY);
+    }
+    let parsed: { format?: unknown; version?: unknown };
+    try {
+      parsed = JSON.parse(config.toString('utf8')) as typeof parsed;
+    } catch {
+      throw notVault(`${CONFIG_KEY} is not JSON`);
+    }
+    if (parsed?.format !== 'litevault-vault') throw notVault(`${CONFIG_KEY} does not describe a litevault vault`);
+    if (parsed.version !== FORMAT_VERSION) {
+      throw new LitevaultError({
+        message: `vault '${storage.location}' has format version ${JSON.stringify(parsed.version)}; this litevault (${version}) reads version ${FORMAT_VERSION} only`,
+        code: 'LITEVAULT_UNSUPPORTED_FORMAT',
+      });
+    }
+    return new Vault(storage);
+  }
+
+  /**
+   * Backs up one database (a path, or an open Database) into the vault. The backup is committed
+   * when its manifest is written, last; until then nothing of it is visible, and a failure,
+   * cancellation or kill leaves the vault as it was.
+   * @throws LitevaultError LITEVAULT_NO_FULL_BACKUP, LITEVAULT_BASE_MISMATCH,
+   *   LITEVAULT_BACKUP_IN_PROGRESS (retryable), LITEVAULT_VAULT_CORRUPT (a damaged base),
+   *   LITEVAULT_STORAGE, SQLite codes for the database, SQLITE_ABORT when cancelled.
+   */
+  async backup(source: string | Database, options: VaultBackupOptions = {}): Promise<VaultBackupResult> {
+    const started = Date.now();
+    const what = 'vault.backup()';
+    const type = options.type ?? 'auto';
+    if (!['auto', 'full', 'incremental', 'differential'].includes(type)) throw misuse(`${what}: type must be 'auto', 'full', 'incremental' or 'differential'`);
+    if (typeof source !== 'string' && !(source instanceof Database)) throw misuse(`${what}: the source must be a path or a Database`);
+    const sourcePath = typeof source === 'string' ? source : source.path;
+    const name = checkName(options.name ?? nodePath.basename(sourcePath), what);
+    const compression = options.compression ?? 'zstd';
+    if (compression !== 'zstd' && compression !== 'none') throw misuse(`${what}: compression must be 'zstd' or 'none'`);
+    const level = options.level ?? 1;
+    if (!Number.isInteger(level) || level < 1 || level > 19) throw misuse(`${what}: level must be an integer 1..19`);
+    const busyTimeout = options.busyTimeout ?? 5000;
+    if (!Number.isInteger(busyTimeout) || busyTimeout < 0) throw misuse(`${what}: busyTimeout must be a non-negative integer (ms)`);
+    const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+    if (!(Number.isInteger(maxRestarts) || maxRestarts === Infinity) || maxRestarts < 0) throw misuse(`${what}: maxRestarts must be a non-negative integer or Infinity`);
+    positive(options.maxBytesPerSecond, `${what}: maxBytesPerSecond`);
+    const { signal } = options;
+    if (signal?.aborted) throw cancelled('vault backup', signal);
+    const fallback = options.fallbackToFull === true || type === 'auto';
+    const notes: string[] = [];
+
+    const db = typeof source === 'string' ? await openSource(source, busyTimeout) : source;
+    try {
+      const lock = await this.#storage.lock(name);
+      let meta: ManifestMeta;
+      try {
+        await this.#storage.sweep(`packs/${name}/`);
+        await this.#storage.sweep(`backups/${name}/`);
+        const all = await this.#catalog.manifests(name);
+        const fileId = nativeOf(db, what).fileId ?? '';
+        let plan = this.#plan(all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
+        const scan = { name, compression, level, maxRestarts, busyTimeout, options };
+        let result = await this.#scan(db, plan.chain, scan);
+        if (plan.base && result.pageSize !== plan.base.meta.pageSize) {
+          const why = `the page size changed from ${plan.base.meta.pageSize} (backup ${plan.base.meta.id}) to ${result.pageSize}`;
+          if (!fallback) throw new LitevaultError({ message: `${what}: cannot take a${plan.type === 'incremental' ? 'n' : ''} ${plan.type} backup of '${sourcePath}' as ${name}: ${why}`, code: 'LITEVAULT_BASE_MISMATCH' });
+          notes.push(`took a full backup: ${why}`);
+          plan = { type: 'full', base: null, chain: [] };
+          result = await this.#scan(db, [], scan);
+        }
+        options.onProgress?.({ phase: 'commit', name, pagesScanned: result.pagesScanned, pageCount: result.pageCount, pagesStored: result.pagesStored, bytesStored: result.bytesStored, restarts: result.restarts, heldLock: result.heldLock });
+        const seq = (all.at(-1)?.meta.seq ?? 0) + 1;
+        const manifest = this.#manifest(name, seq, plan, result, compression, level);
+        meta = manifest.meta;
+        if (!(await this.#storage.create(manifest.key, manifest.bytes))) {
+          throw new LitevaultError({ message: `${what}: another backup of ${name} committed backup ${seq} meanwhile`, code: 'LITEVAULT_BACKUP_IN_PROGRESS', retryable: true });
+        }
+        // Committed. What follows can only leave garbage behind, never lose the backup.
+        try {
+          await this.#collect(name, [...all, manifest]);
+        } catch (err) {
+          notes.push(`unused packs were left for the next backup or prune to remove: ${(err as Error).message}`);
+        }
+      } finally {
+        await lock.release();
+      }
+      if (options.truncateWal === true) await this.#truncateWal(db, name, busyTimeout, meta, notes, options);
+      return {
+        id: meta.id,
+        seq: meta.seq,
+        name,
+        type: meta.type,
+        base: meta.base === null ? null : String(meta.base),
+        pageCount: meta.pageCount,
+        pageSize: meta.pageSize,
+        pagesScanned: meta.pagesScanned,
+        pagesStored: meta.pagesStored,
+        bytesStored: meta.bytesStored,
+        snapshot: { ...meta.snapshot, createdAt: meta.createdAt },
+        restarts: meta.restarts,
+        heldLock: meta.heldLock,
+        ms: Date.now() - started,
+        notes,
+      };
+    } finally {
+      if (db !== source) await db.close().catch(() => undefined);
+    }
+  }
+
+  /** Every committed backup (of `name`, or of every name), by name then oldest first. */
+  async list(name?: string): Promise<VaultBackupInfo[]> {
+    const names = name === undefined ? await this.#catalog.names() : [checkName(name, 'vault.list()')];
+    const out: VaultBackupInfo[] = [];
+    for (const n of names) for (const m of await this.#catalog.manifests(n)) out.push(info(m.meta));
+    return out;
+  }
+
+  /**
+   * Restores backup `at` (default: the newest) of `name` to `destination`. Every pack is checked
+   * against its key and every page against its recorded hash before the destination changes: a
+   * damaged vault is LITEVAULT_VAULT_CORRUPT (naming the backup, the object and the page) and
+   * leaves the destination untouched. A new destination appears complete or not at all; an
+   * existing one (with `overwrite`) is written as a backup into it, under its locks.
+   * @throws LitevaultError LITEVAULT_NOT_FOUND, LITEVAULT_EXISTS, LITEVAULT_VAULT_CORRUPT,
+   *   LITEVAULT_STORAGE, SQLite codes for the destination, SQLITE_ABORT when cancelled.
+   */
+  async restore(name: string, destination: string, options: VaultRestoreOptions = {}): Promise<VaultRestoreResult> {
+    const started = Date.now();
+    const what = 'vault.restore()';
+    checkName(name, what);
+    if (typeof destination !== 'string' || destination.length === 0) throw misuse(`${what}: destination must be a non-empty path`);
+    if (options.at !== undefined && typeof options.at !== 'string') throw misuse(`${what}: at must be a backup id (a string)`);
+    const { signal } = options;
+    if (signal?.aborted) throw cancelled('vault restore', signal);
+    const all = await this.#catalog.manifests(name);
+    const target = options.at === undefined ? all.at(-1) : all.find((m) => m.meta.id === options.at);
+    if (!target) {
+      const message = all.length === 0 ? `vault '${this.location}' has no backup named ${name}` : `vault '${this.location}' has no backup ${options.at} of ${name} (it has ${all.map((m) => m.meta.id).join(', ')})`;
+      throw new LitevaultError({ message, code: 'LITEVAULT_NOT_FOUND' });
+    }
+    const chain = this.#catalog.chain(all, target);
+    const existed = fs.existsSync(destination);
+    if (existed && options.overwrite !== true) {
+      throw new LitevaultError({ message: `${what}: '${destination}' exists; restore onto it with overwrite (--overwrite), or choose a new path`, code: 'LITEVAULT_EXISTS' });
+    }
+    const dir = nodePath.dirname(destination);
+    const temp = nodePath.join(dir, `.${nodePath.basename(destination)}.litevault-${randomBytes(6).toString('hex')}.tmp`);
+    const job = new binding.VaultRestore(temp, {
+      chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
+      packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
+    });
+    let published = false;
+    try {
+      await job.open();
+      const queue = [...job.packsNeeded];
+      let pagesWritten = 0;
+      const worker = async (): Promise<void> => {
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+          if (signal?.aborted) throw cancelled('vault restore', signal);
+          const owner = chain[next.link]!;
+          let bytes: Buffer;
+          try {
+            bytes = await this.#storage.get(packKey(name, next.key));
+          } catch (err) {
+            if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') {
+              throw corrupt(`vault '${this.location}': backup ${name} ${owner.meta.id} (${owner.key}): its pack ${packKey(name, next.key)} is missing`);
+            }
+            throw err;
+          }
+          pagesWritten += (await job.writePack(next.link, next.pack, bytes)).pagesWritten;
+          options.onProgress?.({ pagesWritten, pageCount: job.pageCount });
+        }
+      };
+      let failure: unknown;
+      await Promise.all(Array.from({ length: PACKS_IN_FLIGHT }, () => worker().catch((err) => {
+        failure ??= err;
+        queue.length = 0; // the other worker stops after its current pack
+      })));
+      if (failure !== undefined) throw failure;
+      if (signal?.aborted) throw cancelled('vault restore', signal);
+      await job.finish();
+      if (!existed) {
+        try {
+          await binding.publish(temp, destination);
+        } catch (err) {
+          if (err instanceof LitevaultError && err.errno === 17) {
+            throw new LitevaultError({ message: `${what}: '${destination}' appeared while restoring; it was left as it is`, code: 'LITEVAULT_EXISTS' });
+          }
+          throw err;
+        }
+        published = true;
+      } else {
+        await copyDatabase(temp, destination, { busyTimeout: options.busyTimeout, signal });
+      }
+    } finally {
+      if (!published) await job.abort().catch(() => undefined);
+      // Reading the private copy of a WAL-mode image made it a WAL reader: its empty -wal and
+      // its -shm are ours alone (nobody else knows the temporary's name).
+      for (const companion of ['-wal', '-shm', '-journal']) fs.rmSync(temp + companion, { force: true });
+    }
+    return { id: target.meta.id, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
+  }
+
+  /**
+   * Removes the backups no rule keeps, never one a kept backup depends on, then the packs no
+   * remaining backup uses. Manifests go first, newest first, so a prune killed at any point
+   * leaves every listed backup restorable. Names with a backup running are skipped.
+   * @throws LitevaultError SQLITE_MISUSE (no rule), LITEVAULT_VAULT_CORRUPT, LITEVAULT_STORAGE.
+   */
+  async prune(options: VaultPruneOptions): Promise<VaultPruneResult> {
+    const what = 'vault.prune()';
+    if (typeof options !== 'object' || options === null) throw misuse(`${what}: give the retention rules`);
+    const rules = checkRules(options, what);
+    const dryRun = options.dryRun === true;
+    const names = options.name === undefined ? await this.#catalog.names() : [checkName(options.name, what)];
+    const result: VaultPruneResult = { kept: [], removed: [], packsRemoved: 0, bytesFreed: 0, skipped: [], dryRun };
+    for (const name of names) {
+      let lock;
+      try {
+        lock = await this.#storage.lock(name);
+      } catch (err) {
+        if (err instanceof LitevaultError && err.code === 'LITEVAULT_BACKUP_IN_PROGRESS') {
+          result.skipped.push(name);
+          continue;
+        }
+        throw err;
+      }
+      try {
+        const all = await this.#catalog.manifests(name);
+        const keep = keptSeqs(all.map((m) => m.meta), rules);
+        const kept = all.filter((m) => keep.has(m.meta.seq));
+        const removed = all.filter((m) => !keep.has(m.meta.seq)).reverse();
+        result.kept.push(...kept.map((m) => info(m.meta)));
+        result.removed.push(...removed.map((m) => info(m.meta)));
+        if (dryRun) {
+          const used = new Set(kept.flatMap((m) => m.meta.packs.map((p) => p.key)));
+          const freed = new Map<string, number>();
+          for (const m of removed) for (const p of m.meta.packs) if (!used.has(p.key)) freed.set(p.key, p.bytes);
+          result.packsRemoved += freed.size;
+          result.bytesFreed += [...freed.values()].reduce((a, b) => a + b, 0) + removed.reduce((a, m) => a + m.bytes.length, 0);
+          continue;
+        }
+        for (const m of removed) {
+          await this.#storage.delete(m.key);
+          this.#catalog.forget(m.key);
+          result.bytesFreed += m.bytes.length;
+        }
+        const collected = await this.#collect(name, kept);
+        result.packsRemoved += collected.packs;
+        result.bytesFreed += collected.bytes;
+      } finally {
+        await lock.release();
+      }
+    }
+    result.removed.sort((a, b) => (a.name === b.name ? a.seq - b.seq : a.name < b.name ? -1 : 1));
+    return result;
+  }
+
+  // Which backup to take, and its base chain (full first).
+  #plan(all: Manifest[], type: VaultBackupType, fallback: boolean, inode: string, notes: string[]): { type: BackupType; base: Manifest | null; chain: Manifest[] } {
+    const full = { type: 'full' as const, base: null, chain: [] };
+    if (type === 'full') return full;
+    const wanted = type === 'auto' ? 'incremental' : type;
+    const lastFull = [...all].reverse().find((m) => m.meta.type === 'full');
+    const name = all[0]?.meta.name;
+    if (!lastFull) {
+      if (!fallback) {
+        throw new LitevaultError({ message: `vault.backup(): no full backup${name ? ` of ${name}` : ''} in '${this.location}' to base a${wanted === 'incremental' ? 'n' : ''} ${wanted} backup on; take a full one first`, code: 'LITEVAULT_NO_FULL_BACKUP' });
+      }
+      if (type !== 'auto') notes.push(`took a full backup: there was no full backup to base a${wanted === 'incremental' ? 'n' : ''} ${wanted} on`);
+      return full;
+    }
+    const base = wanted === 'incremental' ? all.at(-1)! : lastFull;
+    const chain = this.#catalog.chain(all, base);
+    const recorded = chain[0]!.meta.source;
+    if (recorded.inode !== inode) {
+      const why = `the source is another database file than the one backup ${chain[0]!.meta.id} of ${recorded.path} was taken from (inode ${inode}, not ${recorded.inode})`;
+      if (!fallback) throw new LitevaultError({ message: `vault.backup(): cannot take a${wanted === 'incremental' ? 'n' : ''} ${wanted} backup: ${why}`, code: 'LITEVAULT_BASE_MISMATCH' });
+      notes.push(`took a full backup: ${why}`);
+      return full;
+    }
+    return { type: wanted, base, chain };
+  }
+
+  // One pass of the native scan: steps until done, storing each finished pack (a few puts in
+  // flight while the next steps read), with BUSY retries, the rate limit and cancellation.
+  async #scan(
+    db: Database,
+    chain: Manifest[],
+    o: { name: string; compression: 'zstd' | 'none'; level: number; maxRestarts: number; busyTimeout: number; options: VaultBackupOptions },
+  ): Promise<NativeScanResult> {
+    const { signal, maxBytesPerSecond, onProgress } = o.options;
+    const scan = new binding.VaultScan(nativeOf(db, 'vault.backup()'), {
+      base: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
+      compression: o.compression,
+      level: o.level,
+      threads: 2,
+      maxRestarts: o.maxRestarts === Infinity ? -1 : o.maxRestarts,
+      busyTimeoutMs: o.busyTimeout,
+    });
+    // Puts in flight while the next steps read: each put ends with two fsyncs, so a few overlap.
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const started = Date.now();
+    let waitStarted: number | undefined;
+    let delay = 10;
+    try {
+      for (;;) {
+        if (signal?.aborted) throw cancelled('vault backup', signal);
+        if (failure !== undefined) throw failure;
+        const stepStarted = Date.now();
+        let step;
+        try {
+          step = await scan.step();
+        } catch (err) {
+          if (!(err instanceof LitevaultError) || !err.retryable) throw err;
+          waitStarted ??= stepStarted;
+          const left = waitStarted + o.busyTimeout - Date.now();
+          if (left <= 0) throw err;
+          await sleep(Math.min(delay, left), signal);
+          delay = Math.min(delay * 2, 250);
+          continue;
+        }
+        waitStarted = undefined;
+        delay = 10;
+        if (step.pack !== null) {
+          const pack = step.pack;
+          const key = packKey(o.name, step.packKey!);
+          if (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
+          const put: Promise<void> = this.#storage.put(key, pack).then(
+            () => void inFlight.delete(put),
+            (err: unknown) => {
+              failure ??= err;
+              inFlight.delete(put);
+            },
+          );
+          inFlight.add(put);
+        }
+        onProgress?.({ phase: 'scan', name: o.name, pagesScanned: step.pagesScanned, pageCount: step.pageCount, pagesStored: step.pagesStored, bytesStored: step.bytesStored, restarts: step.restarts, heldLock: step.heldLock });
+        if (step.done) break;
+        if (maxBytesPerSecond !== undefined) {
+          const due = started + (step.bytesRead / maxBytesPerSecond) * 1000;
+          if (due > Date.now()) await sleep(due - Date.now(), signal);
+        }
+      }
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure;
+      return await scan.finish();
+    } finally {
+      await Promise.all(inFlight);
+      await scan.close().catch(() => undefined);
+    }
+  }
+
+  // The manifest object of a finished scan. bytesStored counts the manifest itself, so the
+  // encoding is repeated until that number stops changing its own length.
+  #manifest(name: string, seq: number, plan: { type: BackupType; base: Manifest | null; chain: Manifest[] }, r: NativeScanResult, compression: 'zstd' | 'none', level: number): Manifest {
+    const packBytes = r.packs.reduce((a, p) => a + p.bytes, 0);
+    const meta: ManifestMeta = {
+      name,
+      seq,
+      id: String(seq),
+      type: plan.type,
+      base: plan.base?.meta.seq ?? null,
+      full: plan.chain[0]?.meta.seq ?? seq,
+      createdAt: new Date().toISOString(),
+      pageSize: r.pageSize,
+      pageCount: r.pageCount,
+      source: { path: r.path, device: r.device, inode: r.inode },
+      snapshot: { journalMode: r.journalMode, changeCounter: r.changeCounter, walFrame: r.walFrame },
+      compression: { algorithm: compression, level },
+      packs: r.packs,
+      pagesScanned: r.pagesScanned,
+      pagesStored: r.pagesStored,
+      bytesStored: packBytes,
+      restarts: r.restarts,
+      heldLock: r.heldLock,
+      litevault: version,
+    };
+    let bytes = binding.vaultEncodeManifest(JSON.stringify(meta), r.table);
+    for (let i = 0; i < 3 && meta.bytesStored !== packBytes + bytes.length; i++) {
+      meta.bytesStored = packBytes + bytes.length;
+      bytes = binding.vaultEncodeManifest(JSON.stringify(meta), r.table);
+    }
+    return { key: manifestKey(name, seq), bytes, meta };
+  }
+
+  // Deletes the packs of `name` that none of `manifests` uses, and temporaries. The caller holds
+  // the name's lock, so no backup of the name is writing packs meanwhile.
+  async #collect(name: string, manifests: Manifest[]): Promise<{ packs: number; bytes: number }> {
+    const used = new Set(manifests.flatMap((m) => m.meta.packs.map((p) => packKey(name, p.key))));
+    let packs = 0;
+    let bytes = 0;
+    for (const { key, size } of await this.#storage.list(`packs/${name}/`)) {
+      if (used.has(key)) continue;
+      await this.#storage.delete(key);
+      packs++;
+      bytes += size;
+    }
+    await this.#storage.sweep(`packs/${name}/`);
+    return { packs, bytes };
+  }
+
+  // JetTruncateLog: a TRUNCATE checkpoint after a committed backup, PASSIVE if readers prevent it.
+  async #truncateWal(db: Database, name: string, busyTimeout: number, meta: ManifestMeta, notes: string[], options: VaultBackupOptions): Promise<void> {
+    if (meta.snapshot.journalMode !== 'wal') {
+      notes.push('truncateWal: the database is not in WAL mode; nothing to truncate');
+      return;
+    }
+    options.onProgress?.({ phase: 'truncate', name, pagesScanned: meta.pagesScanned, pageCount: meta.pageCount, pagesStored: meta.pagesStored, bytesStored: meta.bytesStored, restarts: meta.restarts, heldLock: meta.heldLock });
+    try {
+      const r = await checkpoint(db, { mode: 'truncate', busyTimeout });
+      if (r.busy) {
+        const p = await checkpoint(db, { mode: 'passive', busyTimeout });
+        notes.push(`truncateWal: other connections kept the WAL from being truncated; a passive checkpoint copied ${p.checkpointed} of ${p.log} frames`);
+      }
+    } catch (err) {
+      notes.push(`truncateWal: the checkpoint failed (the backup is committed): ${(err as Error).message}`);
+    }
+  }
+}

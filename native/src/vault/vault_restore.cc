@@ -1,0 +1,187 @@
+// Restoring a backup's state into a private file; see vault_restore.h.
+#include "vault/vault_restore.h"
+
+#include <cstring>
+
+#include "format/db_header.h"
+
+namespace litevault {
+
+Status VaultRestore::create(std::string tempPath, std::vector<DecodedManifest> chain, std::vector<std::string> labels,
+                            std::vector<std::vector<std::string>> packKeys, std::unique_ptr<VaultRestore>* out) {
+  out->reset();
+  if (chain.empty()) return Status::error(Code::kMisuse, "vault restore: the chain is empty");
+  if (packKeys.size() != chain.size() || labels.size() != chain.size()) {
+    return Status::error(Code::kMisuse, "vault restore: packs and labels must have one entry per chain link");
+  }
+  std::unique_ptr<VaultRestore> r(new VaultRestore());
+  r->tempPath_ = std::move(tempPath);
+  r->labels_ = std::move(labels);
+  r->planIndex_.resize(chain.size());
+  r->slotCounts_.resize(chain.size());
+  for (size_t l = 0; l < chain.size(); l++) {
+    const std::vector<ManifestPack>& packs = chain[l].meta.packs;
+    if (packKeys[l].size() != packs.size()) {
+      return Status::error(Code::kMisuse, "vault restore: " + r->labels_[l] + " has " + std::to_string(packs.size()) +
+                                              " packs, " + std::to_string(packKeys[l].size()) + " keys were given");
+    }
+    for (size_t p = 0; p < packs.size(); p++) {
+      Hash128 key;
+      if (!parseHash(packKeys[l][p], &key) || key != packs[p].key) {
+        return Status::error(Code::kMisuse, "vault restore: key '" + packKeys[l][p] + "' is not pack " + std::to_string(p) + " of " +
+                                                r->labels_[l] + " (" + hexOf(packs[p].key) + ")");
+      }
+      r->slotCounts_[l].push_back(packs[p].slots);
+    }
+    r->planIndex_[l].assign(packs.size(), -1);
+  }
+  LV_RETURN_IF_ERROR(PageState::build(chain, r->labels_, &r->state_));
+  for (uint32_t page = 1; page <= r->state_.pageCount(); page++) {
+    const PageState::Entry* e = r->state_.find(page);
+    if (e->link < 0) continue;  // the lock-byte page
+    int32_t& index = r->planIndex_[size_t(e->link)][e->pack];
+    if (index < 0) {
+      index = static_cast<int32_t>(r->plans_.size());
+      auto plan = std::make_unique<PlannedPack>();
+      plan->link = static_cast<uint32_t>(e->link);
+      plan->pack = e->pack;
+      plan->key = chain[size_t(e->link)].meta.packs[e->pack].key;
+      r->plans_.push_back(std::move(plan));
+      PackNeeded needed;
+      needed.link = static_cast<uint32_t>(e->link);
+      needed.pack = e->pack;
+      needed.key = hexOf(r->plans_.back()->key);
+      r->needed_.push_back(std::move(needed));
+    }
+    r->plans_[size_t(index)]->pages.push_back(Supply{page, e->slot});
+  }
+  *out = std::move(r);
+  return Status::ok();
+}
+
+VaultRestore::~VaultRestore() {
+  bool finished;
+  {
+    std::shared_lock<std::shared_mutex> guard(fileMutex_);
+    finished = finished_;
+  }
+  if (!finished) abort();  // a handle dropped unfinished leaves no temporary behind
+}
+
+Status VaultRestore::open() {
+  std::unique_lock<std::shared_mutex> guard(fileMutex_);
+  if (file_ || created_ || finished_) return Status::error(Code::kMisuse, "vault restore open() was already called");
+  LV_RETURN_IF_ERROR(createPrivateFile(tempPath_, &file_));
+  created_ = true;
+  return Status::ok();
+}
+
+std::unique_ptr<VaultRestore::Workspace> VaultRestore::takeWorkspace() {
+  std::lock_guard<std::mutex> guard(workspaceMutex_);
+  if (workspaces_.empty()) return std::make_unique<Workspace>();
+  std::unique_ptr<Workspace> w = std::move(workspaces_.back());
+  workspaces_.pop_back();
+  return w;
+}
+
+void VaultRestore::returnWorkspace(std::unique_ptr<Workspace> w) {
+  std::lock_guard<std::mutex> guard(workspaceMutex_);
+  workspaces_.push_back(std::move(w));
+}
+
+// Checks every page the plan takes from this pack, then writes them: one pwrite per run of
+// consecutive pages in consecutive slots.
+Status VaultRestore::writeVerified(const PlannedPack& plan, const uint8_t* images, const std::string& where) {
+  const uint32_t pageSize = state_.pageSize();
+  for (const Supply& s : plan.pages) {
+    const Hash128 hash = hash128(images + size_t(s.slot) * pageSize, pageSize);
+    if (hash != state_.find(s.page)->hash) {
+      return Status::error(Code::kVaultCorrupt, where + ": page " + std::to_string(s.page) + ": its image (slot " + std::to_string(s.slot) +
+                                                    ") does not match the hash in the manifest");
+    }
+  }
+  size_t i = 0;
+  while (i < plan.pages.size()) {
+    size_t j = i + 1;
+    while (j < plan.pages.size() && plan.pages[j].page == plan.pages[j - 1].page + 1 && plan.pages[j].slot == plan.pages[j - 1].slot + 1) j++;
+    const Supply& first = plan.pages[i];
+    LV_RETURN_IF_ERROR(file_->writeAt(images + size_t(first.slot) * pageSize, (j - i) * pageSize, uint64_t(first.page - 1) * pageSize));
+    i = j;
+  }
+  return Status::ok();
+}
+
+Status VaultRestore::writePack(uint32_t link, uint32_t pack, const uint8_t* data, size_t n, uint32_t* pagesWritten) {
+  *pagesWritten = 0;
+  if (link >= planIndex_.size() || pack >= planIndex_[link].size()) {
+    return Status::error(Code::kMisuse, "vault restore writePack(" + std::to_string(link) + ", " + std::to_string(pack) + "): no such pack");
+  }
+  const int32_t index = planIndex_[link][pack];
+  if (index < 0) {
+    return Status::error(Code::kMisuse, "vault restore writePack(" + std::to_string(link) + ", " + std::to_string(pack) +
+                                            "): the restore needs no page of this pack (see packsNeeded)");
+  }
+  PlannedPack& plan = *plans_[size_t(index)];
+  std::shared_lock<std::shared_mutex> guard(fileMutex_);
+  if (!file_) {
+    return Status::error(Code::kMisuse, finished_ || created_ ? "vault restore writePack() after finish() or abort()"
+                                                              : "vault restore writePack() before open()");
+  }
+  const std::string where = "backup " + labels_[link] + ": pack " + hexOf(plan.key);
+  PackHeader header;
+  const uint8_t* payload = nullptr;
+  Hash128 checksum;
+  LV_RETURN_IF_ERROR(decodePack(data, n, where, &header, &payload, &checksum));
+  if (checksum != plan.key) return Status::error(Code::kVaultCorrupt, where + ": the object's checksum " + hexOf(checksum) + " is not its key");
+  if (header.pageSize != state_.pageSize()) {
+    return Status::error(Code::kVaultCorrupt, where + ": page size " + std::to_string(header.pageSize) + ", the backup's is " +
+                                                  std::to_string(state_.pageSize()));
+  }
+  if (header.slotCount != slotCounts_[link][pack]) {
+    return Status::error(Code::kVaultCorrupt, where + ": " + std::to_string(header.slotCount) + " slots, the manifest says " +
+                                                  std::to_string(slotCounts_[link][pack]));
+  }
+  const size_t imageBytes = size_t(header.slotCount) * header.pageSize;
+  Status status;
+  if (header.compression == PackCompression::kNone) {
+    status = writeVerified(plan, payload, where);
+  } else {
+    std::unique_ptr<Workspace> w = takeWorkspace();
+    if (w->buffer.size() < imageBytes) w->buffer.resize(imageBytes);
+    status = w->decompressor.decompress(payload, size_t(header.payloadLength), w->buffer.data(), imageBytes);
+    if (!status.isOk() && status.code() == Code::kVaultCorrupt) status = Status::error(Code::kVaultCorrupt, where + ": " + status.message());
+    if (status.isOk()) status = writeVerified(plan, w->buffer.data(), where);
+    returnWorkspace(std::move(w));
+  }
+  LV_RETURN_IF_ERROR(status);
+  plan.written = true;
+  *pagesWritten = static_cast<uint32_t>(plan.pages.size());
+  return Status::ok();
+}
+
+Status VaultRestore::finish() {
+  std::unique_lock<std::shared_mutex> guard(fileMutex_);
+  if (!file_) return Status::error(Code::kMisuse, finished_ || created_ ? "vault restore finish() after finish() or abort()" : "vault restore finish() before open()");
+  for (const auto& plan : plans_) {
+    if (!plan->written.load()) {
+      return Status::error(Code::kMisuse, "vault restore finish(): pack " + hexOf(plan->key) + " of " + labels_[plan->link] +
+                                              " (" + std::to_string(plan->pages.size()) + " pages) was not written");
+    }
+  }
+  LV_RETURN_IF_ERROR(file_->truncate(uint64_t(state_.pageCount()) * state_.pageSize()));
+  LV_RETURN_IF_ERROR(file_->sync());
+  file_.reset();
+  finished_ = true;
+  return Status::ok();
+}
+
+Status VaultRestore::abort() {
+  std::unique_lock<std::shared_mutex> guard(fileMutex_);
+  file_.reset();
+  if (!created_) return Status::ok();
+  created_ = false;
+  finished_ = true;  // nothing more to do, even for the destructor
+  return removeFile(tempPath_);
+}
+
+}  // namespace litevault
