@@ -42,7 +42,8 @@ const HELP = `usage: node bench/run.js [options]
   --wait-quiet <s>      before each round, wait up to this long for other processes to leave
                         the CPUs idle (default 0: just record what else was running)
   --keep                keep the work directory
-  --render <raw.json>   only re-render a report (to --out) from a run's raw JSON
+  --render <raw.json>   only re-render a report (to --out) from a run's raw JSON; with
+                        --only vault and an existing --out, only its Vault section
   --help`;
 
 function parseArgs(argv) {
@@ -121,6 +122,14 @@ function commandRun(r) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   OPTS = opts;
+  if (opts.render && opts.only === 'vault' && fs.existsSync(opts.out)) {
+    // Re-render just the Vault section (from a run's JSON) into the existing report.
+    const vault = JSON.parse(fs.readFileSync(opts.render, 'utf8')).vault;
+    if (!vault || !vault.run) throw new Error(`${opts.render} holds no vault results`);
+    fs.writeFileSync(opts.out, spliceVault(fs.readFileSync(opts.out, 'utf8'), vault));
+    log(`re-rendered the Vault section of ${opts.out} from ${opts.render}`);
+    return;
+  }
   if (opts.render) {
     fs.writeFileSync(opts.out, render(JSON.parse(fs.readFileSync(opts.render, 'utf8'))));
     log(`rendered ${opts.render} to ${opts.out}`);
@@ -197,16 +206,16 @@ async function main() {
   results.busyAfter = busiest();
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
   const jsonOut = opts.out.replace(/\.md$/, '') + '.json';
+  results.vault &&= vaultRunRecord(results);
   if (opts.only === 'vault' && fs.existsSync(opts.out) && fs.existsSync(jsonOut)) {
     // Only the vault section ran: replace its section (and its key in the JSON twin) in the
     // existing report, keeping the other sections' results as they were.
     const previous = JSON.parse(fs.readFileSync(jsonOut, 'utf8'));
-    previous.vault = stripRaw(vaultRunRecord(results));
+    previous.vault = stripRaw(results.vault);
     fs.writeFileSync(opts.out, spliceVault(fs.readFileSync(opts.out, 'utf8'), previous.vault));
     fs.writeFileSync(jsonOut, JSON.stringify(previous, null, 1));
     log(`replaced the Vault section of the existing ${opts.out}`);
   } else {
-    results.vault &&= vaultRunRecord(results);
     fs.writeFileSync(opts.out, render(results));
     fs.writeFileSync(jsonOut, JSON.stringify(stripRaw(results), null, 1));
   }

@@ -113,8 +113,16 @@ function runCell(run) {
   const m = run.machine || {};
   const list = run.activity || [];
   const busy = list.filter((a) => a.cpusBusy > 0.25);
+  // A few busy runs are listed one by one; many are summed up (how busy, and by what).
+  const busyDetail = () => {
+    if (busy.length <= 8) return busy.map((a) => `${a.tag.replace(/^vault /, '')}: ${fmt(a.cpusBusy)} (${(a.others || []).join(', ')})`).join('; ');
+    const counts = {};
+    for (const a of busy) for (const o of new Set((a.others || []).map((x) => x.split(' ')[0]))) counts[o] = (counts[o] || 0) + 1;
+    const top = Object.entries(counts).sort((x, y) => y[1] - x[1]).slice(0, 6).map(([name, n]) => `${name} (in ${n})`);
+    return `median ${fmt(median(busy.map((a) => a.cpusBusy)))} CPUs busy with other work among them; the busiest other processes: ${top.join(', ')}`;
+  };
   const activity = list.length
-    ? `${fmt(min(list.map((a) => a.cpusBusy)))}–${fmt(max(list.map((a) => a.cpusBusy)))} CPUs busy with other work just before the ${list.length} timed vault runs; ${busy.length ? `${busy.length} started with > 0.25 CPU of other load: ${busy.map((a) => `${a.tag.replace(/^vault /, '')}: ${fmt(a.cpusBusy)} (${(a.others || []).join(', ')})`).join('; ')}` : 'none started with > 0.25 CPU of other load (load that began during a run is not detected)'}`
+    ? `${fmt(min(list.map((a) => a.cpusBusy)))}–${fmt(max(list.map((a) => a.cpusBusy)))} CPUs busy with other work just before the ${list.length} timed vault runs; ${busy.length ? `**${busy.length} started with > 0.25 CPU of other load**${run.waitQuietS ? ` (after waiting up to ${run.waitQuietS} s for quiet)` : ''}: ${busyDetail()}` : 'none started with > 0.25 CPU of other load (load that began during a run is not detected)'}`
     : 'not recorded';
   return { m, activity };
 }
