@@ -294,6 +294,7 @@ function vaultRunRecord(results) {
       smoke: opts.smoke,
       prefault: opts.prefault,
       waitQuietS: opts.waitQuietS,
+      warmFirst: true, // vault.js settles with { warmFirst: true }
       source: results.source,
       machine,
       addonNote: results.addonNote,
@@ -316,14 +317,18 @@ function stripRaw(results) {
 // touched (see prefault()), the inputs read into the page cache.
 let prefaultBytes = 0;
 let OPTS;
-async function settle(workDir, files, tag) {
+// With warmFirst (the vault section), the inputs are read before the fresh memory is touched:
+// a restore's inputs (database, vault, restic repository: several GiB) could otherwise take up
+// the memory the prefault just touched, and the run would write into cold memory again.
+async function settle(workDir, files, tag, { warmFirst = false } = {}) {
   syncFs(workDir);
   await quietCheck(OPTS, tag);
+  if (warmFirst) for (const f of files) warm(f);
   if (prefaultBytes) {
     prefault(workDir, prefaultBytes);
     syncFs(workDir);
   }
-  for (const f of files) warm(f);
+  if (!warmFirst) for (const f of files) warm(f);
   await sleep(200);
 }
 

@@ -17,8 +17,8 @@
 // filesystem calls with timers (node-op.js tracedStorage): they are not competitors, only the
 // "where the time goes" table uses them.
 // Every timed run is a fresh child (litevault: bench/children/node-op.js, timing its own call;
-// commands: spawn to exit), started after settle() (sync, quiet check, fresh memory, inputs read
-// into the page cache: all warm). Called by run.js with its helpers; results go to
+// commands: spawn to exit), started after settle() (sync, quiet check, inputs read into the
+// page cache, then fresh memory touched: all warm). Called by run.js with its helpers; results go to
 // lib/report-vault.js.
 'use strict';
 const fs = require('fs');
@@ -165,7 +165,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
     ];
     for (const c of rotate(full, round)) {
       for (const f of [out, zst]) fs.rmSync(f, { force: true });
-      await settle(dir, [work], `vault round ${round} full ${c.key}`);
+      await settle(dir, [work], `vault round ${round} full ${c.key}`, { warmFirst: true });
       const r = await c.run();
       if (r.ok) {
         r.storedBytes = c.stored();
@@ -198,7 +198,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
     const tracedIncremental = { key: 'litevault-traced', run: () => lvBackup(vaultTraced, 'incremental', { trace: true }), dir: vaultTraced };
     for (const c of rotate([...incremental, tracedIncremental], round)) {
       const before = duBytes(c.dir);
-      await settle(dir, [work], `vault round ${round} incremental ${c.key}`);
+      await settle(dir, [work], `vault round ${round} incremental ${c.key}`, { warmFirst: true });
       const r = await c.run();
       if (r.ok) r.addedBytes = duBytes(c.dir) - before;
       else fail(`round ${round} incremental ${c.key}`, r);
@@ -214,7 +214,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
       const runs = {};
       for (const c of rotate(incremental, round + k)) {
         const before = duBytes(c.dir);
-        await settle(dir, [work], `vault round ${round} small ${k} ${c.key}`);
+        await settle(dir, [work], `vault round ${round} small ${k} ${c.key}`, { warmFirst: true });
         const r = await c.run();
         if (r.ok) r.addedBytes = duBytes(c.dir) - before;
         else fail(`round ${round} small ${k} ${c.key}`, r);
@@ -257,7 +257,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
     for (const c of rotate(restore, round)) {
       fs.rmSync(restored, { force: true });
       fs.rmSync(resticTarget, { recursive: true, force: true });
-      await settle(dir, [work, vault, repo], `vault round ${round} restore ${c.key}`);
+      await settle(dir, [work, vault, repo], `vault round ${round} restore ${c.key}`, { warmFirst: true });
       const r = await c.run();
       if (r.ok && checking) {
         const image = sameImage(work, c.output(r));

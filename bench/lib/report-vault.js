@@ -148,7 +148,7 @@ function renderVault(vault) {
         ['Machine', `${m.cpu || '?'}, ${m.nproc || '?'} CPUs, ${m.memory || '?'}; ${m.disk ? `work dir on ${m.disk.mount.split(/\s+/).slice(0, 2).join(' ')}` : ''}`],
         ['Load average (1/5/15 min)', `${(run.loadBefore || []).map((x) => x.toFixed(2)).join(' ')} before the run, ${(run.loadAfter || []).map((x) => x.toFixed(2)).join(' ')} after`],
         ['Other CPU load', activity],
-        ['Page cache', `warm: before every timed run the file system is synced (\`sync -f\`), ${run.prefault === false ? 'no fresh memory touched (--no-prefault)' : 'fresh memory touched (a scratch file as big as the database written and deleted)'}, and every input read into the page cache (\`cat\`): the database for backups; the database, every vault file and every restic repository file for restores`],
+        ['Page cache', `warm: before every timed run the file system is synced (\`sync -f\`), every input read into the page cache (\`cat\`: the database for backups; the database, every vault file and every restic repository file for restores)${run.warmFirst ? ', then' : ' after'} ${run.prefault === false ? 'no fresh memory touched (--no-prefault)' : 'fresh memory touched (a scratch file 1.1 × the database written and deleted; bench/README.md, "Reading the results on a VM")'}`],
       ],
     ),
   );
