@@ -8,7 +8,9 @@
 //   checkpoint: litevault Checkpoint (each mode) vs PRAGMA wal_checkpoint(MODE) on identical
 //               copies of a database + 100,000-frame WAL;
 //   writer:     backups while a better-sqlite3 writer commits 100 and 1000 times a second
-//               (time, restarts, the writer's commit latency with and without the backup).
+//               (time, restarts, the writer's commit latency with and without the backup);
+//   vault:      litevault's Vault (full, incremental after 1% of pages changed, restore of a
+//               full + incrementals) vs sqlite3 .backup (+ zstd -1), restic and cp (vault.js).
 // Every Node-side run is a fresh child that measures its own event-loop delay and peak RSS.
 // Results (medians, min–max, ratios against the targets) go to bench/RESULTS.md.
 'use strict';
@@ -17,15 +19,17 @@ const os = require('os');
 const path = require('path');
 const { now, sleep, runTimed, runNode, forkNode, nextMessage, warm, syncFs, fsyncFiles, removeDb, prefault, busiest, cpusBusy } = require('./lib/proc');
 const { describe, fileSha256 } = require('./lib/machine');
+const { vaultSection } = require('./vault');
 const { litevault, betterSqlite3, root } = require('./lib/load');
 const { percentile, bytes, median } = require('./lib/stats');
-const { render } = require('./lib/report');
+const { render, spliceVault } = require('./lib/report');
 
 const HELP = `usage: node bench/run.js [options]
   --size <MiB>          database size for the backup and writer benchmarks (default 1024)
   --rounds <N>          interleaved rounds (default 3)
   --out <file>          where to write the report (default bench/RESULTS.md)
-  --only <section>      backup | checkpoint | writer (default: all three)
+  --only <section>      backup | checkpoint | writer | vault (default: all four); --only vault
+                        into an existing report replaces just its Vault section
   --smoke               tiny sizes, 1 round, report to a temp file; proves the harness runs,
                         asserts no timings (exit 0 unless a run failed to produce a result)
   --frames <N>          WAL frames for the checkpoint benchmark (default 100000)
@@ -38,7 +42,8 @@ const HELP = `usage: node bench/run.js [options]
   --wait-quiet <s>      before each round, wait up to this long for other processes to leave
                         the CPUs idle (default 0: just record what else was running)
   --keep                keep the work directory
-  --render <raw.json>   only re-render a report (to --out) from a run's raw JSON
+  --render <raw.json>   only re-render a report (to --out) from a run's raw JSON; with
+                        --only vault and an existing --out, only its Vault section
   --help`;
 
 function parseArgs(argv) {
@@ -92,7 +97,7 @@ function parseArgs(argv) {
     }
     given.add(a);
   }
-  if (o.only && !['backup', 'checkpoint', 'writer'].includes(o.only)) throw new Error('--only must be backup, checkpoint or writer');
+  if (o.only && !['backup', 'checkpoint', 'writer', 'vault'].includes(o.only)) throw new Error('--only must be backup, checkpoint, writer or vault');
   if (!['OFF', 'NORMAL', 'FULL', 'EXTRA'].includes(o.writerSync)) throw new Error('--writer-sync must be OFF, NORMAL, FULL or EXTRA');
   if (o.smoke) {
     if (!given.has('--size')) o.size = 8;
@@ -117,6 +122,14 @@ function commandRun(r) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   OPTS = opts;
+  if (opts.render && opts.only === 'vault' && fs.existsSync(opts.out)) {
+    // Re-render just the Vault section (from a run's JSON) into the existing report.
+    const vault = JSON.parse(fs.readFileSync(opts.render, 'utf8')).vault;
+    if (!vault || !vault.run) throw new Error(`${opts.render} holds no vault results`);
+    fs.writeFileSync(opts.out, spliceVault(fs.readFileSync(opts.out, 'utf8'), vault));
+    log(`re-rendered the Vault section of ${opts.out} from ${opts.render}`);
+    return;
+  }
   if (opts.render) {
     fs.writeFileSync(opts.out, render(JSON.parse(fs.readFileSync(opts.render, 'utf8'))));
     log(`rendered ${opts.render} to ${opts.out}`);
@@ -126,7 +139,7 @@ async function main() {
   const startedAt = new Date();
   const workDir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-bench-'));
   fs.mkdirSync(workDir, { recursive: true });
-  const sections = opts.only ? [opts.only] : ['backup', 'checkpoint', 'writer'];
+  const sections = opts.only ? [opts.only] : ['backup', 'checkpoint', 'writer', 'vault'];
   const errors = [];
   const results = { opts, sections, errors, startedAt: startedAt.toISOString() };
 
@@ -140,13 +153,16 @@ async function main() {
   if (results.busyBefore.length) log(`other processes using the CPUs: ${results.busyBefore.join(', ')}`);
 
   // Disk: the source and a copy of it, plus the checkpoint database and WAL, twice (pristine +
-  // working copy), plus 10%.
+  // working copy), plus 10%. The vault section adds, at its peak (a full backup's stage), its
+  // working copy, two vaults (zstd and 'none'), the restic repository, sqlite3's output and its
+  // .zst: 5 more copies of the database (the backup section's copy slot is not in use then).
   const mib = 1048576;
   const walBytes = opts.frames * (4096 + 24) + 32;
-  const needBackup = sections.some((s) => s === 'backup' || s === 'writer') ? 2 * opts.size * mib + 64 * mib : 0;
+  const needBackup = sections.some((s) => s === 'backup' || s === 'writer' || s === 'vault') ? 2 * opts.size * mib + 64 * mib : 0;
+  const needVault = sections.includes('vault') ? 5 * opts.size * mib : 0;
   const needCheckpoint = sections.includes('checkpoint') ? 2 * (opts.ckptSize * mib + walBytes) : 0;
   const needPrefault = opts.prefault ? opts.size * mib * 1.1 : 0;
-  results.diskNeeded = Math.ceil((needBackup + needCheckpoint + needPrefault) * 1.1);
+  results.diskNeeded = Math.ceil((needBackup + needVault + needCheckpoint + needPrefault) * 1.1);
   const free = results.machine.disk.free;
   log(`work dir ${workDir} (${results.machine.disk.mount}); needs about ${bytes(results.diskNeeded)}, ${bytes(free)} free`);
   if (Number.isFinite(free) && free < results.diskNeeded) {
@@ -157,7 +173,7 @@ async function main() {
     const src = path.join(workDir, 'source.db');
     const dst = path.join(workDir, 'copy.db');
     if (opts.prefault) prefaultBytes = Math.ceil(opts.size * mib * 1.1);
-    if (sections.includes('backup') || sections.includes('writer')) {
+    if (sections.includes('backup') || sections.includes('writer') || sections.includes('vault')) {
       log(`building a ${opts.size} MiB database with better-sqlite3`);
       removeDb(src);
       const built = await runNode('make-db.js', { path: src, sizeMiB: opts.size });
@@ -169,6 +185,11 @@ async function main() {
     if (sections.includes('backup')) results.backup = await backupSection(opts, src, dst, workDir, errors);
     if (sections.includes('checkpoint')) results.checkpoint = await checkpointSection(opts, workDir, errors);
     if (sections.includes('writer')) results.writer = await writerSection(opts, src, dst, workDir, errors, results.backup);
+    if (sections.includes('vault')) {
+      const vaultStarted = now();
+      results.vault = await vaultSection({ opts, src, workDir, errors, settle, log, rotate, commandRun });
+      results.vault.durationMs = now() - vaultStarted;
+    }
   } finally {
     if (!opts.keep) fs.rmSync(workDir, { recursive: true, force: true });
     else log(`kept ${workDir}`);
@@ -184,8 +205,20 @@ async function main() {
   results.activity = activity;
   results.busyAfter = busiest();
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-  fs.writeFileSync(opts.out, render(results));
-  fs.writeFileSync(opts.out.replace(/\.md$/, '') + '.json', JSON.stringify(stripRaw(results), null, 1));
+  const jsonOut = opts.out.replace(/\.md$/, '') + '.json';
+  results.vault &&= vaultRunRecord(results);
+  if (opts.only === 'vault' && fs.existsSync(opts.out) && fs.existsSync(jsonOut)) {
+    // Only the vault section ran: replace its section (and its key in the JSON twin) in the
+    // existing report, keeping the other sections' results as they were.
+    const previous = JSON.parse(fs.readFileSync(jsonOut, 'utf8'));
+    previous.vault = stripRaw(results.vault);
+    fs.writeFileSync(opts.out, spliceVault(fs.readFileSync(opts.out, 'utf8'), previous.vault));
+    fs.writeFileSync(jsonOut, JSON.stringify(previous, null, 1));
+    log(`replaced the Vault section of the existing ${opts.out}`);
+  } else {
+    fs.writeFileSync(opts.out, render(results));
+    fs.writeFileSync(jsonOut, JSON.stringify(stripRaw(results), null, 1));
+  }
   // Everything, the writers' per-commit latencies included, for --render (not kept in the repo).
   let raw = '';
   if (!opts.smoke) {
@@ -244,6 +277,37 @@ function commandLine() {
   return `npm run ${event}${extra.length ? ` -- ${extra.join(' ')}` : ''}   (runs: ${direct})`;
 }
 
+// The vault section's results carry their run's own description (the command, machine, load and
+// CPU activity during the section), so the section renders on its own when spliced into a report
+// made by an earlier run.
+function vaultRunRecord(results) {
+  if (!results.vault || results.vault.run) return results.vault;
+  const { opts, machine } = results;
+  return {
+    ...results.vault,
+    run: {
+      startedAt: results.startedAt,
+      command: results.command,
+      cwd: process.cwd(),
+      size: opts.size,
+      rounds: opts.rounds,
+      smoke: opts.smoke,
+      prefault: opts.prefault,
+      waitQuietS: opts.waitQuietS,
+      warmFirst: true, // vault.js settles with { warmFirst: true }
+      source: results.source,
+      machine,
+      addonNote: results.addonNote,
+      loadBefore: results.loadBefore,
+      loadAfter: results.loadAfter,
+      busyBefore: results.busyBefore,
+      busyAfter: results.busyAfter,
+      activity: activity.filter((a) => a.tag.startsWith('vault ')),
+      errors: results.errors.filter((e) => e.startsWith('vault/')),
+    },
+  };
+}
+
 // The JSON twin of the report keeps everything but the writers' raw latency arrays.
 function stripRaw(results) {
   return JSON.parse(JSON.stringify(results, (key, value) => (key === 'latenciesMs' || key === 'lagsMs' ? undefined : value)));
@@ -253,14 +317,18 @@ function stripRaw(results) {
 // touched (see prefault()), the inputs read into the page cache.
 let prefaultBytes = 0;
 let OPTS;
-async function settle(workDir, files, tag) {
+// With warmFirst (the vault section), the inputs are read before the fresh memory is touched:
+// a restore's inputs (database, vault, restic repository: several GiB) could otherwise take up
+// the memory the prefault just touched, and the run would write into cold memory again.
+async function settle(workDir, files, tag, { warmFirst = false } = {}) {
   syncFs(workDir);
   await quietCheck(OPTS, tag);
+  if (warmFirst) for (const f of files) warm(f);
   if (prefaultBytes) {
     prefault(workDir, prefaultBytes);
     syncFs(workDir);
   }
-  for (const f of files) warm(f);
+  if (!warmFirst) for (const f of files) warm(f);
   await sleep(200);
 }
 

@@ -1,5 +1,6 @@
-// One measured Node-side operation in a fresh process: litevault's backup or checkpoint,
-// better-sqlite3's backup or PRAGMA wal_checkpoint, or an idle wait (the noise floor).
+// One measured Node-side operation in a fresh process: litevault's backup or checkpoint, a
+// litevault vault backup or restore, better-sqlite3's backup or PRAGMA wal_checkpoint, or an idle
+// wait (the noise floor).
 // It measures, for itself:
 //  - wall time of the operation (process.hrtime), and where it applies with the open included;
 //  - the event loop's delay with perf_hooks.monitorEventLoopDelay({ resolution: 1 }) enabled from
@@ -13,7 +14,7 @@
 'use strict';
 const idleMaxRssKiB = process.resourceUsage().maxRSS; // first thing: the idle process
 const { monitorEventLoopDelay } = require('perf_hooks');
-const { litevault, betterSqlite3 } = require('../lib/load');
+const { litevault, litevaultModule, betterSqlite3 } = require('../lib/load');
 
 const spec = JSON.parse(process.argv[2]);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -21,6 +22,38 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 // writer benchmark aligns the writer's measurement window with them).
 const announce = (what) => spec.announce && process.stdout.write(`@${what}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// With spec.trace (a diagnostic run, not a competitor): the vault's DirectoryStorage gets an
+// FsOps table that wraps the real filesystem calls (the one the tests use for fault injection)
+// and records, per call kind, the calls, the bytes, the summed time and the wall time during
+// which at least one such call was in flight (puts overlap), so the report can say how much of a
+// backup is storage writes and fsyncs.
+function tracedStorage(dir, trace) {
+  const { DirectoryStorage, realFsOps } = litevaultModule('vault/directory-storage.js');
+  const any = { inFlight: 0, since: 0, busyMs: 0 };
+  const wrap = (name, fn) => async (...args) => {
+    const st = (trace[name] ??= { calls: 0, ms: 0, maxMs: 0, bytes: 0, busyMs: 0, inFlight: 0, since: 0 });
+    const start = now();
+    if (st.inFlight++ === 0) st.since = start;
+    if (any.inFlight++ === 0) any.since = start;
+    try {
+      const result = await fn(...args);
+      if (name === 'write') st.bytes += args[1].length;
+      if (name === 'readFile') st.bytes += result.length;
+      return result;
+    } finally {
+      const end = now();
+      st.calls++;
+      st.ms += end - start;
+      st.maxMs = Math.max(st.maxMs, end - start);
+      if (--st.inFlight === 0) st.busyMs += end - st.since;
+      if (--any.inFlight === 0) any.busyMs += end - any.since;
+      trace.any = { busyMs: any.busyMs };
+    }
+  };
+  const ops = Object.fromEntries(Object.entries(realFsOps).map(([k, f]) => [k, wrap(k, f)]));
+  return new DirectoryStorage(dir, ops);
+}
 
 async function main() {
   const lib = spec.op.startsWith('lv-') ? litevault() : spec.op.startsWith('bs-') ? betterSqlite3() : null;
@@ -87,6 +120,81 @@ async function main() {
         announce('end');
         db.close();
         Object.assign(out, { restarts, steps, finished: !timedOut, remainingPages: timedOut ? previous : 0 });
+        break;
+      }
+      case 'lv-vault-init': {
+        // Untimed setup: creates the (empty) vault, as `restic init` creates the repository.
+        t0 = now();
+        const vault = await lib.Vault.open(spec.vault, { create: true });
+        t1 = now();
+        out.location = vault.location;
+        break;
+      }
+      case 'lv-vault-backup': {
+        // Timed: opening the vault and the whole backup call (lock, base chain, scan, packs and
+        // manifest written and fsynced, lock released). onProgress records when each phase was
+        // first and last reported, and process.cpuUsage() the CPU time of every thread (the
+        // threadpool's hashing and compression included), to show where the time goes.
+        const options = { type: spec.type, name: spec.name };
+        if (spec.compression) options.compression = spec.compression;
+        if (spec.level !== undefined) options.level = spec.level;
+        const phases = {};
+        options.onProgress = (p) => {
+          const t = now() - t0;
+          const ph = (phases[p.phase] ??= { firstMs: t, lastMs: t, calls: 0 });
+          ph.lastMs = t;
+          ph.calls++;
+          out.lastProgress = p;
+        };
+        announce('start');
+        const cpu0 = process.cpuUsage();
+        const trace = spec.trace ? {} : null;
+        t0 = now();
+        const vault = await lib.Vault.open(spec.vault, trace ? { storage: tracedStorage(spec.vault, trace) } : {});
+        out.openMs = now() - t0;
+        out.result = await vault.backup(spec.src, options);
+        t1 = now();
+        announce('end');
+        const cpu = process.cpuUsage(cpu0);
+        out.cpu = { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 };
+        out.phases = phases;
+        if (trace) out.trace = trace;
+        if (spec.type && out.result.type !== spec.type) throw new Error(`asked for a ${spec.type} backup, got a ${out.result.type} one`);
+        break;
+      }
+      case 'lv-vault-restore': {
+        // Timed: opening the vault and the whole restore call (chain manifests read, every pack
+        // read, checked and decompressed, every page checked and written, fsync, link, directory
+        // fsync).
+        const options = {};
+        if (spec.at) options.at = spec.at;
+        const phases = {};
+        options.onProgress = () => {
+          const t = now() - t0;
+          const ph = (phases.write ??= { firstMs: t, lastMs: t, calls: 0 });
+          ph.lastMs = t;
+          ph.calls++;
+        };
+        const trace = spec.trace ? {} : null;
+        announce('start');
+        const cpu0 = process.cpuUsage();
+        t0 = now();
+        const vault = await lib.Vault.open(spec.vault, trace ? { storage: tracedStorage(spec.vault, trace) } : {});
+        out.openMs = now() - t0;
+        out.result = await vault.restore(spec.name, spec.dst, options);
+        t1 = now();
+        announce('end');
+        const cpu = process.cpuUsage(cpu0);
+        out.cpu = { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 };
+        out.phases = phases;
+        if (trace) out.trace = trace;
+        break;
+      }
+      case 'lv-vault-list': {
+        t0 = now();
+        const vault = await lib.Vault.open(spec.vault);
+        out.result = (await vault.list(spec.name)).map(({ id, seq, type, base, full }) => ({ id, seq, type, base, full }));
+        t1 = now();
         break;
       }
       case 'lv-checkpoint': {

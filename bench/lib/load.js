@@ -34,8 +34,16 @@ function litevault() {
   return retrying(`litevault (${at})`, () => require(at));
 }
 
+// A module of litevault's dist/ other than its entry point (the bench's instrumented vault
+// storage uses dist/vault/directory-storage.js), from the same place litevault() loads.
+function litevaultModule(rel) {
+  litevault();
+  const base = process.env.LITEVAULT_BENCH_ROOT ? path.join(process.env.LITEVAULT_BENCH_ROOT, 'dist') : path.join(root, 'dist');
+  return require(path.join(base, rel));
+}
+
 function betterSqlite3() {
   return require(betterSqlitePath);
 }
 
-module.exports = { litevault, betterSqlite3, root, litevaultPath, sleepSync };
+module.exports = { litevault, litevaultModule, betterSqlite3, root, litevaultPath, sleepSync };

@@ -104,14 +104,27 @@ function output(command, args, options = {}) {
   }
 }
 
-/** Reads a file through the page cache (untimed warm-up), like `cat file > /dev/null`. */
+/**
+ * Reads a file through the page cache (untimed warm-up), like `cat file > /dev/null`; a directory:
+ * every file under it (a vault, a restic repository).
+ */
 function warm(file) {
   const devNull = fs.openSync('/dev/null', 'w');
   try {
-    execFileSync('cat', [file], { stdio: ['ignore', devNull, 'inherit'] });
+    if (fs.statSync(file).isDirectory()) {
+      execFileSync('find', [file, '-type', 'f', '-exec', 'cat', '{}', '+'], { stdio: ['ignore', devNull, 'inherit'] });
+    } else {
+      execFileSync('cat', [file], { stdio: ['ignore', devNull, 'inherit'] });
+    }
   } finally {
     fs.closeSync(devNull);
   }
+}
+
+/** Apparent size in bytes of a directory tree, as `du -sb` reports it (files and directories). */
+function duBytes(dir) {
+  if (!fs.existsSync(dir)) return 0;
+  return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split(/\s/)[0]);
 }
 
 /** Flushes the file system holding `dir` (untimed), so one run's writeback does not hit the next. */
@@ -191,4 +204,4 @@ function removeDb(file) {
   for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(file + suffix, { force: true });
 }
 
-module.exports = { now, sleep, runTimed, runNode, forkNode, nextMessage, output, warm, syncFs, fsyncFiles, removeDb, prefault, busiest, cpusBusy };
+module.exports = { now, sleep, runTimed, runNode, forkNode, nextMessage, output, warm, duBytes, syncFs, fsyncFiles, removeDb, prefault, busiest, cpusBusy };

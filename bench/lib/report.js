@@ -1,6 +1,7 @@
 // Renders the harness's results as bench/RESULTS.md.
 'use strict';
 const { median, min, max, percentile, fmt, summary, bytes } = require('./stats');
+const { renderVault, vaultSummaryRow, spliceVault } = require('./report-vault');
 
 const TICK_MS = 1; // monitorEventLoopDelay's resolution: Node records the whole timer interval
 const beyond = (rawMs) => (Number.isFinite(rawMs) ? Math.max(0, rawMs - TICK_MS) : NaN);
@@ -82,6 +83,7 @@ function render(results) {
   if (results.backup) out.push(...backupSection(results));
   if (results.checkpoint) out.push(...checkpointSection(results));
   if (results.writer) out.push(...writerSection(results));
+  if (results.vault) out.push(...renderVault(results.vault));
   out.push(...loopAndMemory(results));
   out.push(...method(results));
   return out.join('\n') + '\n';
@@ -176,6 +178,9 @@ function targets(results, is1GiB) {
   } else {
     notRun('Checkpoint no slower than SQLite');
   }
+
+  if (results.vault) rows.push(vaultSummaryRow(results.vault, opts.smoke));
+  else notRun('Vault: full, incremental and restore vs sqlite3, zstd, restic and cp');
 
   if (backup) {
     const runs = okRuns(backup.rounds.map((round) => round.litevault)).filter((r) => r.rss);
@@ -367,6 +372,12 @@ function loopAndMemory(results) {
     add('litevault backup (writer section: quiet and under writers)', results.writer.quiet.concat(Object.values(results.writer.rates).flatMap((s) => s.litevault.map((x) => x.run))));
     add('better-sqlite3 backup under writers', Object.values(results.writer.rates).flatMap((s) => s.betterSqlite3.map((x) => x.run)));
   }
+  if (results.vault) {
+    const v = results.vault;
+    const stage = (name, key) => v.rounds.map((round) => round[name]?.[key]);
+    add('litevault vault backups (full, incremental, small incrementals)', stage('full', 'litevault').concat(stage('full', 'litevault-none'), stage('incremental', 'litevault'), v.rounds.flatMap((round) => round.small.map((s) => s.runs.litevault))));
+    add('litevault vault restores', stage('restore', 'litevault'));
+  }
   if (!groups.length) return [];
   const rows = groups.map(([label, ok]) => {
     const maxes = ok.map((r) => r.eld.maxMs);
@@ -405,4 +416,4 @@ function method(results) {
   ];
 }
 
-module.exports = { render };
+module.exports = { render, spliceVault };
