@@ -183,7 +183,7 @@ export interface VaultPruneResult {
   dryRun: boolean;
 }
 
-const PACKS_IN_FLIGHT = 2; // restore: packs fetched and written at once
+const PACKS_IN_FLIGHT = 3; // restore: packs fetched and written at once
 const PUTS_IN_FLIGHT = 3; // backup: packs being stored while the scan goes on
 const version: string = require('../../package.json').version;
 
