@@ -34,7 +34,7 @@ options:
   --truncate-wal       after the backup is committed, truncate the source's WAL (a PASSIVE
                        checkpoint instead if readers are using it; said in the result)
   --compression C      zstd (default) or none
-  --level N            zstd level, 1 (default) .. 19
+  --level=N            zstd level, -7 (fastest) .. 19 (smallest); default -1
   --max-bytes-per-second N   read the database at most this fast
   --busy-timeout MS    total time to wait for other connections' locks (default 5000)
   --max-restarts N     rollback-journal sources: restarts before holding the read lock to
@@ -142,8 +142,8 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
   if (values.name !== undefined && sources.length !== 1) throw new UsageError('--name needs exactly one database (the others are named by their file names)');
   const type = (oneOf(values, 'type', ['auto', 'full', 'incremental', 'differential'] as const) ?? 'auto') as VaultBackupType;
   const compression = oneOf(values, 'compression', ['zstd', 'none'] as const);
-  const level = integerOption(values, 'level', 1, 1);
-  if (level > 19) throw new UsageError(`--level must be 1..19, not ${level}`);
+  const level = values.level === undefined ? undefined : integerOption(values, 'level', -1, -7);
+  if (level !== undefined && level > 19) throw new UsageError(`--level must be -7..19, not ${level}`);
   const rate = values['max-bytes-per-second'] === undefined ? undefined : integerOption(values, 'max-bytes-per-second', 0, 1);
   const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
   const maxRestarts = integerOption(values, 'max-restarts', DEFAULT_MAX_RESTARTS, 0);

@@ -11,7 +11,7 @@
  */
 import { LitevaultError, misuse } from '../errors';
 import { binding as vaultBinding } from '../binding';
-import { Storage } from './storage';
+import { Storage, StoredObject } from './storage';
 
 /** What a backup is: see docs/vault-format.md. */
 export type BackupType = 'full' | 'incremental' | 'differential';
@@ -114,14 +114,11 @@ export class Catalog {
     return out;
   }
 
-  /** The pack keys (storage keys) under `name`, whatever names them. */
-  async packKeys(name: string): Promise<string[]> {
-    const out: string[] = [];
-    for (const { key } of await this.#storage.list(`packs/${name}/`)) {
-      if (!isPackPath(key.slice(`packs/${name}/`.length))) throw this.#foreign(key);
-      out.push(key);
-    }
-    return out;
+  /** The packs (storage keys and sizes) under `name`, whatever names them; a foreign file there is LITEVAULT_VAULT_CORRUPT. */
+  async packs(name: string): Promise<StoredObject[]> {
+    const all = await this.#storage.list(`packs/${name}/`);
+    for (const { key } of all) if (!isPackPath(key.slice(`packs/${name}/`.length))) throw this.#foreign(key);
+    return all;
   }
 
   /** `target`'s chain: its full backup first, `target` last, following `base`. */

@@ -160,21 +160,21 @@ export class DirectoryStorage implements Storage {
         if (code === 'ENOENT' || (code === 'ENOTDIR' && keyDir !== '')) return;
         throw storageError('list', dir, err);
       }
+      const files: string[] = [];
       for (const entry of entries) {
         if (entry.name.startsWith(TEMP_PREFIX)) continue;
         const key = keyDir === '' ? entry.name : `${keyDir}/${entry.name}`;
         if (entry.isDirectory()) {
           if (key.startsWith(prefix) || prefix.startsWith(key + '/')) await walk(key);
         } else if (key.startsWith(prefix)) {
-          let size = 0;
-          try {
-            size = (await fsp.stat(this.#path(key))).size;
-          } catch {
-            continue; // removed meanwhile
-          }
-          out.push({ key, size });
+          files.push(key);
         }
       }
+      // The sizes of one directory's files, asked for all at once.
+      const sizes = await Promise.all(files.map((key) => fsp.stat(this.#path(key)).then((st) => st.size, () => -1)));
+      files.forEach((key, i) => {
+        if (sizes[i]! >= 0) out.push({ key, size: sizes[i]! }); // else removed meanwhile
+      });
     };
     await walk(base);
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

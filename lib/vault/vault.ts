@@ -78,7 +78,7 @@ export interface VaultBackupOptions {
   truncateWal?: boolean;
   /** Default 'zstd'. */
   compression?: 'zstd' | 'none';
-  /** zstd level, 1 (fast, the default) .. 19. */
+  /** zstd level: -7 (fastest) .. 19 (smallest); default -1, zstd's first fast level (as small as 1 with long-distance matching, and quicker). */
   level?: number;
   /** Rollback-journal sources: restarts before the backup holds the read lock to the end. Default 3. */
   maxRestarts?: number;
@@ -183,6 +183,7 @@ export interface VaultPruneResult {
   dryRun: boolean;
 }
 
+const DEFAULT_LEVEL = -1;
 const PACKS_IN_FLIGHT = 3; // restore: packs fetched and written at once
 const PUTS_IN_FLIGHT = 3; // backup: packs being stored while the scan goes on
 const version: string = require('../../package.json').version;
@@ -287,8 +288,8 @@ export class Vault {
     const name = checkName(options.name ?? nodePath.basename(sourcePath), what);
     const compression = options.compression ?? 'zstd';
     if (compression !== 'zstd' && compression !== 'none') throw misuse(`${what}: compression must be 'zstd' or 'none'`);
-    const level = options.level ?? 1;
-    if (!Number.isInteger(level) || level < 1 || level > 19) throw misuse(`${what}: level must be an integer 1..19`);
+    const level = options.level ?? DEFAULT_LEVEL;
+    if (!Number.isInteger(level) || level < -7 || level > 19) throw misuse(`${what}: level must be an integer -7..19`);
     const busyTimeout = options.busyTimeout ?? 5000;
     if (!Number.isInteger(busyTimeout) || busyTimeout < 0) throw misuse(`${what}: busyTimeout must be a non-negative integer (ms)`);
     const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
@@ -307,7 +308,7 @@ export class Vault {
         await this.#storage.sweep(`packs/${name}/`);
         await this.#storage.sweep(`backups/${name}/`);
         // A foreign file under packs/<name>/ fails the backup before it does anything.
-        await this.#catalog.packKeys(name);
+        await this.#catalog.packs(name);
         const all = await this.#catalog.manifests(name);
         const fileId = nativeOf(db, what).fileId ?? '';
         let plan = this.#plan(name, all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
@@ -487,7 +488,7 @@ export class Vault {
       }
       try {
         // A foreign file under packs/<name>/ fails the prune before anything is removed.
-        await this.#catalog.packKeys(name);
+        await this.#catalog.packs(name);
         const all = await this.#catalog.manifests(name);
         const keep = keptSeqs(all.map((m) => m.meta), rules);
         const kept = all.filter((m) => keep.has(m.meta.seq));
@@ -510,6 +511,8 @@ export class Vault {
         const collected = await this.#collect(name, kept);
         result.packsRemoved += collected.packs;
         result.bytesFreed += collected.bytes;
+        await this.#storage.sweep(`packs/${name}/`);
+        await this.#storage.sweep(`backups/${name}/`);
       } finally {
         await lock.release();
       }
@@ -646,21 +649,19 @@ export class Vault {
     return { key: manifestKey(name, seq), bytes, meta };
   }
 
-  // Deletes the packs of `name` that none of `manifests` uses, and temporaries. The caller holds
-  // the name's lock, so no backup of the name is writing packs meanwhile.
+  // Deletes the packs of `name` that none of `manifests` uses. The caller holds the name's lock,
+  // so no backup of the name is writing packs meanwhile.
   async #collect(name: string, manifests: Manifest[]): Promise<{ packs: number; bytes: number }> {
     const used = new Set(manifests.flatMap((m) => m.meta.packs.map((p) => packKey(name, p.key))));
     let packs = 0;
     let bytes = 0;
     // Only pack keys are candidates: a foreign file is LITEVAULT_VAULT_CORRUPT, never deleted.
-    const keys = new Set(await this.#catalog.packKeys(name));
-    for (const { key, size } of await this.#storage.list(`packs/${name}/`)) {
-      if (used.has(key) || !keys.has(key)) continue;
+    for (const { key, size } of await this.#catalog.packs(name)) {
+      if (used.has(key)) continue;
       await this.#storage.delete(key);
       packs++;
       bytes += size;
     }
-    await this.#storage.sweep(`packs/${name}/`);
     return { packs, bytes };
   }
 
