@@ -166,7 +166,7 @@ function renderVault(vault) {
 
   // Full backups.
   const full = [
-    ['litevault', 'litevault `vault.backup(db, {type: "full"})` (zstd level 1, directory vault)'],
+    ['litevault', 'litevault `vault.backup(db, {type: "full"})` (zstd, default level, directory vault)'],
     ['litevault-none', 'litevault, `compression: "none"` (reference: without compression)'],
     ['sqlite3-backup', '`sqlite3 db ".backup out"`'],
     ['sqlite3-zstd', '`sqlite3 db ".backup out"` + `zstd -1 out` (time: both; stored: the .zst; zstd does not fsync)'],
