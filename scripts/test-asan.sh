@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run test:asan: runs the whole test suite against an AddressSanitizer + UndefinedBehavior-
+# npm run test:asan: runs the test suite (less what vitest.config.ts leaves out of it: packaging,
+# CLI parsing, the kill-trial suites) against an AddressSanitizer + UndefinedBehavior-
 # Sanitizer build of the addon. The build happens in a temporary copy of the package (sharing
 # node_modules), so the normal build/ is never replaced under anyone's feet. The sanitizer
 # runtime is preloaded into Node (which is not itself instrumented); any report aborts the
@@ -27,11 +28,8 @@ for addon in build/Release/litevault.node build-test/Release/litevault.node; do
 done
 
 export LITEVAULT_SANITIZED=1  # test/binary-baseline.test.ts: the baseline is the shipped build's
-# The long vault soak and kill trials run in full in `npm test`; here, shorter (same code paths).
+# The vault soak runs its full minute in `npm test`; here, shorter (same code paths).
 export LITEVAULT_VAULT_WRITER_SECONDS="${LITEVAULT_VAULT_WRITER_SECONDS:-15}"
-export LITEVAULT_VAULT_BACKUP_TRIALS="${LITEVAULT_VAULT_BACKUP_TRIALS:-12}"
-export LITEVAULT_VAULT_RESTORE_TRIALS="${LITEVAULT_VAULT_RESTORE_TRIALS:-6}"
-export LITEVAULT_VAULT_PRUNE_TRIALS="${LITEVAULT_VAULT_PRUNE_TRIALS:-6}"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:halt_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"

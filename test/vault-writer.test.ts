@@ -80,7 +80,7 @@ describe('vault backups under a real-SQLite writer', () => {
     }
     const stopped = await writer.stop();
     writers.delete(writer);
-    expect(shots.length).toBeGreaterThanOrEqual(30);
+    expect(shots.length).toBeGreaterThanOrEqual(SECONDS / 2); // one a second, give or take the backups' own time
 
     const listed = await vault.list('ledger');
     expect(listed.map((b) => b.id)).toEqual(shots.map((s) => s.id));
