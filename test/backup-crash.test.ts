@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DbSpec } from './oracle/corpus';
 import { integrityCheck, logicalDump, pragmas, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { mulberry32 } from './oracle/random';
 
 afterAll(removeTmpDirs);
 
@@ -36,16 +37,6 @@ const FAILURE_PREFIX = '/tmp/litevault-crash-failure-';
 
 // Reproducible trials: LITEVAULT_CRASH_SEED=<n> repeats a run (the seed is in the summary line).
 const SEED = Number(process.env.LITEVAULT_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface DestKind {
   name: string;

@@ -30,6 +30,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkpoint } from '../dist/index.js';
 import { integrityCheck, removeTmpDirs, SQLITE3_BIN, sqliteShell, tmpDir } from './oracle/sqlite';
 import { checkLedger } from './oracle/writer';
+import { mulberry32 } from './oracle/random';
 
 const DIST = path.resolve(__dirname, '..', 'dist', 'index.js');
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -51,16 +52,6 @@ afterAll(removeTmpDirs);
 
 // Reproducible trials: LITEVAULT_CKPT_SEED=<n> repeats a run (the seed is in the summary line).
 const SEED = Number(process.env.LITEVAULT_CKPT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fileSize = (f: string): number | null => (fs.existsSync(f) ? fs.statSync(f).size : null);
 

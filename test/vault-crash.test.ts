@@ -44,6 +44,7 @@ import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrityCheck, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { mulberry32 } from './oracle/random';
 
 afterAll(() => {
   binding.setFaultPlan({ mode: 'off' });
@@ -65,16 +66,6 @@ const PRUNE_TRIALS = Number(process.env.LITEVAULT_VAULT_PRUNE_TRIALS ?? 25);
 
 // Reproducible choices: LITEVAULT_VAULT_CRASH_SEED=<n> repeats a run's plans (the seed is in the summary).
 const SEED = Number(process.env.LITEVAULT_VAULT_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(SEED);
 const uniform = (lo: number, hi: number): number => lo + rand() * (hi - lo);
 const pickInt = (lo: number, hi: number): number => Math.floor(uniform(lo, hi + 1));

@@ -18,6 +18,7 @@ import { Backup, Database, inspect, type BackupStepResult } from '../dist/index.
 import { createDatabase } from './oracle/corpus.js';
 import { integrityCheck, logicalDump, pragmas, removeTmpDirs, shellError, sqliteShell, tmpDir } from './oracle/sqlite.js';
 import { hasLock, holdInShell as holdShell, locksOn, type ShellHolder } from './oracle/holders.js';
+import { mulberry32 as prng } from './oracle/random';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -453,18 +454,6 @@ describe('backup into a WAL destination that a SQLite reader has open', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-
-/** A small seeded PRNG (mulberry32), so that a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type CrashKind = 'a' | 'b' | 'c';
 
