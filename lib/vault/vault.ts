@@ -86,6 +86,12 @@ export interface VaultBackupOptions {
   busyTimeout?: number;
   /** Read the database at most this fast (bytes per second), to spare the disk. Default unlimited. */
   maxBytesPerSecond?: number;
+  /**
+   * Check the source's structure while reading it (see `verify()`); a source that fails the
+   * check rejects with SQLITE_CORRUPT naming the first bad page, and nothing is committed.
+   * Default true.
+   */
+  verify?: boolean;
   onProgress?: (progress: VaultBackupProgress) => void;
   /** Cancels: the vault is left as it was and the promise rejects with SQLITE_ABORT. */
   signal?: AbortSignal;
@@ -561,6 +567,7 @@ export class Vault {
       threads: 2,
       maxRestarts: o.maxRestarts === Infinity ? -1 : o.maxRestarts,
       busyTimeoutMs: o.busyTimeout,
+      verify: o.options.verify !== false,
     });
     // Puts in flight while the next steps read: each put ends with two fsyncs, so a few overlap.
     const inFlight = new Set<Promise<void>>();

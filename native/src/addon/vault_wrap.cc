@@ -289,6 +289,7 @@ VaultScanWrap::VaultScanWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   options.threads = static_cast<int>(threads);
   options.maxRestarts = static_cast<int>(maxRestarts);
   options.busyTimeoutMs = static_cast<int>(timeout);
+  options.verify = !o.Has("verify") || o.Get("verify").ToBoolean().Value();
   // The base manifests are copied here and decoded by the first step, on the threadpool.
   std::vector<VaultScan::BaseLink> base;
   Napi::Value links = o.Get("base");
