@@ -127,6 +127,7 @@ void StructureCheck::addPage(uint32_t page, const uint8_t* image) {
   std::string error;
   if (!checkBtreePage(geometry_, page, image, &facts_, &error)) {
     info.state = kBad;
+    damage_[page] = std::move(error);
     return;
   }
   info.state = kGood;
@@ -143,6 +144,43 @@ void StructureCheck::addPage(uint32_t page, const uint8_t* image) {
   info.overflowStart = static_cast<uint32_t>(overflows_.size());
   info.overflows = static_cast<uint16_t>(facts_.overflows.size());
   overflows_.insert(overflows_.end(), facts_.overflows.begin(), facts_.overflows.end());
+}
+
+std::vector<uint32_t> StructureCheck::pagesToRead() const {
+  std::vector<uint32_t> pages;
+  std::vector<bool> seen(size_t(pageCount_) + 1, false);
+  auto want = [&](uint32_t page) {
+    if (page == 0 || page > pageCount_ || page == lockPage_ || seen[page]) return false;
+    seen[page] = true;
+    pages.push_back(page);
+    return true;
+  };
+  for (uint32_t page = 1; page <= pageCount_; page++) {
+    if (page != lockPage_ && pages_[page].state == kNotAdded) want(page);
+  }
+  // The freelist trunks: checkFreelist's walk (it stops where this stops).
+  for (uint32_t trunk = get4(page1_.data() + 32); want(trunk);) trunk = pages_[trunk].next;
+  // The schema b-tree's leaves and their overflow pages (readSchema's reads).
+  std::vector<uint32_t> stack{1};
+  std::vector<bool> visited(size_t(pageCount_) + 1, false);
+  while (!stack.empty()) {
+    const uint32_t page = stack.back();
+    stack.pop_back();
+    if (page == 0 || page > pageCount_ || visited[page] || pages_[page].state != kGood) continue;
+    visited[page] = true;
+    const PageInfo& info = pages_[page];
+    if (info.flag == kTableInterior) {
+      for (uint32_t i = 0; i <= info.cells; i++) stack.push_back(children_[info.childStart + i]);
+    } else if (info.flag == kTableLeaf) {
+      want(page);
+      for (uint32_t i = 0; i < info.overflows; i++) {
+        uint32_t next = overflows_[info.overflowStart + i].first;
+        for (uint32_t hops = 0; hops < pageCount_ && want(next); hops++) next = pages_[next].next;
+      }
+    }
+  }
+  std::sort(pages.begin(), pages.end());
+  return pages;
 }
 
 bool StructureCheck::checkRef(uint32_t page, const Where& where) {
@@ -242,13 +280,8 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
     add(here, page, "btreeInitPage() returns error code 11 (page type " + u(info.flag) + ")");
     return Status::ok();
   }
-  if (info.state == kBad) {  // say what: check the page's bytes again
-    std::vector<uint8_t> image(pageSize_);
-    LV_RETURN_IF_ERROR(read(page, image.data()));
-    BtreePageFacts facts;
-    std::string error = "the page changed while it was checked";
-    checkBtreePage(geometry_, page, image.data(), &facts, &error);
-    add(here, page, error);
+  if (info.state == kBad) {
+    add(here, page, damage_[page]);
     return Status::ok();
   }
   const bool table = isTableFlag(info.flag);
@@ -325,7 +358,8 @@ Status StructureCheck::readPayload(const Reader& read, const uint8_t* page, cons
   out->assign(page + cell.payloadStart, page + cell.payloadStart + cell.local);
   uint32_t next = cell.payload > cell.local ? cell.overflow : 0;
   std::vector<uint8_t> image(pageSize_);
-  for (uint32_t hops = 0; next != 0 && next <= pageCount_ && out->size() < cell.payload && hops < pageCount_; hops++) {
+  for (uint32_t hops = 0; next != 0 && next <= pageCount_ && next != lockPage_ && out->size() < cell.payload && hops < pageCount_;
+       hops++) {
     LV_RETURN_IF_ERROR(read(next, image.data()));
     const size_t take = std::min<size_t>(geometry_.usableSize - 4, cell.payload - out->size());
     out->insert(out->end(), image.data() + 4, image.data() + 4 + take);

@@ -19,8 +19,9 @@
 //                      used exactly once or free, the lock-byte page never; the auto-vacuum
 //                      header fields. Pages the first phase did not see are read through `read`,
 //                      and so are the few whose bytes the summaries do not keep: freelist
-//                      trunks, the schema's leaves and overflow pages, and a damaged page whose
-//                      finding is reported (its message is made again from its bytes).
+//                      trunks and the schema's leaves and overflow pages (pagesToRead() lists
+//                      them, for a caller that must fetch them ahead). A damaged page keeps
+//                      its first problem's message (only damaged pages keep one).
 // With cksumvfs checksums (cksumvfs.h) every page's checksum is verified too: always when
 // asked, and by default when the header says 8 reserved bytes and at least one page's checksum
 // matches (so a database that merely reserves 8 bytes is not called corrupt).
@@ -36,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -72,6 +74,8 @@ class StructureCheck {
   ~StructureCheck();
 
   void addPage(uint32_t page, const uint8_t* image);
+  // After the pages were added: every page finish() will ask `read` for, ascending.
+  std::vector<uint32_t> pagesToRead() const;
   // Ok unless `read` failed (its Status); the verdict is in `out`.
   Status finish(const Reader& read, Report* out);
   // SQLITE_CORRUPT naming `what` (the database) and the report's first finding.
@@ -137,6 +141,7 @@ class StructureCheck {
   std::vector<uint32_t> children_;
   std::vector<int64_t> keys_;
   std::vector<BtreePageFacts::Overflow> overflows_;
+  std::unordered_map<uint32_t, std::string> damage_;  // kBad pages: their first problem
   std::vector<uint8_t> ptrType_;     // auto-vacuum: the pointer-map entry of each page
   std::vector<uint32_t> ptrParent_;
   std::vector<uint64_t> referenced_;  // bit per page (finish)
