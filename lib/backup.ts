@@ -42,6 +42,12 @@ export type BackupMode = 'snapshot' | 'restart';
 export interface BackupHandleOptions {
   /** See {@link BackupMode}; decided at the first step when omitted. */
   mode?: BackupMode;
+  /**
+   * Check the source's structure while copying it (see `verify()`): a source that fails
+   * the check fails the last step with SQLITE_CORRUPT naming the first bad page, and the
+   * destination is rolled back. Default false (SQLite's backup copies pages unchecked).
+   */
+  verify?: boolean;
 }
 
 /**
@@ -74,7 +80,7 @@ export class Backup {
     }
     if (destination === source) throw new LitevaultError({ message: 'source and destination must be distinct', code: 'SQLITE_ERROR' });
     // The native constructor keeps sqlite3_backup_init's order (destination, source).
-    this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'), options.mode ?? 'auto');
+    this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'), options.mode ?? 'auto', options.verify === true);
   }
 
   /**
@@ -162,6 +168,8 @@ export interface BackupOptions {
   busyTimeout?: number;
   /** See {@link BackupMode}. */
   mode?: BackupMode;
+  /** See {@link BackupHandleOptions.verify}. Default false. */
+  verify?: boolean;
   /**
    * How many times a 'restart'-mode copy may start over because other connections changed the
    * source; after that it holds the source's read lock for the rest of the copy (as 'snapshot'
@@ -285,7 +293,7 @@ export async function backup(source: string | Database, destination: string | Da
     target = typeof destination === 'string' ? await openDestination(destination, busyTimeout) : undefined;
     const dst = target ? target.db : (destination as Database);
 
-    const job = new Backup(src, dst, { mode: options.mode });
+    const job = new Backup(src, dst, { mode: options.mode, verify: options.verify });
     let steps = 0;
     let last: BackupStepResult | undefined;
     let heldLock = false;

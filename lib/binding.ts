@@ -69,6 +69,8 @@ export interface NativeVaultScanOptions {
   /** Rollback-journal sources: restarts before holding SHARED to the end; -1 = never hold. */
   maxRestarts: number;
   busyTimeoutMs: number;
+  /** Structure check of every page read (vault/vault_scan.h); default true. */
+  verify?: boolean;
 }
 
 /** @internal What one VaultScan step reports. */
@@ -140,12 +142,34 @@ export interface NativeVaultRestore {
   finish(): Promise<void>;
   /** Closes and unlinks tempPath; idempotent. */
   abort(): Promise<void>;
+  /** Check mode (vault/vault_restore.h): no file; writePack feeds a structure check (page 1's pack first). */
+  openCheck(maxFindings: number, cksumvfs: 'auto' | 'on' | 'off'): void;
+  /** After every pack of packsNeeded was written: the packs to write again for the check's second phase. */
+  packsForCheck(): { link: number; pack: number; key: string }[];
+  finishCheck(): Promise<NativeReport>;
 }
 
 /** @internal A held vault lock (binding.lockFile). */
 export interface NativeVaultLock {
   /** Unlocks and closes the descriptor; idempotent. */
   release(): Promise<void>;
+}
+
+/** A check's verdict (native/src/addon/verify_wrap.h); lib/verify.ts documents the fields. */
+export interface NativeReport {
+  ok: boolean;
+  findingCount: number;
+  findings: { page: number; structure: string; message: string }[];
+  pageSize: number;
+  pageCount: number;
+  cksumvfs: boolean;
+}
+
+export interface NativeVerify {
+  run(): Promise<NativeReport>;
+  cancel(): void;
+  readonly pagesRead: number;
+  readonly pageCount: number;
 }
 
 /** The functions native/src/addon/ registers. */
@@ -156,8 +180,9 @@ interface NativeBinding {
   /** Moves a finished private file into place (no replace), then syncs its directory. */
   publish(from: string, to: string): Promise<void>;
   /** Note the order: sqlite3_backup_init's (destination first); lib/backup.ts takes the source first. */
-  Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto') => NativeBackup;
+  Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto', verify?: boolean) => NativeBackup;
   Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
+  Verify: new (db: NativeDatabase, maxFindings: number, cksumvfs: 'auto' | 'on' | 'off') => NativeVerify;
   /** (sync) Parses and verifies one manifest object; LITEVAULT_VAULT_CORRUPT / _UNSUPPORTED_FORMAT "<label>: <what>". */
   vaultDecodeManifest(bytes: Buffer, label: string): { meta: string; runs: number; pages: number };
   /** (sync) Builds a manifest object from meta JSON and the table from VaultScan.finish(). */

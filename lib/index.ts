@@ -13,6 +13,8 @@ export type { OpenOptions } from './database';
 export { Backup, backup } from './backup';
 export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult, BackupMode, BackupHandleOptions } from './backup';
 export { Checkpoint, checkpoint } from './checkpoint';
+export { verify } from './verify';
+export type { VerifyFinding, VerifyResult, VerifyOptions } from './verify';
 export type { CheckpointMode, CheckpointResult, CheckpointStepResult, CheckpointOptions, CheckpointCallOptions } from './checkpoint';
 export { Vault } from './vault/vault';
 export type {
@@ -27,6 +29,9 @@ export type {
   VaultRestoreResult,
   VaultPruneOptions,
   VaultPruneResult,
+  VaultVerifyOptions,
+  VaultVerifyBackup,
+  VaultVerifyResult,
 } from './vault/vault';
 export type { RetentionRules } from './vault/retention';
 export type { Storage, StoredObject, StorageLock } from './vault/storage';

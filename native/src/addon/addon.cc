@@ -10,6 +10,7 @@
 #include "addon/inspect_worker.h"
 #include "addon/testing.h"
 #include "addon/vault_wrap.h"
+#include "addon/verify_wrap.h"
 
 namespace {
 
@@ -28,6 +29,7 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("publish", Napi::Function::New(env, publishFile, "publish"));
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));
+  exports.Set("Verify", VerifyWrap::Define(env));  // addon/verify_wrap.h
   // Vaults (addon/vault_wrap.h).
   Napi::Function vaultLock = VaultLockWrap::Define(env);
   data->vaultLockClass = Napi::Persistent(vaultLock);

@@ -83,8 +83,9 @@ BackupWrap::BackupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Backup
       return;
     }
   }
+  const bool verify = info.Length() >= 4 && info[3].ToBoolean().Value();
   std::unique_ptr<Backup> backup;
-  Status status = Backup::create(destination->connection(), source->connection(), mode, &backup);
+  Status status = Backup::create(destination->connection(), source->connection(), mode, verify, &backup);
   if (!status.isOk()) {
     Napi::Error(env, makeError(env, status)).ThrowAsJavaScriptException();
     return;

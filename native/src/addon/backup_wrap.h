@@ -1,6 +1,6 @@
 // binding.Backup: the JavaScript handle on a Backup (backup/backup.h).
 //
-//   new binding.Backup(destination, source)   synchronous: checks only, no I/O, no waiting
+//   new binding.Backup(destination, source, mode?, verify?)   synchronous: checks only, no I/O, no waiting
 //   backup.step(pages) -> Promise<{done, remaining, pageCount, restarts}>   (threadpool)
 //   backup.finish() -> Promise<void>                                       (threadpool)
 //   backup.holdSource()   synchronous, no I/O: keep the source read lock from the next step on

@@ -23,6 +23,9 @@ void EnvHandles::releaseAll() {
   for (auto& weak : locks_) {
     if (auto lock = weak.lock()) lock->release();
   }
+  for (auto& weak : verifies_) {
+    if (auto verify = weak.lock()) verify->cancel();  // a run in flight stops at its next chunk
+  }
   for (auto& weak : connections_) {
     auto connection = weak.lock();
     if (!connection) continue;
@@ -38,6 +41,7 @@ void EnvHandles::releaseAll() {
   scans_.clear();
   restores_.clear();
   locks_.clear();
+  verifies_.clear();
 }
 
 }  // namespace litevault

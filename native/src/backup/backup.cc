@@ -16,7 +16,7 @@ constexpr uint32_t kDefaultPageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE: an emp
 }  // namespace
 
 Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source, Mode mode,
-                      std::unique_ptr<Backup>* out) {
+                      bool verify, std::unique_ptr<Backup>* out) {
   out->reset();
   if (!destination || !source) return Status::error(Code::kMisuse, "backup needs a source and a destination");
   if (destination == source) return Status::error(Code::kError, "source and destination must be distinct");
@@ -41,12 +41,12 @@ Status Backup::create(std::shared_ptr<Connection> destination, std::shared_ptr<C
   }
   destination->backups++;
   source->backups++;
-  out->reset(new Backup(std::move(destination), std::move(source), mode));
+  out->reset(new Backup(std::move(destination), std::move(source), mode, verify));
   return Status::ok();
 }
 
-Backup::Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source, Mode mode)
-    : destination_(std::move(destination)), source_(std::move(source)), mode_(mode) {}
+Backup::Backup(std::shared_ptr<Connection> destination, std::shared_ptr<Connection> source, Mode mode, bool verify)
+    : destination_(std::move(destination)), source_(std::move(source)), verify_(verify), mode_(mode) {}
 
 Backup::~Backup() {
   if (!finished_.load()) finish();
@@ -173,6 +173,10 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
     uint32_t count = std::min(chunkPages, last - next_ + 1);
     if (next_ < lockPage && lockPage < next_ + count) count = lockPage - next_;
     LV_RETURN_IF_ERROR(src.readPages(next_, count, buffer_.data()));
+    if (verify_) {  // the pages as the source has them (before byte 28 is set)
+      if (next_ == 1) check_.reset(new StructureCheck(buffer_.data(), pageSize, src.pageCount(), StructureCheck::Options()));
+      for (uint32_t i = 0; i < count; i++) check_->addPage(next_ + i, buffer_.data() + size_t(i) * pageSize);
+    }
     if (next_ == 1) put4(buffer_.data() + 28, src.pageCount());  // backupOnePage: the size at 28
     LV_RETURN_IF_ERROR(dst.writeBytes(uint64_t(next_ - 1) * pageSize, buffer_.data(), size_t(count) * pageSize));
     next_ += count;
@@ -180,8 +184,22 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
   return Status::ok();
 }
 
+// verify_: the check's second phase, reading the source in this step's read transaction.
+Status Backup::finishCheck(Pager& src) {
+  if (!verify_ || src.pageCount() == 0) return Status::ok();
+  if (!check_ || check_->pageCount() != src.pageCount()) {
+    return Status::error(Code::kInternal, "backup verify: the check did not see this copy's pages");
+  }
+  StructureCheck::Report report;
+  LV_RETURN_IF_ERROR(check_->finish([&src](uint32_t page, uint8_t* out) { return src.readPages(page, 1, out); }, &report));
+  check_.reset();
+  if (!report.ok()) return StructureCheck::corruption(report, "source database '" + src.path() + "'");
+  return Status::ok();
+}
+
 // The last step: SQLite's DONE branch of sqlite3_backup_step.
 Status Backup::complete(Pager& src, Pager& dst) {
+  LV_RETURN_IF_ERROR(finishCheck(src));
   uint64_t finalSize = uint64_t(src.pageCount()) * src.pageSize();
   if (src.pageCount() == 0) {
     // sqlite3BtreeNewDb: an empty source gives a one-page empty database, in the destination's

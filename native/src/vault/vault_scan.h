@@ -39,6 +39,12 @@
 // file: 848 MB); an incremental after 1% of its pages changed in 0.25 s, 5.5 MB of packs and an
 // 83 KiB manifest.
 //
+// With `verify` (the default), every page read is also handed to a structure check
+// (verify/structure_check.h) and the step that reads the last page runs its second phase on the
+// source, in the same read transaction: a source that fails it is a sticky SQLITE_CORRUPT naming
+// the first bad page, before the last pack is handed out, so no manifest can name this scan's
+// packs. A restart starts the check over.
+//
 // The source connection counts the scan in `backups` until finish() or close(), so closing that
 // connection fails with SQLITE_BUSY meanwhile, as it does under an unfinished Backup.
 //
@@ -57,6 +63,7 @@
 #include "base/status.h"
 #include "pager/connection.h"
 #include "vault/pack_encoder.h"
+#include "verify/structure_check.h"
 #include "vault/page_state.h"
 #include "vault/vault_format.h"
 
@@ -70,6 +77,7 @@ class VaultScan {
     int threads = 0;        // compression threads (pack_encoder.h); 0: compress on the step's thread
     int maxRestarts = -1;   // rollback sources: restarts before holding SHARED to the end; -1: never hold
     int busyTimeoutMs = 5000;
+    bool verify = true;      // structure check of the pages read
   };
   enum class Mode { kUndecided, kSnapshot, kRestart };
 
@@ -130,6 +138,7 @@ class VaultScan {
   Status buildBase();
   Status stepLocked(Pager& src, StepResult* out);
   Status readPages(Pager& src);
+  Status finishCheck(Pager& src);
   Status beginSource(Pager& src);
   void endSource(Pager& src);
   void restart();
@@ -173,6 +182,8 @@ class VaultScan {
   uint32_t restarts_ = 0;
   uint64_t pagesStored_ = 0, bytesStored_ = 0, bytesRead_ = 0;
   uint32_t changeCounter_ = 0, walFrame_ = 0;
+
+  std::unique_ptr<StructureCheck> check_;  // options_.verify: the pages of this pass (from page 1)
 
   uint32_t capacity_ = 0;         // slots per pack: 8 MiB of page images
   std::unique_ptr<std::vector<uint8_t>> buffer_;  // 2 x capacity pages: the open pack's slots, then the read area

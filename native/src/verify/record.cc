@@ -1,0 +1,99 @@
+// SQLite's record format; see record.h.
+#include "verify/record.h"
+
+#include "format/varint.h"
+
+namespace litevault {
+
+bool checkRecordHeader(const uint8_t* p, uint32_t local, uint32_t payload, std::string* error) {
+  const uint8_t* end = p + local;
+  uint64_t headerSize = 0;
+  const uint32_t n = getVarint(p, end, &headerSize);
+  if (n == 0) return true;  // the header continues on an overflow page
+  if (headerSize == 0) return true;  // OP_Column: a record with no columns
+  if (headerSize > 98307 || headerSize > payload) {
+    *error = "record header size " + std::to_string(headerSize) + " exceeds the payload (" + std::to_string(payload) +
+             " bytes)";
+    return false;
+  }
+  if (headerSize > local) return true;
+  if (headerSize < n) {
+    *error = "record header size " + std::to_string(headerSize) + " is shorter than its own varint";
+    return false;
+  }
+  const uint8_t* at = p + n;
+  const uint8_t* headerEnd = p + headerSize;
+  uint64_t bodies = headerSize;
+  while (at < headerEnd) {
+    uint64_t type = 0;
+    const uint32_t len = getVarint(at, headerEnd, &type);
+    if (len == 0) {
+      *error = "record header: a serial type runs past the header's end";
+      return false;
+    }
+    at += len;
+    bodies += serialTypeSize(type);
+    if (bodies > payload) break;
+  }
+  if (bodies != payload) {
+    *error = "record header: the columns add up to " + std::to_string(bodies) + " bytes, the payload is " +
+             std::to_string(payload);
+    return false;
+  }
+  return true;
+}
+
+bool decodeRecord(const uint8_t* p, uint32_t size, std::vector<RecordColumn>* out) {
+  out->clear();
+  const uint8_t* end = p + size;
+  uint64_t headerSize = 0;
+  const uint32_t n = getVarint(p, end, &headerSize);
+  if (n == 0 || headerSize > size || (headerSize != 0 && headerSize < n)) return false;
+  if (headerSize == 0) return true;  // no columns
+  const uint8_t* at = p + n;
+  const uint8_t* headerEnd = p + headerSize;
+  uint64_t offset = headerSize;
+  while (at < headerEnd) {
+    uint64_t type = 0;
+    const uint32_t len = getVarint(at, headerEnd, &type);
+    if (len == 0) return false;
+    at += len;
+    const uint64_t body = serialTypeSize(type);
+    if (offset + body > size) return false;
+    RecordColumn column;
+    column.type = type;
+    column.data = p + offset;
+    column.size = static_cast<uint32_t>(body);
+    out->push_back(column);
+    offset += body;
+  }
+  return offset == size;
+}
+
+int64_t columnInteger(const RecordColumn& c) {
+  if (c.type == 8) return 0;
+  if (c.type == 9) return 1;
+  if (c.type < 1 || c.type > 6) return 0;
+  uint64_t v = (c.data[0] & 0x80) ? ~uint64_t(0) : 0;  // sign-extended big-endian
+  for (uint32_t i = 0; i < c.size; i++) v = (v << 8) | c.data[i];
+  return static_cast<int64_t>(v);
+}
+
+std::string columnAscii(const RecordColumn& c, uint32_t textEncoding) {
+  std::string s;
+  if (c.type < 13 || (c.type & 1) == 0) return s;  // not text
+  if (textEncoding == 2 || textEncoding == 3) {
+    const uint32_t lowByte = textEncoding == 2 ? 0 : 1;
+    for (uint32_t i = 0; i + 1 < c.size; i += 2) {
+      const uint8_t lo = c.data[i + lowByte], hi = c.data[i + 1 - lowByte];
+      if (hi == 0 && lo != 0 && lo < 0x80) s.push_back(static_cast<char>(lo));
+    }
+  } else {
+    for (uint32_t i = 0; i < c.size; i++) {
+      if (c.data[i] != 0 && c.data[i] < 0x80) s.push_back(static_cast<char>(c.data[i]));
+    }
+  }
+  return s;
+}
+
+}  // namespace litevault
