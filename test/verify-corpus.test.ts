@@ -459,20 +459,23 @@ afterAll(() => {
   if (seeds) writeSeeds(seeds);
 });
 
-/** Up to 20 small corrupt cases (one or two per kind, structural first) and up to 10 small clean ones, <= 64 KiB each. */
+/** Up to 20 small corrupt cases (every kind, then a second variant of some, over the small bases) and up to 10 small clean ones, <= 64 KiB each. */
 function writeSeeds(to: string): void {
   fs.mkdirSync(to, { recursive: true });
   const small = rows.filter((r) => !r.c.wal && fs.statSync(r.c.file).size <= 64 * 1024);
+  const bases = [...new Set(small.filter((r) => r.c.kind !== 'clean').map((r) => r.c.base))].sort();
   const picked: Row[] = [];
   for (const round of [0, 1]) {
-    for (const k of MUTATION_KINDS) {
-      const list = small.filter((r) => r.c.kind === k && r.sqlite !== 'ok').sort((a, b) => (a.sqlite === b.sqlite ? a.c.id.localeCompare(b.c.id) : a.sqlite === 'structural' ? -1 : 1));
-      const variants = [...new Set(list.map((r) => r.c.variant))];
-      const row = list.find((r) => r.c.variant === variants[round]);
+    MUTATION_KINDS.forEach((k, i) => {
+      const list = small.filter((r) => r.c.kind === k && r.sqlite === 'structural' && !picked.some((p) => p.c.kind === k && p.c.variant === r.c.variant)).sort((a, b) => a.c.id.localeCompare(b.c.id));
+      const base = bases[(i + round) % bases.length];
+      const row = list.find((r) => r.c.base === base) ?? list[0];
       if (row && picked.length < 20) picked.push(row);
-    }
+    });
   }
-  const cleanPicked = small.filter((r) => r.c.kind === 'clean').sort((a, b) => a.c.id.localeCompare(b.c.id)).slice(0, 10);
+  const preferred = ['empty', 'one-page', 'base.p512-none-small', 'base.p1024-full-small', 'base.p1024-incremental-small', 'old.p512-none-small', 'overflow-page-512', 'utf-16be', 'reserved-8', 'header-versions'];
+  const cleanSmall = small.filter((r) => r.c.kind === 'clean');
+  const cleanPicked = preferred.map((p) => cleanSmall.find((r) => r.c.id.endsWith(`.${p}`))).filter((r): r is Row => r !== undefined).slice(0, 10);
   const index: string[] = ['# file\tkind\tSQLite 3.53 verdict\tdescription'];
   for (const r of [...picked, ...cleanPicked]) {
     const name = `${r.c.id}.db`;

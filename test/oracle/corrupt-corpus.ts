@@ -380,7 +380,7 @@ function text(r: Rng, len: number): string {
  * `t` take about a tenth of a page each (so a leaf holds ~6 and the trees have interior pages at
  * every page size; 512-byte pages get 500 rows, a 3-level tree), index keys about a 24th.
  */
-function writeBase(path: string, pageSize: number, autoVacuum: AutoVacuum, seed: number, secureDelete: boolean, rows?: number): Buffer {
+function writeBase(path: string, pageSize: number, autoVacuum: AutoVacuum, seed: number, secureDelete: boolean, rows?: number, wideRange = false): Buffer {
   const r = rng(seed);
   // Fewer rows at the largest page sizes keeps their files (and the corpus) small; the trees
   // still have interior pages.
@@ -429,7 +429,7 @@ function writeBase(path: string, pageSize: number, autoVacuum: AutoVacuum, seed:
     })();
     db2.transaction(() => {
       // A range: whole leaves free (kept on the freelist unless auto_vacuum=full).
-      db2.prepare('DELETE FROM t WHERE id BETWEEN ? AND ?').run(Math.floor(n * 0.4), Math.floor(n * 0.58));
+      db2.prepare('DELETE FROM t WHERE id BETWEEN ? AND ?').run(Math.floor(n * (wideRange ? 0.1 : 0.4)), Math.floor(n * (wideRange ? 0.9 : 0.58)));
       db2.prepare('DELETE FROM big WHERE id = 3').run();
     })();
   } finally {
@@ -1099,18 +1099,28 @@ const usedLeaf = (b: BaseInfo, r: Rng): number => r.pick(btreePages(b, (p) => p.
 
 const FREELIST: Record<string, Maker> = {
   'trunk-next-used': (b, r) => {
-    const t = b.trunks[b.trunks.length - 1];
-    if (t === undefined) return null;
+    if (b.trunks.length === 0) return null;
+    const t = r.pick(b.trunks);
     const u = usedLeaf(b, r);
     return set32(b, t, 0, u, 'trunk-next-used', `next trunk pointer set to ${describePage(b, u)}`);
   },
   'trunk-next-beyond': (b, r) => {
-    const t = b.trunks[b.trunks.length - 1];
+    const t = b.trunks.length === 0 ? undefined : r.pick(b.trunks);
     return t === undefined ? null : set32(b, t, 0, b.pageCount + 1 + r.int(40), 'trunk-next-beyond', 'next trunk pointer set beyond the page count');
   },
-  'trunk-next-self': (b) => {
-    const t = b.trunks[b.trunks.length - 1];
+  'trunk-next-self': (b, r) => {
+    const t = b.trunks.length === 0 ? undefined : r.pick(b.trunks);
     return t === undefined ? null : set32(b, t, 0, t, 'trunk-next-self', 'next trunk pointer set to the trunk itself');
+  },
+  'trunk-next-zero': (b, r) => {
+    if (b.trunks.length < 2) return null;
+    const i = r.int(b.trunks.length - 1);
+    return set32(b, b.trunks[i] ?? 0, 0, 0, 'trunk-next-zero', `next trunk pointer of trunk ${i + 1} of ${b.trunks.length} zeroed (the trunks after it lost)`);
+  },
+  'trunk-next-skip': (b, r) => {
+    if (b.trunks.length < 3) return null;
+    const i = r.int(b.trunks.length - 2);
+    return set32(b, b.trunks[i] ?? 0, 0, b.trunks[i + 2] ?? 0, 'trunk-next-skip', `next trunk pointer of trunk ${i + 1} of ${b.trunks.length} skips one trunk`);
   },
   'leaf-count-plus': (b) => {
     const t = b.trunks[0];
@@ -1341,7 +1351,8 @@ const MAKERS: Record<Exclude<CaseKind, 'clean'>, { perBase: (b: BaseInfo) => num
   'fragment-count': { perBase: () => 1, variants: FRAGMENT },
   'cross-link': { perBase: () => 1, variants: CROSS_LINK },
   'overflow-chain': { perBase: () => 1, variants: OVERFLOW },
-  freelist: { perBase: (b) => (b.trunks.length > 0 ? 2 : 0), variants: FREELIST },
+  // Every freelist variant on the base whose freelist has several trunks.
+  freelist: { perBase: (b) => (b.trunks.length > 1 ? Object.keys(FREELIST).length : b.trunks.length > 0 ? 2 : 0), variants: FREELIST },
   'header-page-count': { perBase: () => 1, variants: PAGE_COUNT },
   'torn-page': { perBase: () => 2, variants: TORN },
   'shuffled-cells': { perBase: () => 1, variants: SHUFFLE },
@@ -1430,53 +1441,220 @@ function churnSql(r: Rng, pageSize: number, txns: number, state = { nextId: 1, k
   return out.join('\n') + '\n';
 }
 
-interface ChurnSpec {
-  name: string;
-  writer: 'better-sqlite3' | 'sqlite3-shell';
-  pageSize: number;
-  autoVacuum: AutoVacuum;
-  encoding?: 'UTF-8' | 'UTF-16le';
-  txns: number;
-  after?: 'vacuum' | 'incremental_vacuum';
-  /** 'checkpointed': WAL mode, all frames checkpointed; 'frames': frames left in the -wal. */
-  wal?: 'checkpointed' | 'frames';
+/**
+ * SQL for a database that uses what the schema allows beyond plain tables: AUTOINCREMENT
+ * (sqlite_sequence), a STRICT table, generated columns (virtual and stored, one indexed), every
+ * record serial type, NOCASE/RTRIM collations and DESC index columns, a WITHOUT ROWID table with
+ * overflowing rows, a view, a trigger, FTS5 and R-tree virtual tables (their shadow tables),
+ * 40 tables whose CREATE statements overflow small pages, one of 1200 columns (its record header
+ * alone is longer than a small page), ALTER TABLE ADD/RENAME/DROP COLUMN (rows shorter than the
+ * schema), dropped tables (auto_vacuum moves root pages), and ANALYZE.
+ */
+function featureSql(r: Rng, pageSize: number): string {
+  const out: string[] = [
+    'CREATE TABLE seq(id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);',
+    'CREATE TABLE audit(at INTEGER, what TEXT);',
+    "CREATE TRIGGER seq_audit AFTER INSERT ON seq BEGIN INSERT INTO audit VALUES (new.id, 'insert ' || new.v); END;",
+    'CREATE TABLE strict_t(id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, b BLOB, a ANY) STRICT;',
+    "CREATE TABLE gen(a INTEGER, b INTEGER, c INTEGER GENERATED ALWAYS AS (a * b) VIRTUAL, d TEXT GENERATED ALWAYS AS (printf('%d-%d', a, b)) STORED);",
+    'CREATE INDEX gen_c ON gen(c);',
+    'CREATE TABLE types(id INTEGER PRIMARY KEY, v);',
+    'CREATE TABLE coll(a TEXT COLLATE NOCASE, b TEXT COLLATE RTRIM, c TEXT, gone TEXT);',
+    'CREATE INDEX coll_ab ON coll(a DESC, b);',
+    'CREATE UNIQUE INDEX coll_c ON coll(c COLLATE NOCASE);',
+    'CREATE TABLE wr(k BLOB PRIMARY KEY, v BLOB, n INTEGER) WITHOUT ROWID;',
+    'CREATE INDEX wr_n ON wr(n);',
+    'CREATE TABLE "odd ""name"" here"(x, "y z");',
+    'CREATE VIEW seq_view AS SELECT id, upper(v) AS v FROM seq WHERE id % 2 = 0;',
+    'CREATE VIRTUAL TABLE docs USING fts5(title, body);',
+    'CREATE VIRTUAL TABLE boxes USING rtree(id, x0, x1, y0, y1);',
+  ];
+  const values = ['NULL', '0', '1', '-1', '127', '-128', '32767', '8388607', '2147483647', '140737488355327', '9223372036854775807', '-9223372036854775808', '1.5', '-0.0', '1e308', "''", "x''", "'é漢🙂'"];
+  values.forEach((v, i) => out.push(`INSERT INTO types(id, v) VALUES (${i + 1}, ${v});`));
+  out.push(`INSERT INTO types(v) VALUES (${sqlText(text(r, pageSize * 2))}), (X'${r.bytes(pageSize * 3).toString('hex')}');`);
+  for (let i = 0; i < 120; i++) {
+    out.push(`INSERT INTO seq(v) VALUES (${sqlText(`${r.pick(WORDS)} ${i}`)});`);
+    out.push(`INSERT INTO strict_t(i, r, t, b, a) VALUES (${r.int(1e9)}, ${r.int(1e6) / 7}, ${sqlText(text(r, r.int(60)))}, X'${r.bytes(r.int(40)).toString('hex')}', ${r.int(2) === 0 ? r.int(100) : sqlText(text(r, 5))});`);
+    out.push(`INSERT INTO gen(a, b) VALUES (${r.int(1000)}, ${r.int(1000)});`);
+    out.push(`INSERT OR IGNORE INTO coll(a, b, c, gone) VALUES (${sqlText(`${r.pick(WORDS)}${text(r, 3)}`)}, ${sqlText(`${text(r, 4)}   `)}, ${sqlText(`${text(r, 8)}${i}`)}, 'x');`);
+    out.push(`INSERT INTO wr(k, v, n) VALUES (X'${r.bytes(4 + r.int(30)).toString('hex')}', ${r.int(10) === 0 ? `zeroblob(${pageSize + r.int(pageSize * 2)})` : `X'${r.bytes(r.int(200)).toString('hex')}'`}, ${r.int(50)});`);
+    out.push(`INSERT INTO docs(title, body) VALUES (${sqlText(`${r.pick(WORDS)} ${i}`)}, ${sqlText(Array.from({ length: 5 + r.int(60) }, () => r.pick(WORDS)).join(' '))});`);
+    const x = r.int(1000);
+    const y = r.int(1000);
+    out.push(`INSERT INTO boxes VALUES (${i + 1}, ${x}, ${x + 1 + r.int(50)}, ${y}, ${y + 1 + r.int(50)});`);
+  }
+  out.push(`INSERT INTO "odd ""name"" here" VALUES (1, 'q');`);
+  for (let t = 0; t < 40; t++) {
+    const cols = Array.from({ length: 30 }, (_, j) => `c${j}_${text(r, 12)} TEXT DEFAULT '${text(r, 30)}'`);
+    out.push(`CREATE TABLE wide_${t}(id INTEGER PRIMARY KEY, ${cols.join(', ')});`);
+    out.push(`INSERT INTO wide_${t}(id) VALUES (1), (2);`);
+  }
+  const many = Array.from({ length: 1200 }, (_, j) => `k${j} INTEGER`);
+  out.push(`CREATE TABLE huge_row(${many.join(', ')});`);
+  out.push(`INSERT INTO huge_row(k0, k600, k1199) VALUES (1, 2, 3);`);
+  out.push(`INSERT INTO huge_row VALUES (${Array.from({ length: 1200 }, (_, j) => (j % 7 === 0 ? 'NULL' : String(j * 1000))).join(', ')});`);
+  out.push(
+    "ALTER TABLE types ADD COLUMN extra TEXT DEFAULT 'later';",
+    'INSERT INTO types(v, extra) VALUES (42, NULL);',
+    'ALTER TABLE coll RENAME COLUMN c TO c2;',
+    'ALTER TABLE coll DROP COLUMN gone;',
+    'ALTER TABLE seq RENAME TO seq2;',
+    'DROP TABLE wide_3;',
+    'DROP TABLE wide_17;',
+    'DELETE FROM seq2 WHERE id % 3 = 0;',
+    "DELETE FROM docs WHERE rowid % 4 = 0;",
+    'DELETE FROM wr WHERE n % 5 = 0;',
+    'ANALYZE;',
+  );
+  return out.join('\n') + '\n';
 }
 
-const CHURN_SPECS: ChurnSpec[] = [
-  { name: 'shell-churn-512-none', writer: 'sqlite3-shell', pageSize: 512, autoVacuum: 'none', txns: 30 },
-  { name: 'shell-churn-1024-incremental', writer: 'sqlite3-shell', pageSize: 1024, autoVacuum: 'incremental', txns: 30 },
-  { name: 'shell-churn-4096-full', writer: 'sqlite3-shell', pageSize: 4096, autoVacuum: 'full', txns: 30 },
-  { name: 'shell-churn-8192-none', writer: 'sqlite3-shell', pageSize: 8192, autoVacuum: 'none', txns: 20 },
-  { name: 'shell-churn-65536-incremental', writer: 'sqlite3-shell', pageSize: 65536, autoVacuum: 'incremental', txns: 6 },
-  { name: 'shell-churn-2048-none-vacuum', writer: 'sqlite3-shell', pageSize: 2048, autoVacuum: 'none', txns: 25, after: 'vacuum' },
-  { name: 'shell-churn-4096-incremental-ivac', writer: 'sqlite3-shell', pageSize: 4096, autoVacuum: 'incremental', txns: 25, after: 'incremental_vacuum' },
-  { name: 'shell-churn-4096-utf16le', writer: 'sqlite3-shell', pageSize: 4096, autoVacuum: 'none', encoding: 'UTF-16le', txns: 20 },
-  { name: 'shell-churn-1024-wal-frames', writer: 'sqlite3-shell', pageSize: 1024, autoVacuum: 'none', txns: 15, wal: 'frames' },
-  { name: 'shell-churn-4096-wal-checkpointed', writer: 'sqlite3-shell', pageSize: 4096, autoVacuum: 'full', txns: 15, wal: 'checkpointed' },
-  { name: 'bs3-churn-512-incremental', writer: 'better-sqlite3', pageSize: 512, autoVacuum: 'incremental', txns: 30 },
-  { name: 'bs3-churn-2048-full', writer: 'better-sqlite3', pageSize: 2048, autoVacuum: 'full', txns: 30 },
-  { name: 'bs3-churn-4096-none', writer: 'better-sqlite3', pageSize: 4096, autoVacuum: 'none', txns: 30 },
-  { name: 'bs3-churn-16384-none', writer: 'better-sqlite3', pageSize: 16384, autoVacuum: 'none', txns: 12 },
-  { name: 'bs3-churn-32768-full', writer: 'better-sqlite3', pageSize: 32768, autoVacuum: 'full', txns: 8 },
-  { name: 'bs3-churn-1024-none-vacuum', writer: 'better-sqlite3', pageSize: 1024, autoVacuum: 'none', txns: 25, after: 'vacuum' },
-  { name: 'bs3-churn-8192-incremental-ivac', writer: 'better-sqlite3', pageSize: 8192, autoVacuum: 'incremental', txns: 20, after: 'incremental_vacuum' },
-  { name: 'bs3-churn-1024-utf16le', writer: 'better-sqlite3', pageSize: 1024, autoVacuum: 'incremental', encoding: 'UTF-16le', txns: 20 },
-  { name: 'bs3-churn-4096-wal-frames', writer: 'better-sqlite3', pageSize: 4096, autoVacuum: 'none', txns: 15, wal: 'frames' },
-  { name: 'bs3-churn-2048-wal-checkpointed', writer: 'better-sqlite3', pageSize: 2048, autoVacuum: 'incremental', txns: 15, wal: 'checkpointed' },
+/** Rows of tiny records, many of them: deep trees (4 levels at 512-byte pages). */
+function deepSql(rows: number): string {
+  return [
+    'CREATE TABLE d(id INTEGER PRIMARY KEY, s TEXT);',
+    'CREATE INDEX d_s ON d(s);',
+    `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${rows}) INSERT INTO d SELECT i, printf('%08x', (i * 2654435761) % 4294967296) FROM c;`,
+  ].join('\n') + '\n';
+}
+
+/** Fills `f`, then deletes most of it: a freelist of several trunk pages. */
+function trunksSql(rows: number): string {
+  return [
+    'CREATE TABLE f(id INTEGER PRIMARY KEY, s TEXT, b BLOB);',
+    'CREATE INDEX f_s ON f(s);',
+    `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${rows}) INSERT INTO f SELECT i, printf('%06d-%s', i, hex(zeroblob(8))), zeroblob(40 + i % 60) FROM c;`,
+    `DELETE FROM f WHERE id % 10 <> 0;`,
+  ].join('\n') + '\n';
+}
+
+/** A clean database written by one SQLite from a script. */
+interface ScriptSpec {
+  name: string;
+  writer: 'better-sqlite3' | 'sqlite3-shell';
+  /** The page size the database ends with. */
+  pageSize: number;
+  autoVacuum: AutoVacuum;
+  /** Page size and auto_vacuum set before the first table, when they differ from the final ones (VACUUM changes them). */
+  initial?: { pageSize: number; autoVacuum: AutoVacuum };
+  encoding?: 'UTF-8' | 'UTF-16le';
+  /** What the database holds, in words. */
+  what: string;
+  /** The script, in the rollback journal mode. */
+  main: (r: Rng) => string;
+  /** Then in WAL mode: 'checkpointed' (all frames back in the file) or 'frames' (left in the -wal). */
+  wal?: 'checkpointed' | 'frames';
+  walPart?: (r: Rng) => string;
+}
+
+const churn = (pageSize: number, txns: number, after = ''): { main: (r: Rng) => string; walPart: (r: Rng) => string } => {
+  // One state for both parts: the WAL part goes on with the same row ids.
+  let state = { nextId: 1, kvN: 0, t0: 0 };
+  return {
+    main: (r) => {
+      state = { nextId: 1, kvN: 0, t0: 0 };
+      return churnSql(r, pageSize, txns, state) + after;
+    },
+    walPart: (r) => churnSql(r, pageSize, 5, state),
+  };
+};
+
+function churnSpec(name: string, writer: ScriptSpec['writer'], pageSize: number, autoVacuum: AutoVacuum, txns: number, extra: Partial<ScriptSpec> & { after?: 'vacuum' | 'incremental_vacuum' } = {}): ScriptSpec {
+  const after = extra.after === 'vacuum' ? 'VACUUM;\n' : extra.after === 'incremental_vacuum' ? 'PRAGMA incremental_vacuum(5);\n' : '';
+  const c = churn(pageSize, txns, after);
+  return {
+    name,
+    writer,
+    pageSize,
+    autoVacuum,
+    what: [`${txns} transactions of churn`, extra.after ?? '', extra.wal ? `then WAL, ${extra.wal}` : ''].filter(Boolean).join(', '),
+    main: c.main,
+    walPart: c.walPart,
+    ...extra,
+  };
+}
+
+const SCRIPT_SPECS: ScriptSpec[] = [
+  churnSpec('shell-churn-512-none', 'sqlite3-shell', 512, 'none', 30),
+  churnSpec('shell-churn-1024-incremental', 'sqlite3-shell', 1024, 'incremental', 30),
+  churnSpec('shell-churn-4096-full', 'sqlite3-shell', 4096, 'full', 30),
+  churnSpec('shell-churn-8192-none', 'sqlite3-shell', 8192, 'none', 20),
+  churnSpec('shell-churn-65536-incremental', 'sqlite3-shell', 65536, 'incremental', 6),
+  churnSpec('shell-churn-2048-none-vacuum', 'sqlite3-shell', 2048, 'none', 25, { after: 'vacuum' }),
+  churnSpec('shell-churn-4096-incremental-ivac', 'sqlite3-shell', 4096, 'incremental', 25, { after: 'incremental_vacuum' }),
+  churnSpec('shell-churn-4096-utf16le', 'sqlite3-shell', 4096, 'none', 20, { encoding: 'UTF-16le' }),
+  churnSpec('shell-churn-1024-wal-frames', 'sqlite3-shell', 1024, 'none', 15, { wal: 'frames' }),
+  churnSpec('shell-churn-4096-wal-checkpointed', 'sqlite3-shell', 4096, 'full', 15, { wal: 'checkpointed' }),
+  churnSpec('bs3-churn-512-incremental', 'better-sqlite3', 512, 'incremental', 30),
+  churnSpec('bs3-churn-2048-full', 'better-sqlite3', 2048, 'full', 30),
+  churnSpec('bs3-churn-4096-none', 'better-sqlite3', 4096, 'none', 30),
+  churnSpec('bs3-churn-16384-none', 'better-sqlite3', 16384, 'none', 12),
+  churnSpec('bs3-churn-32768-full', 'better-sqlite3', 32768, 'full', 8),
+  churnSpec('bs3-churn-1024-none-vacuum', 'better-sqlite3', 1024, 'none', 25, { after: 'vacuum' }),
+  churnSpec('bs3-churn-8192-incremental-ivac', 'better-sqlite3', 8192, 'incremental', 20, { after: 'incremental_vacuum' }),
+  churnSpec('bs3-churn-1024-utf16le', 'better-sqlite3', 1024, 'incremental', 20, { encoding: 'UTF-16le' }),
+  churnSpec('bs3-churn-4096-wal-frames', 'better-sqlite3', 4096, 'none', 15, { wal: 'frames' }),
+  churnSpec('bs3-churn-2048-wal-checkpointed', 'better-sqlite3', 2048, 'incremental', 15, { wal: 'checkpointed' }),
+  ...(
+    [
+      ['shell', 512, 'full'],
+      ['bs3', 1024, 'incremental'],
+      ['shell', 4096, 'none'],
+      ['bs3', 65536, 'incremental'],
+      ['bs3', 2048, 'full'],
+    ] as const
+  ).map(([w, pageSize, autoVacuum]): ScriptSpec => ({
+    name: `${w}-features-${pageSize}-${autoVacuum}`,
+    writer: w === 'shell' ? 'sqlite3-shell' : 'better-sqlite3',
+    pageSize,
+    autoVacuum,
+    what: 'schema features: AUTOINCREMENT, STRICT, generated columns, all serial types, collations, WITHOUT ROWID overflow, view, trigger, FTS5, R-tree, overflowing CREATE statements, a 1200-column row, ALTER TABLE, DROP TABLE, ANALYZE',
+    main: (r) => featureSql(r, pageSize),
+  })),
+  { name: 'bs3-features-4096-utf16le', writer: 'better-sqlite3', pageSize: 4096, autoVacuum: 'none', encoding: 'UTF-16le', what: 'schema features (as above) in UTF-16le', main: (r) => featureSql(r, 4096) },
+  { name: 'shell-deep-512', writer: 'sqlite3-shell', pageSize: 512, autoVacuum: 'none', what: '60000 tiny rows and an index: 4-level trees', main: () => deepSql(60000) },
+  { name: 'bs3-deep-1024-full', writer: 'better-sqlite3', pageSize: 1024, autoVacuum: 'full', what: '60000 tiny rows and an index under auto_vacuum', main: () => deepSql(60000) },
+  { name: 'shell-trunks-512', writer: 'sqlite3-shell', pageSize: 512, autoVacuum: 'none', what: 'a freelist of several trunk pages (free pages zeroed)', main: () => trunksSql(6000) },
+  { name: 'bs3-trunks-512-incremental', writer: 'better-sqlite3', pageSize: 512, autoVacuum: 'incremental', what: 'a freelist of several trunk pages (old content kept)', main: () => trunksSql(6000) },
+  {
+    name: 'bs3-resize-4096-to-1024-full',
+    writer: 'better-sqlite3',
+    pageSize: 1024,
+    autoVacuum: 'full',
+    initial: { pageSize: 4096, autoVacuum: 'none' },
+    what: 'page size 4096 -> 1024 and auto_vacuum none -> full by VACUUM',
+    main: (r) => churnSql(r, 4096, 10) + 'PRAGMA page_size=1024;\nPRAGMA auto_vacuum=full;\nVACUUM;\n',
+  },
+  {
+    name: 'shell-wal-shrink-2048',
+    writer: 'sqlite3-shell',
+    pageSize: 2048,
+    autoVacuum: 'none',
+    what: 'WAL: most rows deleted and VACUUM in frames left in the -wal (the file is longer than the database)',
+    main: () => deepSql(20000),
+    wal: 'frames',
+    walPart: () => 'DELETE FROM d WHERE id > 2000;\nVACUUM;\n',
+  },
+  {
+    name: 'bs3-wal-shrink-1024-incremental',
+    writer: 'better-sqlite3',
+    pageSize: 1024,
+    autoVacuum: 'incremental',
+    what: 'WAL: most rows deleted and incremental_vacuum in frames left in the -wal',
+    main: () => deepSql(20000),
+    wal: 'frames',
+    walPart: () => 'DELETE FROM d WHERE id > 2000;\nPRAGMA incremental_vacuum;\n',
+  },
 ];
 
-function writeChurn(file: string, s: ChurnSpec, seed: number): void {
+function writeScript(file: string, s: ScriptSpec, seed: number): void {
   const r = rng(seed);
-  const setup = `PRAGMA page_size=${s.pageSize};\nPRAGMA auto_vacuum=${s.autoVacuum};\nPRAGMA encoding='${s.encoding ?? 'UTF-8'}';\n`;
-  const state = { nextId: 1, kvN: 0, t0: 0 };
-  const main = churnSql(r, s.pageSize, s.txns, state);
-  // The WAL part: a few transactions more after the switch (frames left or checkpointed).
-  const walPart = s.wal ? churnSql(r, s.pageSize, 5, state) : '';
-  let after = '';
-  if (s.after === 'vacuum') after = 'VACUUM;\n';
-  if (s.after === 'incremental_vacuum') after = 'PRAGMA incremental_vacuum(5);\n';
+  const init = s.initial ?? { pageSize: s.pageSize, autoVacuum: s.autoVacuum };
+  const setup = `PRAGMA page_size=${init.pageSize};\nPRAGMA auto_vacuum=${init.autoVacuum};\nPRAGMA encoding='${s.encoding ?? 'UTF-8'}';\n`;
+  const main = s.main(r);
+  const walPart = s.wal ? (s.walPart?.(r) ?? '') : '';
   if (s.writer === 'sqlite3-shell') {
-    let script = setup + main + after;
+    let script = setup + main;
     if (s.wal === 'frames') script += 'PRAGMA journal_mode=wal;\n.dbconfig no_ckpt_on_close on\nPRAGMA wal_autocheckpoint=0;\n' + walPart;
     if (s.wal === 'checkpointed') script += 'PRAGMA journal_mode=wal;\n' + walPart + 'PRAGMA wal_checkpoint(TRUNCATE);\n';
     sqliteShell(file, script);
@@ -1490,7 +1668,6 @@ function writeChurn(file: string, s: ChurnSpec, seed: number): void {
     db.pragma('synchronous=OFF');
     db.exec(setup);
     db.exec(main);
-    if (after) db.exec(after);
     if (s.wal) {
       db.pragma('journal_mode=wal');
       db.pragma('wal_autocheckpoint=0');
@@ -1533,18 +1710,20 @@ export function buildCorruptCorpus(dir: string, options: CorruptCorpusOptions = 
   };
 
   const modes: AutoVacuum[] = ['none', 'full', 'incremental'];
-  const bases: Array<{ name: string; pageSize: number; autoVacuum: AutoVacuum; rows?: number }> = [];
+  const bases: Array<{ name: string; pageSize: number; autoVacuum: AutoVacuum; rows?: number; wideRange?: boolean }> = [];
   for (const pageSize of PAGE_SIZES) for (const autoVacuum of modes) bases.push({ name: `p${pageSize}-${autoVacuum}`, pageSize, autoVacuum });
   // Small ones (<= 64 KiB), whose cases can serve as fuzz seeds.
   bases.push({ name: 'p512-none-small', pageSize: 512, autoVacuum: 'none', rows: 60 });
   bases.push({ name: 'p1024-full-small', pageSize: 1024, autoVacuum: 'full', rows: 40 });
   bases.push({ name: 'p1024-incremental-small', pageSize: 1024, autoVacuum: 'incremental', rows: 40 });
+  // A freelist of several trunk pages.
+  bases.push({ name: 'p512-none-trunks', pageSize: 512, autoVacuum: 'none', rows: 1500, wideRange: true });
   let baseIndex = 0;
-  for (const { name, pageSize, autoVacuum, rows } of bases) {
+  for (const { name, pageSize, autoVacuum, rows, wideRange } of bases) {
     {
       const path = join(baseDir, `${name}.db`);
       const secureDelete = baseIndex % 2 === 1;
-      const old = writeBase(path, pageSize, autoVacuum, seedOf(seed, name), secureDelete, rows);
+      const old = writeBase(path, pageSize, autoVacuum, seedOf(seed, name), secureDelete, rows, wideRange);
       const b = analyze(name, path, old, autoVacuum);
       const common = { base: name, pageSize, autoVacuum, wal: false, writer: 'better-sqlite3' as const };
       add({ ...common, id: `clean.base.${name}`, kind: 'clean', variant: 'base', description: `base ${name} after churn (better-sqlite3, secure_delete ${secureDelete ? 'on' : 'off'}), ${b.pageCount} pages, ${b.trunks.length + b.freeLeaves.length} free` }, null, path);
@@ -1574,13 +1753,13 @@ export function buildCorruptCorpus(dir: string, options: CorruptCorpusOptions = 
     }
   }
 
-  const churnDir = join(dir, 'churn');
-  mkdirSync(churnDir, { recursive: true });
-  for (const s of CHURN_SPECS) {
-    const file = join(churnDir, `${s.name}.db`);
-    writeChurn(file, s, seedOf(seed, s.name));
-    const what = [s.writer === 'sqlite3-shell' ? 'sqlite3 shell 3.40.1 (SECURE_DELETE)' : 'better-sqlite3 (no secure delete)', `${s.txns} churn transactions`, s.encoding ?? 'UTF-8', s.after ?? '', s.wal ? `WAL ${s.wal}` : ''].filter(Boolean).join(', ');
-    add({ id: `clean.churn.${s.name}`, kind: 'clean', variant: s.wal ? `wal-${s.wal}` : s.after ?? 'churn', base: s.name, pageSize: s.pageSize, autoVacuum: s.autoVacuum, wal: s.wal === 'frames', writer: s.writer, description: what }, null, file);
+  const scriptDir = join(dir, 'scripts');
+  mkdirSync(scriptDir, { recursive: true });
+  for (const s of SCRIPT_SPECS) {
+    const file = join(scriptDir, `${s.name}.db`);
+    writeScript(file, s, seedOf(seed, s.name));
+    const by = s.writer === 'sqlite3-shell' ? 'sqlite3 shell 3.40.1 (SECURE_DELETE)' : 'better-sqlite3 (no secure delete)';
+    add({ id: `clean.script.${s.name}`, kind: 'clean', variant: s.name.replace(/^(shell|bs3)-/, '').replace(/-.*/, '') + (s.wal ? `-wal-${s.wal}` : ''), base: s.name, pageSize: s.pageSize, autoVacuum: s.autoVacuum, wal: s.wal === 'frames', writer: s.writer, description: `${by}: ${s.what}${s.encoding ? `, ${s.encoding}` : ''}` }, null, file);
   }
 
   if (options.withoutNamedCorpus !== true) {
