@@ -260,7 +260,7 @@ function hasHotJournal(db: string): boolean {
 }
 
 const backupOutcomes: Array<{ id: string; api: string; failedWith: string | null; destinationUnchanged: boolean }> = [];
-const vaultOutcomes: Array<{ id: string; failedWith: string | null; vaultUnchanged: boolean; garbageFiles: number }> = [];
+const vaultOutcomes: Array<{ id: string; backup: 'full' | 'incremental'; failedWith: string | null; vaultUnchanged: boolean; garbageFiles: number }> = [];
 
 describe('backups of structurally corrupt cases (a sample of 40)', () => {
   it('backup(src, dst, { verify: true }) and new Backup(src, dst, { verify: true }) fail with SQLITE_CORRUPT and leave the destination as it was', async () => {
@@ -304,28 +304,36 @@ describe('backups of structurally corrupt cases (a sample of 40)', () => {
     expect(problems).toEqual([]);
   });
 
-  it('vault.backup() of each fails with SQLITE_CORRUPT and leaves the vault unchanged (same list, same files, same restores)', async () => {
-    // A vault with a full and an incremental backup of a clean database.
+  it('vault.backup() of each fails with SQLITE_CORRUPT and leaves the vault unchanged (same list, same files, same restores), as a full and as an incremental backup', async () => {
     const t0 = Date.now();
     const vaultDir = path.join(work, 'vault');
-    const source = fresh('vault-source.db');
-    const first = rows.find((x) => x.c.id === 'clean.base.p4096-none');
-    fs.copyFileSync(first?.c.file ?? '', source);
     const vault = await Vault.open(vaultDir, { create: true });
+    // Every committed backup's restore, as made right after it committed.
+    const restores = new Map<string, string>();
+    const committed = async (name: string): Promise<void> => {
+      for (const b of await vault.list(name)) {
+        if (restores.has(`${name}/${b.id}`)) continue;
+        const out = fresh('restore.db');
+        await vault.restore(name, out, { at: b.id });
+        restores.set(`${name}/${b.id}`, sha(out));
+        removeCopy(out);
+      }
+    };
+    // 'db': a full and an incremental backup of a clean database; the corrupt cases come as
+    // other files under this name (a full backup is attempted).
+    const source = fresh('vault-source.db');
+    fs.copyFileSync(rows.find((x) => x.c.id === 'clean.base.p4096-none')?.c.file ?? '', source);
     await vault.backup(source, { name: 'db', type: 'full' });
     const w = new BetterSqlite3(source);
     w.prepare('UPDATE t SET c = c + 1 WHERE id % 3 = 0').run();
     w.close();
     await vault.backup(source, { name: 'db' });
-    const listBefore = await vault.list();
-    expect(listBefore.length).toBe(2);
-    const restoresBefore = new Map<string, string>();
-    for (const b of listBefore) {
-      const out = fresh('restore.db');
-      await vault.restore('db', out, { at: b.id });
-      restoresBefore.set(b.id, sha(out));
-      removeCopy(out);
-    }
+    await committed('db');
+    expect((await vault.list('db')).length).toBe(2);
+    // 'inc-<base>': a file holding the case's clean base, backed up (full), changed by SQLite and
+    // backed up again (incremental), then rewritten in place (same inode) with the corrupt case:
+    // an incremental backup over the clean ones is attempted.
+
     const files = (): Map<string, string> => {
       const m = new Map<string, string>();
       const walk = (d: string): void => {
@@ -338,29 +346,54 @@ describe('backups of structurally corrupt cases (a sample of 40)', () => {
       walk(vaultDir);
       return m;
     };
-    const filesBefore = files();
     const problems: string[] = [];
-    for (const r of sample(40)) {
-      const src = fresh('vault-src.db');
-      copyCase(r.c, src);
-      const f = await failure(() => vault.backup(src, { name: 'db' }));
+    for (const [i, r] of sample(40).entries()) {
+      const incremental = i % 2 === 1;
+      let src: string;
+      let name: string;
+      if (incremental) {
+        name = `inc-${r.c.base}`;
+        src = fresh('vault-inc.db');
+        fs.copyFileSync(rows.find((x) => x.c.id === `clean.base.${r.c.base}`)?.c.file ?? '', src);
+        await vault.backup(src, { name });
+        const wr = new BetterSqlite3(src);
+        wr.prepare('UPDATE t SET c = c + 1 WHERE id % 5 = 0').run();
+        wr.close();
+        const second = await vault.backup(src, { name });
+        expect(second.type, `${name}: the second backup`).toBe('incremental');
+        await committed(name);
+        fs.writeFileSync(src, fs.readFileSync(r.c.file));
+      } else {
+        name = 'db';
+        src = fresh('vault-src.db');
+        copyCase(r.c, src);
+      }
+      const filesBefore = files();
+      const listBefore = JSON.stringify(await vault.list());
+      const f = await failure(() => vault.backup(src, { name }));
       const now = files();
       // A failed backup may leave packs it stored before the failure (garbage the next committed
       // backup or prune collects); every other file, and every file that was there, is as it was.
       const lost = [...filesBefore].filter(([k, h]) => now.get(k) !== h).map(([k]) => k);
       const extra = [...now.keys()].filter((k) => !filesBefore.has(k));
-      const foreign = extra.filter((k) => !k.startsWith(`packs${path.sep}db${path.sep}`));
-      const listNow = await vault.list();
-      const unchanged = lost.length === 0 && foreign.length === 0 && JSON.stringify(listNow) === JSON.stringify(listBefore);
-      vaultOutcomes.push({ id: r.c.id, failedWith: f && `${f.code}: ${f.message}`, vaultUnchanged: unchanged, garbageFiles: extra.length });
-      if (!f || !expectedCodes(r).includes(f.code)) problems.push(`vault ${show(r)}\n    vault.backup: ${f ? `${f.code}: ${f.message}` : 'succeeded'}`);
-      if (!unchanged) problems.push(`vault ${r.c.id}: changed files ${JSON.stringify(lost)}, new files ${JSON.stringify(foreign)}, list ${listNow.length} backups`);
+      const foreign = extra.filter((k) => !k.startsWith(`packs${path.sep}${name}${path.sep}`));
+      const listNow = JSON.stringify(await vault.list());
+      const unchanged = lost.length === 0 && foreign.length === 0 && listNow === listBefore;
+      vaultOutcomes.push({ id: r.c.id, backup: incremental ? 'incremental' : 'full', failedWith: f && `${f.code}: ${f.message}`, vaultUnchanged: unchanged, garbageFiles: extra.length });
+      if (!f || !expectedCodes(r).includes(f.code)) problems.push(`vault (${incremental ? 'incremental' : 'full'}) ${show(r)}\n    vault.backup: ${f ? `${f.code}: ${f.message}` : 'succeeded'}`);
+      if (!unchanged) problems.push(`vault ${r.c.id}: changed files ${JSON.stringify(lost)}, new files ${JSON.stringify(foreign)}, list ${listNow === listBefore ? 'same' : 'changed'}`);
       removeCopy(src);
+      // A failure that committed (the rule broken) must not make the next case's comparison fail too.
+      if (!f) await committed(name);
     }
-    for (const b of listBefore) {
+    // Every committed backup still restores what it restored right after it committed.
+    const listed = (await vault.list()).map((b) => `${b.name}/${b.id}`);
+    expect(listed.sort()).toEqual([...restores.keys()].sort());
+    for (const [key, want] of restores) {
+      const [name, id] = key.split('/') as [string, string];
       const out = fresh('restore.db');
-      await vault.restore('db', out, { at: b.id });
-      if (sha(out) !== restoresBefore.get(b.id)) problems.push(`backup ${b.id} restores differently after the failed backups`);
+      await vault.restore(name, out, { at: id });
+      if (sha(out) !== want) problems.push(`backup ${key} restores differently after the failed backups`);
       removeCopy(out);
     }
     timing.vaultMs = Date.now() - t0;
