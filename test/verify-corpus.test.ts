@@ -25,13 +25,12 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Backup, backup, Database, LitevaultError, Vault, verify } from '../dist/index.js';
 import {
-  bs3IntegrityCheck,
   buildCorruptCorpus,
   classify,
   copyCase,
   MUTATION_KINDS,
   removeCopy,
-  shellIntegrityCheck,
+  sqliteVerdicts,
   type CorpusCase,
   type SqliteVerdict,
 } from './oracle/corrupt-corpus';
@@ -76,10 +75,10 @@ function combined(a: SqliteClass, b: SqliteClass): SqliteClass {
   return 'ok';
 }
 
-async function ours(c: CorpusCase): Promise<OursVerdict> {
+/** verify() of a copy of `c`, whose files hash to `want` (caseSha). */
+async function ours(c: CorpusCase, want: string): Promise<OursVerdict> {
   const copy = fresh('ours.db');
   copyCase(c, copy);
-  const want = caseSha(c);
   let v: OursVerdict;
   try {
     const r = await verify(copy);
@@ -117,31 +116,16 @@ beforeAll(async () => {
   t = Date.now();
   const hashes = new Map(cases.map((c) => [c.id, caseSha(c)]));
   const partial = new Map<string, Partial<Row>>(cases.map((c) => [c.id, { c, hash: hashes.get(c.id) }]));
-  // The shell runs in child processes (two at a time) and verify() on the threadpool while
-  // better-sqlite3 checks in this thread, yielding between cases.
-  const shellJobs = pool(cases, 2, async (c) => {
-    const copy = fresh('shell.db');
-    copyCase(c, copy);
-    const v = await shellIntegrityCheck(copy);
-    removeCopy(copy);
-    Object.assign(partial.get(c.id) as Row, { shell: v });
+  // The judges run in child processes while verify() checks in this one.
+  const judged = sqliteVerdicts(cases, work).then((verdicts) => {
+    for (const c of cases) Object.assign(partial.get(c.id) as Row, verdicts.get(c.id));
+    timing.sqliteMs = Date.now() - t;
   });
-  const oursJobs = pool(cases, 1, async (c) => {
-    Object.assign(partial.get(c.id) as Row, { ours: await ours(c) });
+  await pool(cases, 2, async (c) => {
+    Object.assign(partial.get(c.id) as Row, { ours: await ours(c, hashes.get(c.id) ?? '') });
   });
-  timing.hashMs = Date.now() - t;
-  for (const c of cases) {
-    const copy = fresh('bs3.db');
-    copyCase(c, copy);
-    const v = bs3IntegrityCheck(copy);
-    removeCopy(copy);
-    Object.assign(partial.get(c.id) as Row, { bs3: v });
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  timing.bs3Ms = Date.now() - t;
-  await shellJobs;
-  timing.shellMs = Date.now() - t;
-  await oursJobs;
+  timing.oursMs = Date.now() - t;
+  await judged;
   rows = [...partial.values()].map((p) => {
     const r = p as Row;
     r.bs3Class = classify(r.bs3);

@@ -22,8 +22,9 @@
  */
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { corpusSpecs, createDatabase, PAGE_SIZES } from './corpus';
 import { mulberry32 } from './random';
 import { SQLITE3_BIN, sqliteShell } from './sqlite';
@@ -1469,6 +1470,7 @@ function featureSql(r: Rng, pageSize: number): string {
     'CREATE VIRTUAL TABLE docs USING fts5(title, body);',
     'CREATE VIRTUAL TABLE boxes USING rtree(id, x0, x1, y0, y1);',
   ];
+  out.push('BEGIN;');
   const values = ['NULL', '0', '1', '-1', '127', '-128', '32767', '8388607', '2147483647', '140737488355327', '9223372036854775807', '-9223372036854775808', '1.5', '-0.0', '1e308', "''", "x''", "'é漢🙂'"];
   values.forEach((v, i) => out.push(`INSERT INTO types(id, v) VALUES (${i + 1}, ${v});`));
   out.push(`INSERT INTO types(v) VALUES (${sqlText(text(r, pageSize * 2))}), (X'${r.bytes(pageSize * 3).toString('hex')}');`);
@@ -1483,7 +1485,7 @@ function featureSql(r: Rng, pageSize: number): string {
     const y = r.int(1000);
     out.push(`INSERT INTO boxes VALUES (${i + 1}, ${x}, ${x + 1 + r.int(50)}, ${y}, ${y + 1 + r.int(50)});`);
   }
-  out.push(`INSERT INTO "odd ""name"" here" VALUES (1, 'q');`);
+  out.push(`INSERT INTO "odd ""name"" here" VALUES (1, 'q');`, 'COMMIT;', 'BEGIN;');
   for (let t = 0; t < 40; t++) {
     const cols = Array.from({ length: 30 }, (_, j) => `c${j}_${text(r, 12)} TEXT DEFAULT '${text(r, 30)}'`);
     out.push(`CREATE TABLE wide_${t}(id INTEGER PRIMARY KEY, ${cols.join(', ')});`);
@@ -1494,6 +1496,7 @@ function featureSql(r: Rng, pageSize: number): string {
   out.push(`INSERT INTO huge_row(k0, k600, k1199) VALUES (1, 2, 3);`);
   out.push(`INSERT INTO huge_row VALUES (${Array.from({ length: 1200 }, (_, j) => (j % 7 === 0 ? 'NULL' : String(j * 1000))).join(', ')});`);
   out.push(
+    'COMMIT;',
     "ALTER TABLE types ADD COLUMN extra TEXT DEFAULT 'later';",
     'INSERT INTO types(v, extra) VALUES (42, NULL);',
     'ALTER TABLE coll RENAME COLUMN c TO c2;',
@@ -1650,13 +1653,14 @@ const SCRIPT_SPECS: ScriptSpec[] = [
 function writeScript(file: string, s: ScriptSpec, seed: number): void {
   const r = rng(seed);
   const init = s.initial ?? { pageSize: s.pageSize, autoVacuum: s.autoVacuum };
-  const setup = `PRAGMA page_size=${init.pageSize};\nPRAGMA auto_vacuum=${init.autoVacuum};\nPRAGMA encoding='${s.encoding ?? 'UTF-8'}';\n`;
+  // synchronous=OFF: no fsync per transaction (the file format does not depend on it).
+  const setup = `PRAGMA synchronous=OFF;\nPRAGMA page_size=${init.pageSize};\nPRAGMA auto_vacuum=${init.autoVacuum};\nPRAGMA encoding='${s.encoding ?? 'UTF-8'}';\n`;
   const main = s.main(r);
   const walPart = s.wal ? (s.walPart?.(r) ?? '') : '';
   if (s.writer === 'sqlite3-shell') {
     let script = setup + main;
-    if (s.wal === 'frames') script += 'PRAGMA journal_mode=wal;\n.dbconfig no_ckpt_on_close on\nPRAGMA wal_autocheckpoint=0;\n' + walPart;
-    if (s.wal === 'checkpointed') script += 'PRAGMA journal_mode=wal;\n' + walPart + 'PRAGMA wal_checkpoint(TRUNCATE);\n';
+    if (s.wal === 'frames') script += 'PRAGMA journal_mode=wal;\nPRAGMA synchronous=OFF;\n.dbconfig no_ckpt_on_close on\nPRAGMA wal_autocheckpoint=0;\n' + walPart;
+    if (s.wal === 'checkpointed') script += 'PRAGMA journal_mode=wal;\nPRAGMA synchronous=OFF;\n' + walPart + 'PRAGMA wal_checkpoint(TRUNCATE);\n';
     sqliteShell(file, script);
     if (s.wal === 'frames' && !(existsSync(file + '-wal') && statSync(file + '-wal').size > 32)) throw new Error(`${file}: no frames left in the -wal`);
     rmSync(file + '-shm', { force: true });
@@ -1830,45 +1834,62 @@ export function copyCase(c: CorpusCase, to: string): void {
   if (c.wal) copyFileSync(c.file + '-wal', to + '-wal');
 }
 
+/** Removes a copy made by {@link copyCase} and whatever SQLite left beside it (-wal, -shm, -journal). */
 export function removeCopy(path: string): void {
   for (const sfx of ['', '-wal', '-shm', '-journal']) rmSync(path + sfx, { force: true });
 }
 
-/** PRAGMA integrity_check by better-sqlite3 (SQLite 3.53), read-only, on `copy`. */
-export function bs3IntegrityCheck(copy: string): SqliteVerdict {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(copy, { readonly: true, fileMustExist: true });
-    const rows = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
-    return verdictOf(rows.map(String), null, false);
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    const code = e.code ?? 'ERROR';
-    const message = e.message ?? String(err);
-    return verdictOf([], `${code}: ${message}`, isCorruptError(code, message));
-  } finally {
-    db?.close();
-  }
+const INTEGRITY_CHILD = fileURLToPath(new URL('./integrity-child.cjs', import.meta.url));
+
+/** What both SQLites said about one case. */
+export interface SqliteVerdicts {
+  /** better-sqlite3: SQLite 3.53, read-only open. */
+  bs3: SqliteVerdict;
+  /** The sqlite3 shell: SQLite 3.40.1, -readonly. */
+  shell: SqliteVerdict;
 }
 
-/** PRAGMA integrity_check by the sqlite3 shell (3.40.1), `-readonly`, on `copy`, in a child process. */
-export function shellIntegrityCheck(copy: string): Promise<SqliteVerdict> {
-  return new Promise((done) => {
-    const child = execFile(
-      SQLITE3_BIN,
-      ['-batch', '-init', '/dev/null', '-readonly', resolve(copy)],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const rows = stdout.split('\n').filter((l) => l !== '');
-        const errText = stderr.trim();
-        if (err || errText !== '') {
-          const message = errText || (err?.message ?? 'failed');
-          done(verdictOf(rows, message, isCorruptError('', message)));
-          return;
-        }
-        done(verdictOf(rows.length === 1 ? rows : [rows.join('\n')], null, false));
-      },
-    );
-    child.stdin?.end('PRAGMA integrity_check;\n');
+/** The sqlite3 shell's output as a verdict: its rows, and a failure as an error (corrupt when it says so). */
+function shellVerdict(stdout: string, stderr: string, failed: string | null): SqliteVerdict {
+  const rows = stdout.split('\n').filter((l) => l !== '');
+  const errText = stderr.trim();
+  if (failed !== null || errText !== '') {
+    const message = errText || (failed ?? 'failed');
+    return verdictOf(rows, message, isCorruptError('', message));
+  }
+  return verdictOf(rows.length === 1 ? rows : [rows.join('\n')], null, false);
+}
+
+/**
+ * PRAGMA integrity_check of every case by both SQLites, each on a copy made in `dir` (the case
+ * files are only read), in a child process of their own (test/oracle/integrity-child.cjs):
+ * better-sqlite3 there, the sqlite3 shell in processes it starts, two at a time. The child's
+ * environment is the test's without a preloaded sanitizer runtime (npm run test:asan preloads one
+ * into Node for litevault's addon; SQLite needs none).
+ */
+export function sqliteVerdicts(cases: readonly CorpusCase[], dir: string): Promise<Map<string, SqliteVerdicts>> {
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  return new Promise((done, fail) => {
+    const child = execFile(process.execPath, [INTEGRITY_CHILD], { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, env }, (err, stdout, stderr) => {
+      if (err) {
+        fail(new Error(`integrity-child failed: ${err.message}\n${stderr}`));
+        return;
+      }
+      type Out = { id: string; bs3: { rows: string[]; error: { code: string; message: string } | null }; shell: { stdout: string; stderr: string; failed: string | null } };
+      const out = JSON.parse(stdout) as Out[];
+      done(
+        new Map(
+          out.map((o) => [
+            o.id,
+            {
+              bs3: o.bs3.error ? verdictOf([], `${o.bs3.error.code}: ${o.bs3.error.message}`, isCorruptError(o.bs3.error.code, o.bs3.error.message)) : verdictOf(o.bs3.rows, null, false),
+              shell: shellVerdict(o.shell.stdout, o.shell.stderr, o.shell.failed),
+            },
+          ]),
+        ),
+      );
+    });
+    child.stdin?.end(JSON.stringify({ dir, shell: SQLITE3_BIN, cases: cases.map((c) => ({ id: c.id, file: c.file, wal: c.wal })) }));
   });
 }
