@@ -759,6 +759,7 @@ describe('verified Backup, WAL source, snapshot mode: SQLite changes the schema 
     await b.finish();
     expect(checkpoint).toBeDefined();
     const copy = path.join(dir, 'copy.db');
+    expectSameImage(copy, pre);
     expect(integrityCheck(copy)).toBe('ok');
     expect(logicalDump(copy)).toBe(logicalDump(pre));
     expect(r.pageCount).toBe(pragmas(pre).pageCount);
