@@ -6,6 +6,7 @@
 #include "format/byte_order.h"
 #include "format/new_database.h"
 #include "os/sync_point.h"
+#include "verify/cksumvfs.h"
 
 namespace litevault {
 namespace {
@@ -177,7 +178,13 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
       if (next_ == 1) check_.reset(new StructureCheck(buffer_.data(), pageSize, src.pageCount(), StructureCheck::Options()));
       for (uint32_t i = 0; i < count; i++) check_->addPage(next_ + i, buffer_.data() + size_t(i) * pageSize);
     }
-    if (next_ == 1) put4(buffer_.data() + 28, src.pageCount());  // backupOnePage: the size at 28
+    if (next_ == 1) {
+      // A cksumvfs source (verify/cksumvfs.h) keeps its page checksums in the copy: page 1 is
+      // stamped again after byte 28 here and the header changes of the commit.
+      stampCksumvfs_ = buffer_[20] == kCksumvfsReserve && cksumvfsMatches(buffer_.data(), pageSize);
+      put4(buffer_.data() + 28, src.pageCount());  // backupOnePage: the size at 28
+      if (stampCksumvfs_) cksumvfsCompute(buffer_.data(), pageSize, buffer_.data() + pageSize - kCksumvfsReserve);
+    }
     LV_RETURN_IF_ERROR(dst.writeBytes(uint64_t(next_ - 1) * pageSize, buffer_.data(), size_t(count) * pageSize));
     next_ += count;
   }
@@ -212,6 +219,7 @@ Status Backup::complete(Pager& src, Pager& dst) {
     LV_RETURN_IF_ERROR(dst.writeBytes(0, page.data(), page.size()));
     finalSize = kDefaultPageSize;
   }
+  if (stampCksumvfs_ && src.pageCount() != 0) dst.stampCksumvfsPage1AtCommit(src.pageSize());
   uint8_t cookie[4];
   put4(cookie, destinationOldCookie_ + 1);
   LV_RETURN_IF_ERROR(dst.writeBytes(40, cookie, sizeof(cookie)));
