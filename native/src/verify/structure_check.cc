@@ -70,8 +70,9 @@ std::string StructureCheck::Where::prefix() const {
   return "";
 }
 
+// A finding about a pointer beyond the database is about the page holding the pointer.
 void StructureCheck::add(const Where& where, uint32_t page, const std::string& message) {
-  add(page, where.structure(), where.prefix() + message);
+  add(page <= pageCount_ ? page : where.page, where.structure(), where.prefix() + message);
 }
 
 void StructureCheck::add(uint32_t page, const std::string& structure, const std::string& message) {
@@ -202,7 +203,7 @@ void StructureCheck::checkPtrmap(uint32_t child, uint8_t type, uint32_t parent, 
   const uint32_t map = ptrmapPageOf(child);
   if (child < 2 || child == map || child > pageCount_ || map > pageCount_ || ptrType_[child] < 1 ||
       ptrType_[child] > 5) {
-    add(child, "pointer map", where.prefix() + "Failed to read ptrmap key=" + u(child));
+    add(child <= pageCount_ ? child : where.page, "pointer map", where.prefix() + "Failed to read ptrmap key=" + u(child));
     return;
   }
   if (ptrType_[child] != type || ptrParent_[child] != parent) {
@@ -218,12 +219,13 @@ Status StructureCheck::checkFreelist(const Reader& read) {
   const uint32_t expected = get4(page1_.data() + 36);
   uint32_t n = expected;
   const uint64_t before = findingCount_;
-  const Where where{Where::kFreelist, 0, 0, 0};
+  Where where{Where::kFreelist, 0, 1, 0};  // .page: the page holding the next pointer
   std::vector<uint8_t> trunk(pageSize_);
   const uint32_t maxLeaves = geometry_.usableSize / 4 - 2;
-  while (page != 0 && !full()) {
+  while (page != 0) {
     if (!checkRef(page, where)) break;
     n--;
+    where.page = page;
     LV_RETURN_IF_ERROR(read(page, trunk.data()));
     const uint32_t leaves = get4(trunk.data() + 4);
     if (autoVacuum_) checkPtrmap(page, kPtrmapFreePage, 0, where);
@@ -251,7 +253,7 @@ void StructureCheck::checkOverflow(uint32_t first, uint32_t expected, const Wher
   uint32_t page = first;
   uint32_t n = expected;
   const uint64_t before = findingCount_;
-  while (page != 0 && !full()) {
+  while (page != 0) {
     if (!checkRef(page, where)) break;
     n--;
     const uint32_t next = pages_[page].next;
@@ -265,11 +267,10 @@ void StructureCheck::checkOverflow(uint32_t first, uint32_t expected, const Wher
 
 // checkTreePage, over the summaries. `height` gets the subtree's height (0: a leaf), -1 when
 // the page could not be followed.
-Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bounds, uint32_t level, int family,
-                            uint32_t root, int* height) {
+Status StructureCheck::walk(const Reader& read, uint32_t page, const Where& from, const Bounds& bounds, uint32_t level,
+                            int family, uint32_t root, int* height) {
   *height = -1;
-  if (full()) return Status::ok();
-  if (!checkRef(page, Where{Where::kRoot, root, page, 0})) return Status::ok();
+  if (!checkRef(page, from)) return Status::ok();
   const Where here{Where::kPage, root, page, 0};
   const PageInfo& info = pages_[page];
   if (info.state == kPtrmap) {
@@ -308,7 +309,7 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
       add(Where{Where::kCell, root, page, info.cells - 1u}, page, "Rowid " + std::to_string(last) + " out of order");
     }
   }
-  for (uint32_t i = 0; i < info.overflows && !full(); i++) {
+  for (uint32_t i = 0; i < info.overflows; i++) {
     const BtreePageFacts::Overflow& o = overflows_[info.overflowStart + i];
     const Where cell{Where::kCell, root, page, o.cell};
     if (autoVacuum_) checkPtrmap(o.first, kPtrmapOverflow1, page, cell);
@@ -321,7 +322,7 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
   }
   int depth = -1;
   bool differs = false;
-  for (uint32_t i = 0; i <= info.cells && !full(); i++) {
+  for (uint32_t i = 0; i <= info.cells; i++) {
     const uint32_t child = children_[info.childStart + i];
     Bounds childBounds = bounds;
     if (table) {
@@ -334,11 +335,10 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
         childBounds.hasHi = true;
       }
     }
-    if (autoVacuum_) {
-      checkPtrmap(child, kPtrmapBtree, page, i < info.cells ? here : Where{Where::kRightChild, root, page, 0});
-    }
+    const Where pointer = i < info.cells ? Where{Where::kCell, root, page, i} : Where{Where::kRightChild, root, page, 0};
+    if (autoVacuum_) checkPtrmap(child, kPtrmapBtree, page, pointer);
     int childHeight = -1;
-    LV_RETURN_IF_ERROR(walk(read, child, childBounds, level + 1, table ? kTable : kIndex, root, &childHeight));
+    LV_RETURN_IF_ERROR(walk(read, child, pointer, childBounds, level + 1, table ? kTable : kIndex, root, &childHeight));
     if (childHeight < 0) continue;
     if (depth < 0) {
       depth = childHeight;
@@ -440,7 +440,7 @@ Status StructureCheck::finish(const Reader& read, Report* out) {
   // The schema b-tree first: its leaves (collected by the walk) name the other roots.
   int height = 0;
   schemaLeaves_.clear();
-  LV_RETURN_IF_ERROR(walk(read, 1, Bounds(), 0, kTable, 1, &height));
+  LV_RETURN_IF_ERROR(walk(read, 1, Where{Where::kRoot, 1, 1, 0}, Bounds(), 0, kTable, 1, &height));
   std::vector<Root> roots;
   LV_RETURN_IF_ERROR(readSchema(read, &roots));
 
@@ -456,19 +456,19 @@ Status StructureCheck::finish(const Reader& read, Report* out) {
   }
 
   for (const Root& r : roots) {
-    if (full()) break;
-    if (autoVacuum_ && r.page > 1) checkPtrmap(r.page, kPtrmapRootPage, 0, Where{Where::kRoot, r.page, r.page, 0});
+    const Where schema{Where::kRoot, r.page, 1, 0};  // the pointer is in the schema (page 1's tree)
+    if (autoVacuum_ && r.page > 1) checkPtrmap(r.page, kPtrmapRootPage, 0, schema);
     if (r.page >= 1 && r.page <= pageCount_ && pages_[r.page].state == kGood && r.family != 0 &&
         (r.family == kTable) != isTableFlag(pages_[r.page].flag)) {
       add(r.page, "tree " + u(r.page),
           "Tree " + u(r.page) + ": the root page of " + r.name + " is " +
               (isTableFlag(pages_[r.page].flag) ? "a table" : "an index") + " b-tree page");
     }
-    LV_RETURN_IF_ERROR(walk(read, r.page, Bounds(), 0, r.family, r.page, &height));
+    LV_RETURN_IF_ERROR(walk(read, r.page, schema, Bounds(), 0, r.family, r.page, &height));
   }
 
   // Every page used once or free; pointer-map pages never used.
-  for (uint32_t page = 1; page <= pageCount_ && !full(); page++) {
+  for (uint32_t page = 1; page <= pageCount_; page++) {
     const bool used = (referenced_[page / 64] >> (page % 64)) & 1;
     const bool map = isPtrmapPage(page);
     if (!used && !map) add(page, "page map", "Page " + u(page) + ": never used");
