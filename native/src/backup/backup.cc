@@ -191,7 +191,8 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
   return Status::ok();
 }
 
-// verify_: the check's second phase, reading the source in this step's read transaction.
+// verify_: the check's second phase, reading the source in this step's read transaction. The
+// check is kept until the copy is done: a last step retried after BUSY checks again.
 Status Backup::finishCheck(Pager& src) {
   if (!verify_ || src.pageCount() == 0) return Status::ok();
   if (!check_ || check_->pageCount() != src.pageCount()) {
@@ -199,7 +200,6 @@ Status Backup::finishCheck(Pager& src) {
   }
   StructureCheck::Report report;
   LV_RETURN_IF_ERROR(check_->finish([&src](uint32_t page, uint8_t* out) { return src.readPages(page, 1, out); }, &report));
-  check_.reset();
   if (!report.ok()) return StructureCheck::corruption(report, "source database '" + src.path() + "'");
   return Status::ok();
 }
@@ -218,6 +218,8 @@ Status Backup::complete(Pager& src, Pager& dst) {
     put4(page.data() + 28, 1);
     LV_RETURN_IF_ERROR(dst.writeBytes(0, page.data(), page.size()));
     finalSize = kDefaultPageSize;
+    // A destination that keeps cksumvfs's 8 reserved bytes stays readable through cksumvfs.
+    if (destinationHadPages && dst.header().reservedBytes == kCksumvfsReserve) dst.stampCksumvfsPage1AtCommit(pageSize);
   }
   if (stampCksumvfs_ && src.pageCount() != 0) dst.stampCksumvfsPage1AtCommit(src.pageSize());
   uint8_t cookie[4];
@@ -229,6 +231,7 @@ Status Backup::complete(Pager& src, Pager& dst) {
   }
   LV_RETURN_IF_ERROR(dst.commit(finalSize));
   destinationOpen_ = false;
+  check_.reset();
   return dst.endRead();
 }
 

@@ -271,8 +271,8 @@ Status VaultScan::finishCheck(Pager& src) {
   }
   StructureCheck::Report report;
   LV_RETURN_IF_ERROR(check_->finish([&src](uint32_t page, uint8_t* out) { return src.readPages(page, 1, out); }, &report));
-  check_.reset();
   if (!report.ok()) return StructureCheck::corruption(report, "source database '" + src.path() + "'");
+  check_.reset();
   return Status::ok();
 }
 

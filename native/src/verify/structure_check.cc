@@ -18,6 +18,11 @@ constexpr uint8_t kPtrmapRootPage = 1, kPtrmapFreePage = 2, kPtrmapOverflow1 = 3
                   kPtrmapBtree = 5;
 constexpr uint32_t kMaxDepth = 20;  // BTCURSOR_MAX_DEPTH: a cursor cannot descend further
 constexpr int kTable = 1, kIndex = 2;
+// The schema's records are read up to this size (their type, name and root page come first; a
+// longer CREATE statement is only searched for WITHOUT ROWID as far as this goes).
+constexpr uint32_t kMaxSchemaRecord = 4 << 20;
+// Damaged pages keep their first problem's message up to this many; later ones a generic one.
+constexpr size_t kMaxDamageMessages = 10000;
 
 std::string u(uint64_t v) { return std::to_string(v); }
 
@@ -128,7 +133,7 @@ void StructureCheck::addPage(uint32_t page, const uint8_t* image) {
   std::string error;
   if (!checkBtreePage(geometry_, page, image, &facts_, &error)) {
     info.state = kBad;
-    damage_[page] = std::move(error);
+    if (damage_.size() < kMaxDamageMessages) damage_[page] = std::move(error);
     return;
   }
   info.state = kGood;
@@ -174,9 +179,13 @@ std::vector<uint32_t> StructureCheck::pagesToRead() const {
       for (uint32_t i = 0; i <= info.cells; i++) stack.push_back(children_[info.childStart + i]);
     } else if (info.flag == kTableLeaf) {
       want(page);
-      for (uint32_t i = 0; i < info.overflows; i++) {
-        uint32_t next = overflows_[info.overflowStart + i].first;
-        for (uint32_t hops = 0; hops < pageCount_ && want(next); hops++) next = pages_[next].next;
+      for (uint32_t i = 0; i < info.overflows; i++) {  // readPayload's reads, page for page
+        const BtreePageFacts::Overflow& o = overflows_[info.overflowStart + i];
+        uint32_t next = o.first;
+        for (uint32_t hop = 0, hops = schemaChainPages(o.pages); hop < hops && next != 0 && next <= pageCount_ && next != lockPage_; hop++) {
+          want(next);
+          next = pages_[next].next;
+        }
       }
     }
   }
@@ -282,7 +291,8 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Where& from
     return Status::ok();
   }
   if (info.state == kBad) {
-    add(here, page, damage_[page]);
+    auto it = damage_.find(page);
+    add(here, page, it != damage_.end() ? it->second : "a damaged b-tree page (one of too many to describe each)");
     return Status::ok();
   }
   const bool table = isTableFlag(info.flag);
@@ -351,19 +361,25 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Where& from
   return Status::ok();
 }
 
-// A cell's whole payload: its local bytes and then the overflow chain's, as far as the chain
-// goes (a short chain is the overflow check's finding; the record decode then fails).
+// How many overflow pages readPayload reads for a schema cell (pagesToRead lists the same).
+uint32_t StructureCheck::schemaChainPages(uint32_t chainPages) const {
+  return std::min<uint32_t>(chainPages, kMaxSchemaRecord / (geometry_.usableSize - 4) + 1);
+}
+
+// A schema cell's payload, at most kMaxSchemaRecord bytes: its local bytes, then the overflow
+// chain's as far as the chain goes (a short chain is the overflow check's finding).
 Status StructureCheck::readPayload(const Reader& read, const uint8_t* page, const CellInfo& cell,
                                    std::vector<uint8_t>* out) {
   out->assign(page + cell.payloadStart, page + cell.payloadStart + cell.local);
+  const uint32_t wanted = std::min(cell.payload, kMaxSchemaRecord);
   uint32_t next = cell.payload > cell.local ? cell.overflow : 0;
   std::vector<uint8_t> image(pageSize_);
-  for (uint32_t hops = 0; next != 0 && next <= pageCount_ && next != lockPage_ && out->size() < cell.payload && hops < pageCount_;
-       hops++) {
+  const uint32_t hops = schemaChainPages(cell.overflowPages);
+  for (uint32_t hop = 0; hop < hops && next != 0 && next <= pageCount_ && next != lockPage_ && out->size() < wanted; hop++) {
     LV_RETURN_IF_ERROR(read(next, image.data()));
-    const size_t take = std::min<size_t>(geometry_.usableSize - 4, cell.payload - out->size());
+    const size_t take = std::min<size_t>(geometry_.usableSize - 4, wanted - out->size());
     out->insert(out->end(), image.data() + 4, image.data() + 4 + take);
-    next = get4(image.data());
+    next = pages_[next].next;
   }
   return Status::ok();
 }
@@ -384,7 +400,10 @@ Status StructureCheck::readSchema(const Reader& read, std::vector<Root>* roots) 
       CellInfo cell;
       parseCell(geometry_, kTableLeaf, image.data(), get2(image.data() + hdr + 8 + 2 * i), &cell);
       LV_RETURN_IF_ERROR(readPayload(read, image.data(), cell, &payload));
-      if (payload.size() != cell.payload || !decodeRecord(payload.data(), cell.payload, &columns) || columns.size() < 5) {
+      const bool whole = payload.size() == cell.payload;
+      if ((!whole && payload.size() < kMaxSchemaRecord) ||
+          !decodeRecord(payload.data(), static_cast<uint32_t>(payload.size()), cell.payload, &columns) || columns.size() < 5 ||
+          !columns[0].complete || !columns[1].complete || !columns[3].complete) {
         add(leafPage, "schema", "malformed database schema (the record of rowid " + std::to_string(cell.key) + ")");
         continue;
       }
@@ -401,7 +420,7 @@ Status StructureCheck::readSchema(const Reader& read, std::vector<Root>* roots) 
         family = kIndex;
       } else if (type == "table") {
         const std::string sql = columnAscii(columns[4], encoding);
-        family = containsWord(sql, "WITHOUT") && containsWord(sql, "ROWID") ? 0 : kTable;
+        family = !columns[4].complete || (containsWord(sql, "WITHOUT") && containsWord(sql, "ROWID")) ? 0 : kTable;
       }
       roots->push_back(Root{static_cast<uint32_t>(rootPage), family, type + " '" + name + "'"});
     }
@@ -413,6 +432,8 @@ Status StructureCheck::finish(const Reader& read, Report* out) {
   *out = Report();
   out->pageSize = pageSize_;
   out->pageCount = pageCount_;
+  findings_.clear();  // a finish() again after a failed read starts over
+  findingCount_ = 0;
   if (pageCount_ == 0) return Status::ok();
   // Pages nobody handed in: read them now.
   {

@@ -126,6 +126,7 @@ class StructureCheck {
               uint32_t root, int* height);
   Status readSchema(const Reader& read, std::vector<Root>* roots);
   Status readPayload(const Reader& read, const uint8_t* page, const CellInfo& cell, std::vector<uint8_t>* out);
+  uint32_t schemaChainPages(uint32_t chainPages) const;
 
   const Options options_;
   const uint32_t pageSize_;
@@ -140,7 +141,7 @@ class StructureCheck {
   std::vector<uint32_t> children_;
   std::vector<int64_t> keys_;
   std::vector<BtreePageFacts::Overflow> overflows_;
-  std::unordered_map<uint32_t, std::string> damage_;  // kBad pages: their first problem
+  std::unordered_map<uint32_t, std::string> damage_;  // kBad pages: their first problem (the first 10000)
   std::vector<uint8_t> ptrType_;     // auto-vacuum: the pointer-map entry of each page
   std::vector<uint32_t> ptrParent_;
   std::vector<uint64_t> referenced_;  // bit per page (finish)
