@@ -282,6 +282,7 @@ describe("README's \"Backups over time\"", () => {
       list: ['--name', '--json'],
       restore: ['--at', '--overwrite', '--json'],
       prune: ['--keep-last', '--keep-within', '--keep-daily', '--keep-weekly', '--keep-monthly', '--name', '--dry-run', '--json'],
+      verify: ['--name', '--at', '--max-findings', '--cksumvfs', '--json'],
     };
     const verbs = new Set<string>();
     for (const line of lines) {
@@ -292,7 +293,7 @@ describe("README's \"Backups over time\"", () => {
       for (const opt of m[2]!.match(/--[a-z-]+/g) ?? []) expect(allowed[verb], line).toContain(opt);
       expect(run(['vault', verb, '--help']).stdout, `${verb} --help documents what README uses`).toContain(`usage: litevault vault ${verb}`);
     }
-    for (const v of ['backup', 'list', 'restore', 'prune']) expect([...verbs]).toContain(v);
+    for (const v of ['backup', 'list', 'restore', 'prune', 'verify']) expect([...verbs]).toContain(v);
   });
 
   it.skipIf(start < 0)('its commands run as written (paths replaced by temporary ones) and the restores are SQLite-valid copies', () => {

@@ -111,7 +111,7 @@ const timing: Record<string, number> = {};
 
 beforeAll(async () => {
   let t = Date.now();
-  cases = buildCorruptCorpus(path.join(dir, 'corpus'));
+  cases = await buildCorruptCorpus(path.join(dir, 'corpus'));
   timing.buildMs = Date.now() - t;
   t = Date.now();
   const hashes = new Map(cases.map((c) => [c.id, caseSha(c)]));

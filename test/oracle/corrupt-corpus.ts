@@ -1696,7 +1696,7 @@ function writeScript(file: string, s: ScriptSpec, seed: number): void {
  * for every base the mutations of every kind that applies (freelist ones where there is a
  * freelist, pointer-map ones under auto_vacuum).
  */
-export function buildCorruptCorpus(dir: string, options: CorruptCorpusOptions = {}): CorpusCase[] {
+export async function buildCorruptCorpus(dir: string, options: CorruptCorpusOptions = {}): Promise<CorpusCase[]> {
   const seed = options.seed ?? 13;
   const cases: CorpusCase[] = [];
   const baseDir = join(dir, 'bases');
@@ -1724,6 +1724,9 @@ export function buildCorruptCorpus(dir: string, options: CorruptCorpusOptions = 
   bases.push({ name: 'p512-none-trunks', pageSize: 512, autoVacuum: 'none', rows: 1500, wideRange: true });
   let baseIndex = 0;
   for (const { name, pageSize, autoVacuum, rows, wideRange } of bases) {
+    // The shell and better-sqlite3 run synchronously: yield between bases so the test worker
+    // keeps answering vitest (its RPC times out after a minute of a blocked event loop).
+    await new Promise((resolve) => setImmediate(resolve));
     {
       const path = join(baseDir, `${name}.db`);
       const secureDelete = baseIndex % 2 === 1;

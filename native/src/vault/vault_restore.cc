@@ -99,6 +99,15 @@ Status VaultRestore::checkVerified(const PlannedPack& plan, const uint8_t* image
     }
     if (!check_) {
       if (s.page != 1) return Status::error(Code::kMisuse, "vault verify: the pack holding page 1 must be written first");
+      DbHeader header;
+      Status decoded = decodeDbHeader(image, pageSize, &header);
+      if (decoded.isOk() && header.pageSize != pageSize) {
+        decoded = Status::error(Code::kNotADb, "its header says " + std::to_string(header.pageSize) + "-byte pages");
+      }
+      if (!decoded.isOk()) {
+        return Status::error(Code::kVaultCorrupt, "backup " + labels_[plan.link] + ": page 1 is no database header of " +
+                                                      std::to_string(pageSize) + "-byte pages: " + decoded.message());
+      }
       check_.reset(new StructureCheck(image, pageSize, state_.pageCount(), checkOptions_));
     }
     check_->addPage(s.page, image);
