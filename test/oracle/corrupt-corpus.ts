@@ -1763,6 +1763,7 @@ export async function buildCorruptCorpus(dir: string, options: CorruptCorpusOpti
   const scriptDir = join(dir, 'scripts');
   mkdirSync(scriptDir, { recursive: true });
   for (const s of SCRIPT_SPECS) {
+    await new Promise((resolve) => setImmediate(resolve));
     const file = join(scriptDir, `${s.name}.db`);
     writeScript(file, s, seedOf(seed, s.name));
     const by = s.writer === 'sqlite3-shell' ? 'sqlite3 shell 3.40.1 (SECURE_DELETE)' : 'better-sqlite3 (no secure delete)';
@@ -1773,6 +1774,7 @@ export async function buildCorruptCorpus(dir: string, options: CorruptCorpusOpti
     const namedDir = join(dir, 'named');
     mkdirSync(namedDir, { recursive: true });
     for (const e of corpusSpecs()) {
+      await new Promise((resolve) => setImmediate(resolve));
       if (e.name === 'large-4mib') continue;
       const file = join(namedDir, `${e.name}.db`);
       createDatabase(file, e.spec);
