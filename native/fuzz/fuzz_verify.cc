@@ -19,6 +19,9 @@
 //      read nothing out of bounds;
 //   4. cksumvfs: a page whose last 8 bytes are set to cksumvfsCompute's sum matches; with every
 //      page so fixed, a check with cksumvfs on reports cksumvfs verified and no cksumvfs finding.
+//   5. a smaller maxFindings only cuts the findings short (the same first ones, in order);
+//      cksumvfs is reported verified in auto mode only with 8 reserved bytes, and a cksumvfs
+//      finding only when it was verified (or asked for).
 // Two option sets per input: the defaults (100 findings, cksumvfs auto), and one chosen by header
 // byte 72 (reserved for expansion, read neither by SQLite nor by the check): maxFindings
 // b72 & 7, cksumvfs auto/on/off by (b72 >> 3) % 3.
@@ -127,7 +130,9 @@ StructureCheck::Report runCheck(const Image& img, const StructureCheck::Options&
   FUZZ_CHECK(report.findings.size() <= report.findingCount);
   FUZZ_CHECK(report.ok() == (report.findingCount == 0));
   if (options.cksumvfs == StructureCheck::Cksumvfs::kOff) FUZZ_CHECK(!report.cksumvfs);
+  if (options.cksumvfs == StructureCheck::Cksumvfs::kAuto && report.cksumvfs) FUZZ_CHECK(page1[20] == kCksumvfsReserve);
   for (const StructureCheck::Finding& f : report.findings) {
+    if (!report.cksumvfs) FUZZ_CHECK(f.structure != "cksumvfs" || options.cksumvfs == StructureCheck::Cksumvfs::kOn);
     if (f.message.empty() || f.page > img.pageCount) {
       std::fprintf(stderr, "finding: page %u of %u (%s): %s\n", f.page, img.pageCount, f.structure.c_str(), f.message.c_str());
     }
@@ -274,7 +279,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const StructureCheck::Report first = runCheck(img, picked, Order::kAscending);
   sameVerdict(first, runCheck(img, picked, Order::kNone));
   sameVerdict(first, runCheck(img, picked, Order::kOddAscending));
-  if (picked.cksumvfs == defaults.cksumvfs) FUZZ_CHECK(first.ok() == asc.ok());
+  // A smaller maxFindings only cuts the list short: the same first findings, in order.
+  if (picked.cksumvfs == defaults.cksumvfs) {
+    FUZZ_CHECK(first.ok() == asc.ok());
+    FUZZ_CHECK(first.findings.size() == std::min<size_t>(picked.maxFindings, asc.findings.size()));
+    for (size_t i = 0; i < first.findings.size(); i++) {
+      const StructureCheck::Finding &x = first.findings[i], &y = asc.findings[i];
+      FUZZ_CHECK(x.page == y.page && x.structure == y.structure && x.message == y.message);
+    }
+  }
 
   // 3 and 4.
   checkPages(img, data[20]);
