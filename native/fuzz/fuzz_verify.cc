@@ -14,6 +14,7 @@
 //   2. every finding names a page in 0..pageCount, a known structure and a non-empty message;
 //      findings.size() <= maxFindings and <= findingCount; the report's pageSize/pageCount are
 //      the database's; finish() reads only pages 1..pageCount, never the lock-byte page;
+//      corruption() of a report with findings is SQLITE_CORRUPT quoting the first one;
 //   3. checkBtreePage on every page, parseCell on every cell pointer of it, and checkRecordHeader
 //      / decodeRecord / columnInteger / columnAscii on every cell's local payload (an exact copy)
 //      read nothing out of bounds;
@@ -144,6 +145,12 @@ StructureCheck::Report runCheck(const Image& img, const StructureCheck::Options&
                        (s.size() > 5 && s.compare(0, 5, "tree ") == 0 &&
                         s.find_first_not_of("0123456789", 5) == std::string::npos);
     FUZZ_CHECK(known);
+  }
+  if (!report.ok()) {
+    const Status corrupt = StructureCheck::corruption(report, "'fuzz.db'");
+    fuzz::checkStatus(corrupt);
+    FUZZ_CHECK(corrupt.code() == Code::kCorrupt);
+    if (!report.findings.empty()) FUZZ_CHECK(corrupt.message().find(report.findings[0].message) != std::string::npos);
   }
   return report;
 }
