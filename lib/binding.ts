@@ -142,6 +142,11 @@ export interface NativeVaultRestore {
   finish(): Promise<void>;
   /** Closes and unlinks tempPath; idempotent. */
   abort(): Promise<void>;
+  /** Check mode (vault/vault_restore.h): no file; writePack feeds a structure check (page 1's pack first). */
+  openCheck(maxFindings: number, cksumvfs: 'auto' | 'on' | 'off'): void;
+  /** After every pack of packsNeeded was written: the packs to write again for the check's second phase. */
+  packsForCheck(): { link: number; pack: number; key: string }[];
+  finishCheck(): Promise<NativeReport>;
 }
 
 /** @internal A held vault lock (binding.lockFile). */

@@ -10,7 +10,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3 } as const;
 export const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 export const EXIT_CODES = `exit status:
   0    done
-  1    failed (the error is on stderr)
+  1    failed (the error is on stderr), or verify found damage (the findings are on stdout)
   2    usage error
   3    done, but busy: a checkpoint could not do all its mode asks (e.g. truncate with a
        reader still using the WAL)

@@ -1,5 +1,5 @@
 /**
- * `litevault vault <verb>`: backup, list, restore and prune of a vault (lib/vault/vault.ts), with
+ * `litevault vault <verb>`: backup, list, restore, prune and verify of a vault (lib/vault/vault.ts), with
  * the output contract and exit codes of the rest of the CLI (lib/cli.ts). The verbs and their
  * options are a contract: scripts and docs depend on them.
  */
@@ -12,7 +12,8 @@ import { DEFAULT_MAX_RESTARTS } from './backup';
 export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental or differential backups into a vault
   vault list <vault>              the backups a vault holds
   vault restore <vault> <name> <destination>    a backup, as a database file
-  vault prune <vault> --keep-...  remove old backups (never one a kept backup needs)`;
+  vault prune <vault> --keep-...  remove old backups (never one a kept backup needs)
+  vault verify <vault>            check every object, chain and backup (nothing is written)`;
 
 const VERB_HELP: Record<string, string> = {
   backup: `usage: litevault vault backup [options] [--] <db>... <vault>
@@ -39,6 +40,8 @@ options:
   --busy-timeout MS    total time to wait for other connections' locks (default 5000)
   --max-restarts N     rollback-journal sources: restarts before holding the read lock to
                        the end (default ${DEFAULT_MAX_RESTARTS})
+  --no-verify          do not check the source's structure while reading it (by default a
+                       damaged source fails with SQLITE_CORRUPT and nothing is committed)
   --progress P         bar (default on a terminal), json (one line per step on stderr) or none
 ${COMMON_HELP}
 --json prints one JSON object per database on stdout: the result (id, name, type, base,
@@ -90,6 +93,26 @@ ${COMMON_HELP}
 ${EXIT_CODES}`,
 };
 
+VERB_HELP.verify = `usage: litevault vault verify [options] [--] <vault>
+
+Checks the vault without writing anything: every manifest's checksum, every chain complete,
+every pack a backup needs read and its checksum recomputed, every page against the hash its
+manifest records, and every backup (or --name, or --name with --at) rebuilt in memory page by
+page and structurally checked as 'litevault verify' checks a database. Exit status 1 when
+anything is damaged (each backup's verdict is printed).
+
+options:
+  --name N             only the backups of this name
+  --at ID              only this backup of --name
+  --max-findings N     findings listed per backup (default 100)
+  --cksumvfs auto|on|off   cksumvfs page checksums (default auto)
+  --progress P         bar (default on a terminal), json or none
+${COMMON_HELP}
+--json prints the result: {"vault", "ok", "backups": [{name, id, type, ok, pageSize, pageCount,
+findings, findingCount, error}], "problems", "packsChecked", "pagesChecked", "ms"}.
+
+${EXIT_CODES}`;
+
 export const VAULT_HELP: Record<string, string> = {
   vault: `usage: litevault vault <verb> [options] [--] <arguments>
 
@@ -133,6 +156,7 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
     'max-bytes-per-second': { type: 'string' },
     'busy-timeout': { type: 'string' },
     'max-restarts': { type: 'string' },
+    'no-verify': { type: 'boolean' },
     progress: { type: 'string' },
   });
   if (values.help) return verbHelp('backup');
@@ -168,6 +192,7 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
           maxBytesPerSecond: rate,
           busyTimeout,
           maxRestarts,
+          verify: values['no-verify'] !== true,
           signal: cancel.signal,
           onProgress: (p) => {
             if (progressKind === 'json') process.stderr.write(JSON.stringify({ source, ...p }) + '\n');
@@ -297,6 +322,57 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
   return EXIT.ok;
 }
 
+async function verifyVerb(args: string[], operation: { what: string }): Promise<number> {
+  const { values, positionals } = parse(args, {
+    name: { type: 'string' },
+    at: { type: 'string' },
+    'max-findings': { type: 'string' },
+    cksumvfs: { type: 'string' },
+    progress: { type: 'string' },
+  });
+  if (values.help) return verbHelp('verify');
+  if (positionals.length !== 1) throw new UsageError(`vault verify needs one vault, not ${positionals.length} arguments`);
+  if (values.at !== undefined && values.name === undefined) throw new UsageError('--at needs --name');
+  const maxFindings = integerOption(values, 'max-findings', 100, 1);
+  const cksum = oneOf(values, 'cksumvfs', ['auto', 'on', 'off'] as const) ?? 'auto';
+  const out = output(values);
+  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  operation.what = `cannot verify vault '${positionals[0]}'`;
+  const vault = await Vault.open(positionals[0]!);
+  const cancel = cancelOnSignals();
+  const bar = progressBar(progressKind === 'bar');
+  try {
+    const r = await vault.verify({
+      name: values.name as string | undefined,
+      at: values.at as string | undefined,
+      maxFindings,
+      cksumvfs: cksum === 'auto' ? 'auto' : cksum === 'on',
+      signal: cancel.signal,
+      onProgress: (p) => {
+        if (progressKind === 'json') process.stderr.write(JSON.stringify(p) + '\n');
+        else bar.draw(p.pageCount === 0 ? 1 : p.pagesChecked / p.pageCount, `${p.name} ${p.id} (${p.backup}/${p.backups}): ${p.pagesChecked}/${p.pageCount} pages`);
+      },
+    });
+    bar.done();
+    const lines = r.backups.map((b) => {
+      if (b.error) return `${b.name} ${b.id} (${b.type}): DAMAGED: ${b.error.code}: ${b.error.message}`;
+      if (b.ok) return `${b.name} ${b.id} (${b.type}): ok, ${b.pageCount} pages of ${b.pageSize} bytes`;
+      return [`${b.name} ${b.id} (${b.type}): CORRUPT database: ${b.findingCount} finding${b.findingCount === 1 ? '' : 's'}`, ...b.findings.map((f) => `  ${f.page ? `page ${f.page} ` : ''}(${f.structure}): ${f.message}`)].join('\n');
+    });
+    for (const p of r.problems) lines.push(`${p.name}: DAMAGED: ${p.code}: ${p.message}`);
+    const summary = `${vault.location}: ${r.ok ? 'ok' : 'DAMAGED'}: ${r.backups.length} backup${r.backups.length === 1 ? '' : 's'} checked, ${r.packsChecked} pack reads, ${r.pagesChecked} pages, in ${r.ms} ms`;
+    out.result([...lines, summary].join('\n') + '\n', { vault: vault.location, ...r });
+    return r.ok ? EXIT.ok : EXIT.failed;
+  } catch (err) {
+    const signal = cancel.received();
+    if (signal !== undefined && err instanceof LitevaultError && err.code === 'SQLITE_ABORT') throw new Cancelled(signal, `vault verify cancelled by ${signal}`);
+    throw err;
+  } finally {
+    bar.done();
+    cancel.dispose();
+  }
+}
+
 function verbHelp(verb: string): number {
   process.stdout.write(VERB_HELP[verb]!);
   return EXIT.ok;
@@ -314,13 +390,15 @@ export async function vaultCommand(args: string[], operation: { what: string }):
       return restoreVerb(rest, operation);
     case 'prune':
       return pruneVerb(rest, operation);
+    case 'verify':
+      return verifyVerb(rest, operation);
     case '-h':
     case '--help':
       process.stdout.write(VAULT_HELP.vault!);
       return EXIT.ok;
     case undefined:
-      throw new UsageError('vault needs a verb: backup, list, restore or prune');
+      throw new UsageError('vault needs a verb: backup, list, restore, prune or verify');
     default:
-      throw new UsageError(`unknown vault verb '${verb}' (backup, list, restore or prune)`);
+      throw new UsageError(`unknown vault verb '${verb}' (backup, list, restore, prune or verify)`);
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The litevault command line: `info`, `backup`, `checkpoint` and `vault <verb>`, each with its own
+ * The litevault command line: `info`, `backup`, `checkpoint`, `verify` and `vault <verb>`, each with its own
  * --help. Shared pieces are in cli-common.ts, the vault verbs in cli-vault.ts.
  *
  * Output contract (what scripts may rely on):
@@ -20,6 +20,7 @@ import { inspect, DatabaseInfo } from './inspect';
 import { backup, BackupProgress, DEFAULT_MAX_RESTARTS } from './backup';
 import { checkpoint, CheckpointMode } from './checkpoint';
 import { LitevaultError } from './errors';
+import { verify, VerifyResult } from './verify';
 
 const USAGE = `usage: litevault <command> [options] [--] <arguments>
 
@@ -28,6 +29,8 @@ commands:
   backup <source> <destination>   an online copy of a live database (SQLite's backup rules);
                                   restore by backing up the backup over the database
   checkpoint <db>                 copy WAL frames back into the database (PRAGMA wal_checkpoint)
+  verify <db>                     check every page's structure (PRAGMA integrity_check's b-tree
+                                  rules, without SQLite); exit 1 with the findings if damaged
 ${VAULT_USAGE}
 
 Run 'litevault <command> --help' for a command's options.
@@ -68,6 +71,9 @@ options:
                        (default for WAL sources; writers are not blocked); restart: SQLite's
                        behaviour (default for rollback-journal sources)
   --max-restarts N     restarts allowed before holding the source's read lock (default ${DEFAULT_MAX_RESTARTS})
+  --verify             check the source's structure while copying (as litevault verify does):
+                       a damaged source fails the backup with SQLITE_CORRUPT, the destination
+                       is left as it was
   --progress bar|json|none
                        bar: a progress bar on stderr (the default on a terminal); json: one JSON
                        line per step on stderr; none: nothing (the default without a terminal)
@@ -86,6 +92,25 @@ options:
                        uses the WAL; truncate: then empties the -wal. While full and stronger
                        wait, SQLite writers wait too (up to their busy timeout)
   --busy-timeout MS    how long full, restart and truncate wait (default 5000)
+${COMMON_HELP}
+${EXIT_CODES}`,
+  verify: `usage: litevault verify [options] [--] <db>
+
+Checks the structure of every page of the live database <db> with the rules of SQLite's PRAGMA
+integrity_check that need no SQL engine: b-tree pages (cells, freeblocks, rowid order, depth),
+overflow chains, the freelist, the pointer map, every page used once, record headers, and
+cksumvfs checksums where the database has them. Index entries that disagree with their table's
+rows, and NOT NULL / CHECK / STRICT violations, need the SQL engine: use integrity_check for
+those. Reads under its own read transaction (WAL writers go on); writes nothing.
+Exit status 1 with the findings (on stdout) when the database is damaged.
+
+options:
+  --max-findings N     findings listed (default 100; all are counted)
+  --cksumvfs auto|on|off
+                       auto (default): verify cksumvfs checksums when the pages carry them
+  --busy-timeout MS    how long to wait for a lock (default 5000)
+  --progress bar|json|none
+                       progress on stderr (default: a bar on a terminal)
 ${COMMON_HELP}
 ${EXIT_CODES}`,
 };
@@ -164,6 +189,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
     mode: { type: 'string' },
     'max-restarts': { type: 'string' },
     progress: { type: 'string' },
+    verify: { type: 'boolean' },
   });
   if (values.help) return help('backup');
   if (positionals.length !== 2) throw new UsageError(`backup needs a source and a destination path, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
@@ -186,6 +212,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
       busyTimeout,
       mode,
       maxRestarts,
+      verify: values.verify === true,
       signal: cancel.signal,
       onProgress: (p) => {
         progress.update(p, ++steps);
@@ -252,6 +279,57 @@ async function checkpointCommand(args: string[], operation: { what: string }): P
   }
 }
 
+function formatVerify(db: string, r: VerifyResult, ms: number): string {
+  const size = `${r.pageCount} pages of ${r.pageSize} bytes${r.cksumvfs ? ', cksumvfs checksums verified' : ''}`;
+  if (r.ok) return `${db}: ok (${size}) in ${ms} ms\n`;
+  const lines = r.findings.map((f) => `  ${f.page ? `page ${f.page} ` : ''}(${f.structure}): ${f.message}`);
+  const more = r.findingCount > r.findings.length ? [`  ... and ${r.findingCount - r.findings.length} more`] : [];
+  return [`${db}: CORRUPT: ${r.findingCount} finding${r.findingCount === 1 ? '' : 's'} (${size})`, ...lines, ...more].join('\n') + '\n';
+}
+
+async function verifyCommand(args: string[], operation: { what: string }): Promise<number> {
+  const { values, positionals } = parse(args, {
+    'max-findings': { type: 'string' },
+    cksumvfs: { type: 'string' },
+    'busy-timeout': { type: 'string' },
+    progress: { type: 'string' },
+  });
+  if (values.help) return help('verify');
+  if (positionals.length !== 1) throw new UsageError(`verify needs one database path, not ${positionals.length}`);
+  const db = positionals[0]!;
+  const maxFindings = integerOption(values, 'max-findings', 100, 1);
+  const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
+  const cksum = oneOf(values, 'cksumvfs', ['auto', 'on', 'off'] as const) ?? 'auto';
+  const out = output(values);
+  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  const bar = progressBar(progressKind === 'bar');
+  operation.what = `cannot verify '${db}'`;
+  const cancel = cancelOnSignals();
+  const started = Date.now();
+  try {
+    const result = await verify(db, {
+      maxFindings,
+      busyTimeout,
+      cksumvfs: cksum === 'auto' ? 'auto' : cksum === 'on',
+      signal: cancel.signal,
+      onProgress: (p) => {
+        if (progressKind === 'json') process.stderr.write(JSON.stringify(p) + '\n');
+        else bar.draw(p.pageCount === 0 ? 1 : p.pagesRead / p.pageCount, `${p.pagesRead}/${p.pageCount} pages`);
+      },
+    });
+    bar.done();
+    out.result(formatVerify(db, result, Date.now() - started), { path: db, ...result });
+    return result.ok ? EXIT.ok : EXIT.failed;
+  } catch (err) {
+    const name = cancel.received();
+    if (name !== undefined && err instanceof LitevaultError && err.code === 'SQLITE_ABORT') throw new Cancelled(name, `verify of '${db}' cancelled by ${name}`);
+    throw err;
+  } finally {
+    bar.done();
+    cancel.dispose();
+  }
+}
+
 function help(command?: string): number {
   process.stdout.write(command === undefined ? USAGE : HELP[command]!);
   return EXIT.ok;
@@ -277,6 +355,8 @@ async function main(argv: string[]): Promise<number> {
         return await backupCommand(rest, operation);
       case 'checkpoint':
         return await checkpointCommand(rest, operation);
+      case 'verify':
+        return await verifyCommand(rest, operation);
       case 'vault':
         return await vaultCommand(rest, operation);
       case '-v':
@@ -290,7 +370,7 @@ async function main(argv: string[]): Promise<number> {
         if (rest.length > 0 && !(rest[0]! in HELP)) throw new UsageError(`no command '${rest[0]}'`);
         return help(rest[0]);
       case undefined:
-        throw new UsageError('no command given (info, backup, checkpoint or vault)');
+        throw new UsageError('no command given (info, backup, checkpoint, verify or vault)');
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -29,6 +29,9 @@ export type {
   VaultRestoreResult,
   VaultPruneOptions,
   VaultPruneResult,
+  VaultVerifyOptions,
+  VaultVerifyBackup,
+  VaultVerifyResult,
 } from './vault/vault';
 export type { RetentionRules } from './vault/retention';
 export type { Storage, StoredObject, StorageLock } from './vault/storage';

@@ -91,6 +91,7 @@ export async function verify(pathOrDb: string | Database, options: VerifyOptions
     const native = new binding.Verify(nativeOf(db, 'verify()'), maxFindings, cksumvfs);
     const onAbort = (): void => native.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) native.cancel();  // aborted while the file was being opened
     const timer = onProgress ? setInterval(() => onProgress({ pagesRead: native.pagesRead, pageCount: native.pageCount }), 100) : undefined;
     try {
       const report = await native.run();

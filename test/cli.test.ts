@@ -3,7 +3,7 @@
 // output for results and failures, --progress json, --quiet, per-command help, `--`, one-line
 // usage errors, the documented exit statuses (0 done, 1 failed, 2 usage, 3 done but busy), and
 // lock messages in words, naming the holder's pid, the file and the operation.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -301,5 +301,206 @@ describe('litevault checkpoint exit statuses', () => {
     const r = run(['checkpoint', realDb('rollback.db', rowsSql(5)), '--json']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ busy: 0, log: -1, checkpointed: -1 });
+  });
+});
+
+// ---- litevault verify (issue 13) and backup --verify ------------------------------------------
+
+/** Overwrites the b-tree page type byte of `page` with 0x07 (no page type); SQLite's integrity_check then reports it. */
+function breakPage(db: string, page: number): void {
+  const fd = fs.openSync(db, 'r+');
+  try {
+    fs.writeSync(fd, Buffer.from([0x07]), 0, 1, (page - 1) * pragmas(db).pageSize);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+const leavesOf = (db: string, table: string): number[] =>
+  sqliteShell(db, `SELECT pageno FROM dbstat WHERE name = '${table}' AND pagetype = 'leaf' ORDER BY pageno;`).trim().split('\n').map(Number);
+/** SQLite's integrity_check output, also when it ends with an error (exit 1). */
+function sqliteVerdict(db: string): string {
+  const r = spawnSync('sqlite3', ['-batch', '-init', '/dev/null', '-readonly', db], { input: 'PRAGMA integrity_check;\n', encoding: 'utf8' });
+  return `${r.stdout}${r.stderr}`;
+}
+/** A real database with `broken` of its table leaves made unreadable for SQLite. */
+function corruptDb(name: string, broken: number): { db: string; pages: number[]; root: number } {
+  const db = realDb(name, rowsSql(3000));
+  const leaves = leavesOf(db, 't');
+  const pages = leaves.filter((_, i) => i % 5 === 2).slice(0, broken);
+  for (const p of pages) breakPage(db, p);
+  const verdict = sqliteVerdict(db);
+  for (const p of pages) expect(verdict).toContain(`Page ${p}: btreeInitPage() returns error code 11`);
+  return { db, pages, root: Number(sqliteShell(db, "SELECT rootpage FROM sqlite_schema WHERE name = 't';").trim()) };
+}
+
+describe('litevault verify', () => {
+  const good = realDb('verify-good.db', `PRAGMA journal_mode=WAL; ${rowsSql(2000)} DELETE FROM t WHERE id % 3 = 0;`);
+
+  it('a sound database: exit 0, one summary line on stdout; --json one object whose sizes are SQLite\'s', () => {
+    const p = pragmas(good);
+    const r = run(['verify', good]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`^${good.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ok \\(${p.pageCount} pages of 4096 bytes\\) in \\d+ ms\\n$`));
+    const j = run(['verify', '--json', good]);
+    expect(j.status, j.stderr).toBe(0);
+    expect(j.stderr).toBe('');
+    const lines = j.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual({ path: good, ok: true, findings: [], findingCount: 0, pageSize: 4096, pageCount: p.pageCount, cksumvfs: false });
+    expect(run(['verify', '-q', good])).toMatchObject({ status: 0, stdout: '', stderr: '' });
+  });
+
+  it('a corrupt database: exit 1, the findings on stdout naming the page and its tree (stderr empty); --json ok: false', () => {
+    const { db, pages, root } = corruptDb('verify-bad.db', 1);
+    const r = run(['verify', db]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/: CORRUPT: 1 finding \(\d+ pages of 4096 bytes\)$/);
+    expect(lines[0]!.startsWith(`${db}: `)).toBe(true);
+    expect(lines[1]).toMatch(new RegExp(`^ {2}page ${pages[0]} \\(tree ${root}\\): .*page ${pages[0]}\\b`));
+    expect(lines).toHaveLength(2);
+    const j = run(['verify', db, '--json']);
+    expect(j.status).toBe(1);
+    expect(j.stderr).toBe('');
+    const result = JSON.parse(j.stdout);
+    expect(result).toMatchObject({ path: db, ok: false, findingCount: 1, pageSize: 4096, pageCount: pragmas(db).pageCount });
+    expect(result.findings).toEqual([{ page: pages[0], structure: `tree ${root}`, message: expect.stringContaining(`page ${pages[0]}`) }]);
+    // --quiet still says "corrupt" by its exit status.
+    expect(run(['verify', '--quiet', db])).toMatchObject({ status: 1, stdout: '', stderr: '' });
+  });
+
+  it('--max-findings N lists N findings and says how many more there are', () => {
+    const { db, pages } = corruptDb('verify-many.db', 4);
+    const all = JSON.parse(run(['verify', db, '--json']).stdout);
+    expect(all.findingCount).toBe(pages.length);
+    const r = run(['verify', db, '--max-findings', '1']);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`: CORRUPT: ${pages.length} findings `));
+    expect(lines[1]).toMatch(new RegExp(`^ {2}page ${pages[0]} `));
+    expect(lines[2]).toBe(`  ... and ${pages.length - 1} more`);
+    const j = JSON.parse(run(['verify', db, '--max-findings', '2', '--json']).stdout);
+    expect(j.findings).toHaveLength(2);
+    expect(j.findingCount).toBe(pages.length);
+  });
+
+  it('usage errors: exit 2, one line and a hint; --json a USAGE error object', () => {
+    for (const [args, message] of [
+      [['verify'], /^litevault verify: verify needs one database path, not 0$/],
+      [['verify', good, good], /^litevault verify: verify needs one database path, not 2$/],
+      [['verify', good, '--max-findings', '0'], /^litevault verify: --max-findings must be an integer >= 1, not '0'$/],
+      [['verify', good, '--max-findings'], /^litevault verify: option '--max-findings' needs a value$/],
+      [['verify', good, '--cksumvfs', 'maybe'], /^litevault verify: --cksumvfs must be auto, on or off, not 'maybe'$/],
+      [['verify', good, '--progress', 'loud'], /^litevault verify: --progress must be bar, json or none, not 'loud'$/],
+      [['verify', good, '--bogus'], /^litevault verify: unknown option '--bogus'$/],
+    ] as const) {
+      const r = run([...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.split('\n');
+      expect(lines, r.stderr).toHaveLength(3);
+      expect(lines[0]).toMatch(message);
+      expect(lines[1]).toBe("try 'litevault verify --help'");
+    }
+    expect(jsonError(run(['verify', '--json']))).toMatchObject({ code: 'USAGE', errno: null, retryable: false });
+    const help = run(['verify', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout.startsWith('usage: litevault verify ')).toBe(true);
+    for (const o of ['--max-findings', '--cksumvfs', '--busy-timeout', '--progress', '--json']) expect(help.stdout).toContain(o);
+  });
+
+  it('not a database: exit 1, SQLITE_NOTADB on stderr (nothing on stdout); a missing file: SQLITE_CANTOPEN', () => {
+    const f = path.join(dir, 'verify-notes.txt');
+    fs.writeFileSync(f, 'plain text, not a database, long enough to look like a header\n'.repeat(8));
+    const r = run(['verify', f]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^litevault verify: cannot verify '.*verify-notes\.txt': SQLITE_NOTADB: .*verify-notes\.txt.*\n$/);
+    expect(jsonError(run(['verify', f, '--json']))).toMatchObject({ code: 'SQLITE_NOTADB', retryable: false });
+    const missing = path.join(dir, 'verify-missing.db');
+    expect(jsonError(run(['verify', missing, '--json']))).toMatchObject({ code: 'SQLITE_CANTOPEN' });
+    expect(fs.existsSync(missing)).toBe(false);
+  });
+
+  it('the database is byte-identical after verify, sound or corrupt', () => {
+    const { db } = corruptDb('verify-untouched.db', 2);
+    for (const file of [good, db]) {
+      const before = fs.readFileSync(file);
+      run(['verify', file]);
+      expect(fs.readFileSync(file).equals(before)).toBe(true);
+      expect(fs.existsSync(file + '-journal')).toBe(false);
+    }
+  });
+});
+
+describe('litevault backup --verify', () => {
+  it('a corrupt source: exit 1 with SQLITE_CORRUPT naming the page; no destination and no temporary is left; an existing destination keeps its content', () => {
+    const { db, pages } = corruptDb('backup-verify-src.db', 1);
+    const sub = fresh('backup-verify');
+    fs.mkdirSync(sub);
+    const dst = path.join(sub, 'copy.db');
+    const r = run(['backup', '--verify', db, dst]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^litevault backup: cannot back up '.*' to '.*copy\\.db': SQLITE_CORRUPT: .*\\bpage ${pages[0]}\\b.*\\n$`));
+    expect(fs.readdirSync(sub)).toEqual([]);
+    expect(jsonError(run(['backup', '--verify', '--json', '--pages', '8', db, dst]))).toMatchObject({ code: 'SQLITE_CORRUPT', retryable: false });
+    expect(fs.readdirSync(sub)).toEqual([]);
+
+    const existing = realDb('backup-verify-old.db', "CREATE TABLE precious(x); INSERT INTO precious VALUES ('old content');");
+    const before = fs.readFileSync(existing);
+    expect(run(['backup', '--verify', '--pages', '8', db, existing]).status).toBe(1);
+    expect(fs.readFileSync(existing).equals(before)).toBe(true);
+    expect(fs.existsSync(existing + '-journal')).toBe(false);
+    // Without --verify the damaged source is copied as it is (SQLite's backup does the same).
+    const unchecked = path.join(sub, 'unchecked.db');
+    expect(run(['backup', '--quiet', db, unchecked]).status).toBe(0);
+    expect(sqliteVerdict(unchecked)).toContain(`Page ${pages[0]}: btreeInitPage() returns error code 11`);
+  });
+
+  it('a sound source: exit 0, the copy is SQLite\'s', () => {
+    const src = realDb('backup-verify-good.db', rowsSql(1500));
+    const dst = fresh('backup-verify-good-copy.db');
+    const r = run(['backup', '--verify', '--pages', '32', src, dst, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(integrityCheck(dst)).toBe('ok');
+    expect(logicalDump(dst)).toBe(logicalDump(src));
+  });
+});
+
+describe('litevault verify and SIGINT', () => {
+  it('SIGINT while verify waits for a lock sqlite3 holds: once it can read, it stops and exits 130 with one line', async () => {
+    const db = realDb('verify-sigint.db', rowsSql(2000));
+    const h = await hold(db, 'BEGIN EXCLUSIVE;');
+    const child = spawn(process.execPath, [cli, 'verify', db, '--busy-timeout', '30000', '--progress', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    const closed = new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    await new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        stderr += c;
+        // A progress line: the check runs (in its lock wait, since sqlite3 holds EXCLUSIVE).
+        if (!sent && stderr.includes('\n')) {
+          sent = true;
+          child.kill('SIGINT');
+          resolve();
+        }
+      });
+    });
+    await new Promise((res) => setTimeout(res, 1000)); // the signal is handled (the event loop is idle meanwhile)
+    await release(h);
+    const status = await closed;
+    clearTimeout(timer);
+    expect(status, stderr).toBe(130);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    expect(lines.slice(0, -1).every((l) => l.startsWith('{'))).toBe(true);
+    expect(JSON.parse(lines[0]!)).toEqual({ pagesRead: 0, pageCount: 0 });
+    expect(lines[lines.length - 1]).toBe(`litevault verify: verify of '${db}' cancelled by SIGINT`);
   });
 });

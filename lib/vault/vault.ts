@@ -17,11 +17,12 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { backup as copyDatabase, DEFAULT_MAX_RESTARTS, openSource } from '../backup';
-import { binding, NativeScanResult } from '../binding';
+import { binding, NativeScanResult, NativeVaultRestore } from '../binding';
 import { checkpoint } from '../checkpoint';
 import { Database, nativeOf } from '../database';
 import { cancelled, LitevaultError, misuse } from '../errors';
 import { privateTempPath } from '../private-temp';
+import { nativeCheckOptions, VerifyFinding } from '../verify';
 import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
 import { checkRules, keptSeqs, RetentionRules } from './retention';
@@ -95,6 +96,50 @@ export interface VaultBackupOptions {
   onProgress?: (progress: VaultBackupProgress) => void;
   /** Cancels: the vault is left as it was and the promise rejects with SQLITE_ABORT. */
   signal?: AbortSignal;
+}
+
+/** Options for {@link Vault.verify}. */
+export interface VaultVerifyOptions {
+  /** Only the backups of this name (default: every name). */
+  name?: string;
+  /** Only this backup of `name`. */
+  at?: string;
+  /** Findings listed per backup (default 100). */
+  maxFindings?: number;
+  /** cksumvfs page checksums, as for verify(): 'auto' (default), true, false. */
+  cksumvfs?: 'auto' | boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: { name: string; id: string; backup: number; backups: number; pagesChecked: number; pageCount: number }) => void;
+}
+
+/** One backup's verdict in {@link VaultVerifyResult}. */
+export interface VaultVerifyBackup {
+  name: string;
+  id: string;
+  type: BackupType;
+  /** The backup rebuilds from intact objects and the database it holds passes the structure check. */
+  ok: boolean;
+  pageSize: number;
+  pageCount: number;
+  /** The structure check's findings in the rebuilt database (as verify() reports them). */
+  findings: VerifyFinding[];
+  findingCount: number;
+  /** A damaged or missing vault object (LITEVAULT_VAULT_CORRUPT naming it), else null. */
+  error: { code: string; message: string } | null;
+}
+
+/** What {@link Vault.verify} resolves to. */
+export interface VaultVerifyResult {
+  /** Every backup checked is ok and no manifest is damaged. */
+  ok: boolean;
+  backups: VaultVerifyBackup[];
+  /** Names whose manifests could not all be read (a damaged manifest: LITEVAULT_VAULT_CORRUPT). */
+  problems: { name: string; code: string; message: string }[];
+  /** Pack reads (a pack shared by several backups is read for each). */
+  packsChecked: number;
+  /** Page images checked against their hashes. */
+  pagesChecked: number;
+  ms: number;
 }
 
 /** What {@link Vault.backup} resolves to. */
@@ -368,6 +413,127 @@ export class Vault {
     }
   }
 
+  // Fetches each listed pack of `chain` and hands it to `job` (which checks its key and every
+  // page's hash), `inFlight` at a time; the first failure stops the others after their pack.
+  async #supplyPacks(
+    job: NativeVaultRestore,
+    packs: { link: number; pack: number; key: string }[],
+    name: string,
+    chain: Manifest[],
+    target: Manifest,
+    inFlight: number,
+    signal: AbortSignal | undefined,
+    what: string,
+    onPack: (pages: number) => void,
+  ): Promise<void> {
+    const queue = [...packs];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        if (signal?.aborted) throw cancelled(what, signal);
+        const owner = chain[next.link]!;
+        let bytes: Buffer;
+        try {
+          bytes = await this.#storage.get(packKey(name, next.key));
+        } catch (err) {
+          if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') {
+            if (!(await this.#catalog.manifests(name)).some((m) => m.key === target.key)) {
+              throw new LitevaultError({ message: `vault '${this.location}': backup ${name} ${target.meta.id} was pruned while it was being read`, code: 'LITEVAULT_NOT_FOUND' });
+            }
+            throw corrupt(`vault '${this.location}': backup ${name} ${owner.meta.id} (${owner.key}): its pack ${packKey(name, next.key)} is missing`);
+          }
+          throw err;
+        }
+        onPack((await job.writePack(next.link, next.pack, bytes)).pagesWritten);
+      }
+    };
+    let failure: unknown;
+    await Promise.all(Array.from({ length: inFlight }, () => worker().catch((err) => {
+      failure ??= err;
+      queue.length = 0; // the other workers stop after their current pack
+    })));
+    if (failure !== undefined) throw failure;
+    if (signal?.aborted) throw cancelled(what, signal);
+  }
+
+  /**
+   * Verifies the vault without writing anything: every manifest's checksum; every chain
+   * complete (each incremental's and differential's base present, a full backup first); every
+   * pack a backup needs read, its checksum (its key) recomputed and every page checked against
+   * the hash its manifest records; and each backup rebuilt in memory page by page and checked
+   * as verify() checks a database. All backups of all names by default, or those of `name`,
+   * or only backup `at` of `name`. A damaged backup is reported (`ok: false` with its findings or
+   * its vault error), not thrown; the others are still checked.
+   * @throws LitevaultError LITEVAULT_NOT_FOUND (no such name or backup), LITEVAULT_STORAGE,
+   *   SQLITE_ABORT when cancelled.
+   */
+  async verify(options: VaultVerifyOptions = {}): Promise<VaultVerifyResult> {
+    const started = Date.now();
+    const what = 'vault.verify()';
+    if (options.at !== undefined && (typeof options.at !== 'string' || options.name === undefined)) {
+      throw misuse(`${what}: at must be a backup id (a string), and needs name`);
+    }
+    const [maxFindings, cksumvfs] = nativeCheckOptions(options, what);
+    const { signal } = options;
+    if (signal?.aborted) throw cancelled('vault verify', signal);
+    const names = options.name === undefined ? await this.#catalog.names() : [checkName(options.name, what)];
+    const result: VaultVerifyResult = { ok: true, backups: [], problems: [], packsChecked: 0, pagesChecked: 0, ms: 0 };
+    const fail = (err: unknown): { code: string; message: string } => {
+      if (err instanceof LitevaultError && (err.code === 'LITEVAULT_VAULT_CORRUPT' || err.code === 'LITEVAULT_UNSUPPORTED_FORMAT')) {
+        result.ok = false;
+        return { code: err.code, message: err.message };
+      }
+      throw err;
+    };
+    const targets: Array<{ name: string; all: Manifest[]; target: Manifest }> = [];
+    for (const name of names) {
+      let all: Manifest[];
+      try {
+        all = await this.#catalog.manifests(name);
+      } catch (err) {
+        result.problems.push({ name, ...fail(err) });
+        continue;
+      }
+      const chosen = options.at === undefined ? all : all.filter((m) => m.meta.id === options.at);
+      if (chosen.length === 0 && options.name !== undefined) {
+        throw new LitevaultError({ message: `vault '${this.location}' has no backup ${options.at === undefined ? `named ${name}` : `${options.at} of ${name}`}`, code: 'LITEVAULT_NOT_FOUND' });
+      }
+      for (const target of chosen) targets.push({ name, all, target });
+    }
+    for (const [index, { name, all, target }] of targets.entries()) {
+      const entry: VaultVerifyBackup = { name, id: target.meta.id, type: target.meta.type, ok: false, pageSize: 0, pageCount: 0, findings: [], findingCount: 0, error: null };
+      result.backups.push(entry);
+      try {
+        const chain = this.#catalog.chain(all, target);
+        const job = new binding.VaultRestore('', {
+          chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
+          packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
+        });
+        job.openCheck(maxFindings, cksumvfs);
+        entry.pageSize = job.pageSize;
+        entry.pageCount = job.pageCount;
+        const needed = job.packsNeeded;
+        let pages = 0;
+        // One pack at a time: the check takes pages in order, page 1 first.
+        await this.#supplyPacks(job, needed, name, chain, target, 1, signal, 'vault verify', (n) => {
+          pages += n;
+          options.onProgress?.({ name, id: target.meta.id, backup: index + 1, backups: targets.length, pagesChecked: pages, pageCount: job.pageCount });
+        });
+        result.packsChecked += needed.length;
+        result.pagesChecked += pages;
+        await this.#supplyPacks(job, job.packsForCheck(), name, chain, target, 1, signal, 'vault verify', () => undefined);
+        const report = await job.finishCheck();
+        entry.ok = report.ok;
+        entry.findings = report.findings;
+        entry.findingCount = report.findingCount;
+        if (!report.ok) result.ok = false;
+      } catch (err) {
+        entry.error = fail(err);
+      }
+    }
+    result.ms = Date.now() - started;
+    return result;
+  }
+
   /** Every committed backup (of `name`, or of every name), by name then oldest first. */
   async list(name?: string): Promise<VaultBackupInfo[]> {
     const names = name === undefined ? await this.#catalog.names() : [checkName(name, 'vault.list()')];
@@ -416,34 +582,11 @@ export class Vault {
     let published = false;
     try {
       await job.open();
-      const queue = [...job.packsNeeded];
       let pagesWritten = 0;
-      const worker = async (): Promise<void> => {
-        for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-          if (signal?.aborted) throw cancelled('vault restore', signal);
-          const owner = chain[next.link]!;
-          let bytes: Buffer;
-          try {
-            bytes = await this.#storage.get(packKey(name, next.key));
-          } catch (err) {
-            if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') {
-              if (!(await this.#catalog.manifests(name)).some((m) => m.key === target.key)) {
-                throw new LitevaultError({ message: `vault '${this.location}': backup ${name} ${target.meta.id} was pruned while it was being restored`, code: 'LITEVAULT_NOT_FOUND' });
-              }
-              throw corrupt(`vault '${this.location}': backup ${name} ${owner.meta.id} (${owner.key}): its pack ${packKey(name, next.key)} is missing`);
-            }
-            throw err;
-          }
-          pagesWritten += (await job.writePack(next.link, next.pack, bytes)).pagesWritten;
-          options.onProgress?.({ pagesWritten, pageCount: job.pageCount });
-        }
-      };
-      let failure: unknown;
-      await Promise.all(Array.from({ length: PACKS_IN_FLIGHT }, () => worker().catch((err) => {
-        failure ??= err;
-        queue.length = 0; // the other worker stops after its current pack
-      })));
-      if (failure !== undefined) throw failure;
+      await this.#supplyPacks(job, job.packsNeeded, name, chain, target, PACKS_IN_FLIGHT, signal, 'vault restore', (pages) => {
+        pagesWritten += pages;
+        options.onProgress?.({ pagesWritten, pageCount: job.pageCount });
+      });
       if (signal?.aborted) throw cancelled('vault restore', signal);
       await job.finish();
       if (!existed) {

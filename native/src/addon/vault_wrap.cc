@@ -8,6 +8,7 @@
 #include "addon/database_wrap.h"
 #include "addon/errors.h"
 #include "addon/promise_worker.h"
+#include "addon/verify_wrap.h"
 #include "vault/vault_format.h"
 
 namespace litevault {
@@ -351,6 +352,9 @@ Napi::Function VaultRestoreWrap::Define(Napi::Env env) {
                          InstanceMethod<&VaultRestoreWrap::WritePack>("writePack"),
                          InstanceMethod<&VaultRestoreWrap::Finish>("finish"),
                          InstanceMethod<&VaultRestoreWrap::Abort>("abort"),
+                         InstanceMethod<&VaultRestoreWrap::OpenCheck>("openCheck"),
+                         InstanceMethod<&VaultRestoreWrap::PacksForCheck>("packsForCheck"),
+                         InstanceMethod<&VaultRestoreWrap::FinishCheck>("finishCheck"),
                      });
 }
 
@@ -361,7 +365,7 @@ VaultRestoreWrap::VaultRestoreWrap(const Napi::CallbackInfo& info) : Napi::Objec
     return;
   }
   const std::string tempPath = info[0].As<Napi::String>().Utf8Value();
-  if (tempPath.empty() || tempPath.find('\0') != std::string::npos) {
+  if (tempPath.find('\0') != std::string::npos) {  // '' is a check-only restore (openCheck)
     throwMisuse(env, "new VaultRestore(tempPath): bad path");
     return;
   }
@@ -400,9 +404,9 @@ VaultRestoreWrap::VaultRestoreWrap(const Napi::CallbackInfo& info) : Napi::Objec
   env.GetInstanceData<AddonData>()->handles.add(restore_);
 }
 
-Napi::Value VaultRestoreWrap::PacksNeeded(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const auto& needed = restore_->packsNeeded();
+namespace {
+
+Napi::Array packList(Napi::Env env, const std::vector<VaultRestore::PackNeeded>& needed) {
   Napi::Array out = Napi::Array::New(env, needed.size());
   for (size_t i = 0; i < needed.size(); i++) {
     Napi::Object p = Napi::Object::New(env);
@@ -412,6 +416,43 @@ Napi::Value VaultRestoreWrap::PacksNeeded(const Napi::CallbackInfo& info) {
     out.Set(static_cast<uint32_t>(i), p);
   }
   return out;
+}
+
+class FinishCheckWorker : public PromiseWorker {
+ public:
+  FinishCheckWorker(Napi::Env env, std::shared_ptr<VaultRestore> restore)
+      : PromiseWorker(env, "litevault:vaultRestore.finishCheck"), restore_(std::move(restore)) {}
+
+ protected:
+  Status Run() override { return restore_->finishCheck(&report_); }
+  Napi::Value Result(Napi::Env env) override { return reportObject(env, report_); }
+
+ private:
+  std::shared_ptr<VaultRestore> restore_;
+  StructureCheck::Report report_;
+};
+
+}  // namespace
+
+Napi::Value VaultRestoreWrap::PacksNeeded(const Napi::CallbackInfo& info) { return packList(info.Env(), restore_->packsNeeded()); }
+
+// openCheck(maxFindings, cksumvfs): synchronous, no I/O.
+Napi::Value VaultRestoreWrap::OpenCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  StructureCheck::Options options;
+  if (info.Length() != 2 || !parseCheckOptions(env, info[0], info[1], &options)) return env.Undefined();
+  Status status = restore_->openCheck(options);
+  if (!status.isOk()) Napi::Error(env, makeError(env, status)).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// packsForCheck(): synchronous, no I/O (a walk over the check's page summaries).
+Napi::Value VaultRestoreWrap::PacksForCheck(const Napi::CallbackInfo& info) { return packList(info.Env(), restore_->packsForCheck()); }
+
+Napi::Value VaultRestoreWrap::FinishCheck(const Napi::CallbackInfo& info) {
+  auto* worker = new FinishCheckWorker(info.Env(), restore_);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
 }
 
 Napi::Value VaultRestoreWrap::PageCount(const Napi::CallbackInfo& info) {

@@ -57,6 +57,9 @@ class VaultRestoreWrap : public Napi::ObjectWrap<VaultRestoreWrap> {
   Napi::Value WritePack(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value OpenCheck(const Napi::CallbackInfo& info);
+  Napi::Value PacksForCheck(const Napi::CallbackInfo& info);
+  Napi::Value FinishCheck(const Napi::CallbackInfo& info);
 
   std::shared_ptr<VaultRestore> restore_;
 };

@@ -6,6 +6,7 @@
 #include "format/byte_order.h"
 #include "format/new_database.h"
 #include "os/sync_point.h"
+#include "verify/cksumvfs.h"
 
 namespace litevault {
 namespace {
@@ -177,14 +178,21 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
       if (next_ == 1) check_.reset(new StructureCheck(buffer_.data(), pageSize, src.pageCount(), StructureCheck::Options()));
       for (uint32_t i = 0; i < count; i++) check_->addPage(next_ + i, buffer_.data() + size_t(i) * pageSize);
     }
-    if (next_ == 1) put4(buffer_.data() + 28, src.pageCount());  // backupOnePage: the size at 28
+    if (next_ == 1) {
+      // A cksumvfs source (verify/cksumvfs.h) keeps its page checksums in the copy: page 1 is
+      // stamped again after byte 28 here and the header changes of the commit.
+      stampCksumvfs_ = buffer_[20] == kCksumvfsReserve && cksumvfsMatches(buffer_.data(), pageSize);
+      put4(buffer_.data() + 28, src.pageCount());  // backupOnePage: the size at 28
+      if (stampCksumvfs_) cksumvfsCompute(buffer_.data(), pageSize, buffer_.data() + pageSize - kCksumvfsReserve);
+    }
     LV_RETURN_IF_ERROR(dst.writeBytes(uint64_t(next_ - 1) * pageSize, buffer_.data(), size_t(count) * pageSize));
     next_ += count;
   }
   return Status::ok();
 }
 
-// verify_: the check's second phase, reading the source in this step's read transaction.
+// verify_: the check's second phase, reading the source in this step's read transaction. The
+// check is kept until the copy is done: a last step retried after BUSY checks again.
 Status Backup::finishCheck(Pager& src) {
   if (!verify_ || src.pageCount() == 0) return Status::ok();
   if (!check_ || check_->pageCount() != src.pageCount()) {
@@ -192,7 +200,6 @@ Status Backup::finishCheck(Pager& src) {
   }
   StructureCheck::Report report;
   LV_RETURN_IF_ERROR(check_->finish([&src](uint32_t page, uint8_t* out) { return src.readPages(page, 1, out); }, &report));
-  check_.reset();
   if (!report.ok()) return StructureCheck::corruption(report, "source database '" + src.path() + "'");
   return Status::ok();
 }
@@ -211,7 +218,10 @@ Status Backup::complete(Pager& src, Pager& dst) {
     put4(page.data() + 28, 1);
     LV_RETURN_IF_ERROR(dst.writeBytes(0, page.data(), page.size()));
     finalSize = kDefaultPageSize;
+    // A destination that keeps cksumvfs's 8 reserved bytes stays readable through cksumvfs.
+    if (destinationHadPages && dst.header().reservedBytes == kCksumvfsReserve) dst.stampCksumvfsPage1AtCommit(pageSize);
   }
+  if (stampCksumvfs_ && src.pageCount() != 0) dst.stampCksumvfsPage1AtCommit(src.pageSize());
   uint8_t cookie[4];
   put4(cookie, destinationOldCookie_ + 1);
   LV_RETURN_IF_ERROR(dst.writeBytes(40, cookie, sizeof(cookie)));
@@ -221,6 +231,7 @@ Status Backup::complete(Pager& src, Pager& dst) {
   }
   LV_RETURN_IF_ERROR(dst.commit(finalSize));
   destinationOpen_ = false;
+  check_.reset();
   return dst.endRead();
 }
 

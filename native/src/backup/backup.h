@@ -104,6 +104,7 @@ class Backup {
   ViewSignature copiedView_;     // the source version the copied pages came from (valid while copying_)
   std::vector<uint8_t> buffer_;  // one chunk of source pages; reused, never per page
   const bool verify_;
+  bool stampCksumvfs_ = false;  // page 1 as read carried a cksumvfs checksum
   std::unique_ptr<StructureCheck> check_;  // verify_: the pages copied in this pass (from page 1)
 
   std::atomic<bool> done_{false};

@@ -9,6 +9,7 @@
 #include "format/byte_order.h"
 #include "os/sync_point.h"
 #include "pager/journal_playback.h"
+#include "verify/cksumvfs.h"
 
 namespace litevault {
 namespace {
@@ -318,6 +319,7 @@ Status Pager::beginWrite() {
     LV_RETURN_IF_ERROR(wal_->beginWrite().about(path_));  // one attempt, as walBeginWriteTransaction
     walPage1_.clear();
     databaseWritten_ = false;
+    stampCksumvfsPageSize_ = 0;
     state_ = State::kWriting;
     return Status::ok();
   }
@@ -341,6 +343,7 @@ Status Pager::beginWrite() {
   segmentRecords_ = 0;
   anySealed_ = false;
   databaseWritten_ = false;
+  stampCksumvfsPageSize_ = 0;
   state_ = State::kWriting;
   return Status::ok();
 }
@@ -501,6 +504,9 @@ Status Pager::commit(uint64_t newSize) {
     put4(counter, originalChangeCounter_ + 1);
     Status status = writeWalBytes(24, counter, 4);
     if (status.isOk()) status = writeWalBytes(92, counter, 4);
+    if (status.isOk() && stampCksumvfsPageSize_ == pageSize_) {
+      cksumvfsCompute(walPage1_.data(), pageSize_, walPage1_.data() + pageSize_ - kCksumvfsReserve);
+    }
     if (status.isOk()) {
       const Wal::FrameToWrite page1{1, walPage1_.data()};
       status = wal_->appendFrames(&page1, 1, static_cast<uint32_t>(newSize / pageSize_), pageSize_);
@@ -517,6 +523,16 @@ Status Pager::commit(uint64_t newSize) {
   put4(counter, originalChangeCounter_ + 1);
   Status status = writeBytes(24, counter, 4);
   if (status.isOk()) status = writeBytes(92, counter, 4);
+  if (status.isOk() && stampCksumvfsPageSize_ != 0) {
+    std::vector<uint8_t> page1(stampCksumvfsPageSize_);
+    size_t got = 0;
+    status = db_->readAt(page1.data(), page1.size(), 0, &got);
+    if (status.isOk() && got == page1.size()) {
+      uint8_t sum[kCksumvfsReserve];
+      cksumvfsCompute(page1.data(), stampCksumvfsPageSize_, sum);
+      status = writeBytes(stampCksumvfsPageSize_ - kCksumvfsReserve, sum, sizeof(sum));
+    }
+  }
   if (status.isOk()) status = db_->sync();
   if (status.isOk()) status = finishJournal();  // the commit point
   if (!status.isOk()) return status.about(path_);  // still writing: the caller rolls back

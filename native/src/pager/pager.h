@@ -149,6 +149,10 @@ class Pager {
   Status writeBytes(uint64_t offset, const uint8_t* data, size_t n);
   // Commits: the file ends at newSize bytes.
   Status commit(uint64_t newSize);
+  // For this write transaction: page 1 is a cksumvfs page of `pageSize` bytes (its last 8
+  // bytes a checksum of the rest, verify/cksumvfs.h), so commit() stamps its checksum again
+  // after the header changes it makes (as cksumvfs stamps every page SQLite writes through it).
+  void stampCksumvfsPage1AtCommit(uint32_t pageSize) { stampCksumvfsPageSize_ = pageSize; }
   Status rollback();
 
   // Size of the database file and of its pages as they were when the write transaction began.
@@ -206,6 +210,7 @@ class Pager {
   uint32_t segmentChecksumInit_ = 0;
   bool anySealed_ = false;         // at least one segment is sealed (the journal is hot on crash)
   bool databaseWritten_ = false;
+  uint32_t stampCksumvfsPageSize_ = 0;  // stampCksumvfsPage1AtCommit; 0: no
   std::vector<uint8_t> walPage1_;  // WAL mode: page 1 as it will be committed (empty: untouched)
 };
 

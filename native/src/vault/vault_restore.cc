@@ -70,10 +70,97 @@ VaultRestore::~VaultRestore() {
 
 Status VaultRestore::open() {
   std::unique_lock<std::shared_mutex> guard(fileMutex_);
-  if (file_ || created_ || finished_) return Status::error(Code::kMisuse, "vault restore open() was already called");
+  if (file_ || created_ || finished_ || checking_) return Status::error(Code::kMisuse, "vault restore open() was already called");
+  if (tempPath_.empty()) return Status::error(Code::kMisuse, "vault restore open(): no temporary path (a check-only restore)");
   LV_RETURN_IF_ERROR(createPrivateFile(tempPath_, &file_));
   created_ = true;
   return Status::ok();
+}
+
+Status VaultRestore::openCheck(const StructureCheck::Options& options) {
+  std::unique_lock<std::shared_mutex> guard(fileMutex_);
+  std::lock_guard<std::mutex> checkGuard(checkMutex_);
+  if (file_ || created_ || finished_ || checking_) return Status::error(Code::kMisuse, "vault restore openCheck() after open() or openCheck()");
+  checking_ = true;
+  checkOptions_ = options;
+  return Status::ok();
+}
+
+// Hands the pack's verified pages to the check (first pass), or keeps the wanted ones (second).
+Status VaultRestore::checkVerified(const PlannedPack& plan, const uint8_t* images) {
+  const uint32_t pageSize = state_.pageSize();
+  std::lock_guard<std::mutex> guard(checkMutex_);
+  for (const Supply& s : plan.pages) {
+    const uint8_t* image = images + size_t(s.slot) * pageSize;
+    if (rereading_) {
+      auto it = kept_.find(s.page);
+      if (it != kept_.end()) it->second.assign(image, image + pageSize);
+      continue;
+    }
+    if (!check_) {
+      if (s.page != 1) return Status::error(Code::kMisuse, "vault verify: the pack holding page 1 must be written first");
+      DbHeader header;
+      Status decoded = decodeDbHeader(image, pageSize, &header);
+      if (decoded.isOk() && header.pageSize != pageSize) {
+        decoded = Status::error(Code::kNotADb, "its header says " + std::to_string(header.pageSize) + "-byte pages");
+      }
+      if (!decoded.isOk()) {
+        return Status::error(Code::kVaultCorrupt, "backup " + labels_[plan.link] + ": page 1 is no database header of " +
+                                                      std::to_string(pageSize) + "-byte pages: " + decoded.message());
+      }
+      check_.reset(new StructureCheck(image, pageSize, state_.pageCount(), checkOptions_));
+    }
+    check_->addPage(s.page, image);
+  }
+  return Status::ok();
+}
+
+std::vector<VaultRestore::PackNeeded> VaultRestore::packsForCheck() {
+  std::lock_guard<std::mutex> guard(checkMutex_);
+  std::vector<PackNeeded> packs;
+  if (!checking_ || !check_ || rereading_) return packs;
+  rereading_ = true;
+  std::vector<bool> listed(plans_.size(), false);
+  for (const uint32_t page : check_->pagesToRead()) {
+    const PageState::Entry* e = state_.find(page);
+    if (e == nullptr || e->link < 0) continue;
+    kept_.emplace(page, std::vector<uint8_t>());
+    const int32_t index = planIndex_[size_t(e->link)][e->pack];
+    if (index >= 0 && !listed[size_t(index)]) listed[size_t(index)] = true;
+  }
+  for (size_t i = 0; i < needed_.size(); i++) {
+    if (listed[i]) packs.push_back(needed_[i]);
+  }
+  return packs;
+}
+
+Status VaultRestore::finishCheck(StructureCheck::Report* out) {
+  std::lock_guard<std::mutex> guard(checkMutex_);
+  if (!checking_) return Status::error(Code::kMisuse, "vault restore finishCheck() without openCheck()");
+  for (const auto& plan : plans_) {
+    if (!plan->written.load()) {
+      return Status::error(Code::kMisuse, "vault verify: pack " + hexOf(plan->key) + " of " + labels_[plan->link] + " was not written");
+    }
+  }
+  *out = StructureCheck::Report();
+  if (!check_) {  // an empty database
+    out->pageSize = state_.pageSize();
+    return Status::ok();
+  }
+  const uint32_t pageSize = state_.pageSize();
+  Status status = check_->finish(
+      [this, pageSize](uint32_t page, uint8_t* image) {
+        auto it = kept_.find(page);
+        if (it == kept_.end() || it->second.size() != pageSize) {
+          return Status::error(Code::kInternal, "vault verify: page " + std::to_string(page) + " was not kept for the check");
+        }
+        std::memcpy(image, it->second.data(), pageSize);
+        return Status::ok();
+      },
+      out);
+  check_.reset();
+  kept_.clear();
+  return status;
 }
 
 std::unique_ptr<VaultRestore::Workspace> VaultRestore::takeWorkspace() {
@@ -100,6 +187,7 @@ Status VaultRestore::writeVerified(const PlannedPack& plan, const uint8_t* image
                                                     ") does not match the hash in the manifest");
     }
   }
+  if (checking_) return checkVerified(plan, images);
   size_t i = 0;
   while (i < plan.pages.size()) {
     size_t j = i + 1;
@@ -126,7 +214,7 @@ Status VaultRestore::writePack(uint32_t link, uint32_t pack, const uint8_t* data
   }
   PlannedPack& plan = *plans_[size_t(index)];
   std::shared_lock<std::shared_mutex> guard(fileMutex_);
-  if (!file_) {
+  if (!file_ && !checking_) {
     return Status::error(Code::kMisuse, finished_ || created_ ? "vault restore writePack() after finish() or abort()"
                                                               : "vault restore writePack() before open()");
   }

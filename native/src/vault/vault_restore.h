@@ -18,6 +18,13 @@
 //              synced and closed. The caller publishes it (os/publish.h via binding.publish) or
 //              copies it in through the backup writer.
 //   abort      closes and unlinks the temporary; idempotent.
+// Check mode (vault verify: the backup rebuilt in memory, nothing written): openCheck() instead
+// of open(); writePack then hands every verified page to a structure check
+// (verify/structure_check.h) instead of the file, the pack supplying page 1 first (packsNeeded()
+// order). Once every pack was written, packsForCheck() lists the packs holding the few pages the
+// check's second phase reads again (freelist trunks, the schema's pages); writing those again
+// keeps just those pages, and finishCheck() gives the verdict. finish() is not called.
+//
 // Mismatches are LITEVAULT_VAULT_CORRUPT "backup <label>: pack <key>: page <n>: <what>" (or
 // without the page when the object itself is bad).
 //
@@ -31,6 +38,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -38,6 +46,7 @@
 #include "vault/compress.h"
 #include "vault/page_state.h"
 #include "vault/vault_format.h"
+#include "verify/structure_check.h"
 
 namespace litevault {
 
@@ -61,6 +70,9 @@ class VaultRestore {
   uint32_t pageSize() const { return state_.pageSize(); }
 
   Status open();
+  Status openCheck(const StructureCheck::Options& options);
+  std::vector<PackNeeded> packsForCheck();
+  Status finishCheck(StructureCheck::Report* out);
   Status writePack(uint32_t link, uint32_t pack, const uint8_t* data, size_t n, uint32_t* pagesWritten);
   Status finish();
   Status abort();
@@ -87,6 +99,7 @@ class VaultRestore {
   std::unique_ptr<Workspace> takeWorkspace();
   void returnWorkspace(std::unique_ptr<Workspace> w);
   Status writeVerified(const PlannedPack& plan, const uint8_t* images, const std::string& where);
+  Status checkVerified(const PlannedPack& plan, const uint8_t* images);
 
   std::string tempPath_;
   std::vector<std::string> labels_;
@@ -101,6 +114,13 @@ class VaultRestore {
   std::unique_ptr<File> file_;  // guarded by fileMutex_
   bool created_ = false;        // guarded by fileMutex_: we created tempPath_ (so abort may unlink it)
   bool finished_ = false;       // guarded by fileMutex_
+  // Check mode; guarded by checkMutex_.
+  std::mutex checkMutex_;
+  bool checking_ = false;
+  StructureCheck::Options checkOptions_;
+  std::unique_ptr<StructureCheck> check_;
+  bool rereading_ = false;                                      // packsForCheck() was called
+  std::unordered_map<uint32_t, std::vector<uint8_t>> kept_;     // the pages packsForCheck() wants, once written again
   std::mutex workspaceMutex_;
   std::vector<std::unique_ptr<Workspace>> workspaces_;  // guarded by workspaceMutex_
 };

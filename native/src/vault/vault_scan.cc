@@ -7,6 +7,7 @@
 #include "format/byte_order.h"
 #include "format/db_header.h"
 #include "os/sync_point.h"
+#include "verify/cksumvfs.h"
 
 namespace litevault {
 namespace {
@@ -230,7 +231,11 @@ Status VaultScan::readPages(Pager& src) {
         if (page == 1) check_.reset(new StructureCheck(image, pageSize, pageCount_, StructureCheck::Options()));
         if (check_) check_->addPage(page, image);
       }
-      if (page == 1) put4(image + 28, pageCount_);  // backupOnePage: the page count at 28
+      if (page == 1) {
+        const bool cksumvfs = image[20] == kCksumvfsReserve && cksumvfsMatches(image, pageSize);
+        put4(image + 28, pageCount_);  // backupOnePage: the page count at 28
+        if (cksumvfs) cksumvfsCompute(image, pageSize, image + pageSize - kCksumvfsReserve);  // keep it a cksumvfs page
+      }
       const Hash128 hash = hash128(image, pageSize);
       const PageState::Entry* base = baseUsable_ ? base_.find(page) : nullptr;
       if (base != nullptr && base->link >= 0 && base->hash == hash) continue;  // unchanged
@@ -266,8 +271,8 @@ Status VaultScan::finishCheck(Pager& src) {
   }
   StructureCheck::Report report;
   LV_RETURN_IF_ERROR(check_->finish([&src](uint32_t page, uint8_t* out) { return src.readPages(page, 1, out); }, &report));
-  check_.reset();
   if (!report.ok()) return StructureCheck::corruption(report, "source database '" + src.path() + "'");
+  check_.reset();
   return Status::ok();
 }
 

@@ -1,6 +1,8 @@
 // SQLite's record format; see record.h.
 #include "verify/record.h"
 
+#include <algorithm>
+
 #include "format/varint.h"
 
 namespace litevault {
@@ -43,12 +45,12 @@ bool checkRecordHeader(const uint8_t* p, uint32_t local, uint32_t payload, std::
   return true;
 }
 
-bool decodeRecord(const uint8_t* p, uint32_t size, std::vector<RecordColumn>* out) {
+bool decodeRecord(const uint8_t* p, uint32_t available, uint32_t size, std::vector<RecordColumn>* out) {
   out->clear();
-  const uint8_t* end = p + size;
+  if (available > size) return false;
   uint64_t headerSize = 0;
-  const uint32_t n = getVarint(p, end, &headerSize);
-  if (n == 0 || headerSize > size || (headerSize != 0 && headerSize < n)) return false;
+  const uint32_t n = getVarint(p, p + available, &headerSize);
+  if (n == 0 || headerSize > available || (headerSize != 0 && headerSize < n)) return false;
   if (headerSize == 0) return true;  // no columns
   const uint8_t* at = p + n;
   const uint8_t* headerEnd = p + headerSize;
@@ -62,8 +64,9 @@ bool decodeRecord(const uint8_t* p, uint32_t size, std::vector<RecordColumn>* ou
     if (offset + body > size) return false;
     RecordColumn column;
     column.type = type;
-    column.data = p + offset;
-    column.size = static_cast<uint32_t>(body);
+    column.data = p + std::min<uint64_t>(offset, available);
+    column.size = static_cast<uint32_t>(std::min<uint64_t>(body, offset >= available ? 0 : available - offset));
+    column.complete = offset + body <= available;
     out->push_back(column);
     offset += body;
   }
@@ -73,7 +76,7 @@ bool decodeRecord(const uint8_t* p, uint32_t size, std::vector<RecordColumn>* ou
 int64_t columnInteger(const RecordColumn& c) {
   if (c.type == 8) return 0;
   if (c.type == 9) return 1;
-  if (c.type < 1 || c.type > 6) return 0;
+  if (c.type < 1 || c.type > 6 || !c.complete) return 0;
   uint64_t v = (c.data[0] & 0x80) ? ~uint64_t(0) : 0;  // sign-extended big-endian
   for (uint32_t i = 0; i < c.size; i++) v = (v << 8) | c.data[i];
   return static_cast<int64_t>(v);

@@ -24,11 +24,13 @@ bool checkRecordHeader(const uint8_t* p, uint32_t local, uint32_t payload, std::
 
 struct RecordColumn {
   uint64_t type = 0;
-  const uint8_t* data = nullptr;  // the body
-  uint32_t size = 0;
+  const uint8_t* data = nullptr;  // the body, as far as it is available
+  uint32_t size = 0;              // bytes of the body available
+  bool complete = false;          // the whole body is available
 };
-// Splits a whole record (`size` bytes at `p`) into columns. False if it is malformed.
-bool decodeRecord(const uint8_t* p, uint32_t size, std::vector<RecordColumn>* out);
+// Splits a record of `size` bytes, whose first `available` bytes are at `p`, into columns.
+// False if it is malformed (its header must be available whole).
+bool decodeRecord(const uint8_t* p, uint32_t available, uint32_t size, std::vector<RecordColumn>* out);
 // An integer column's value (serial types 1..6, 8, 9); 0 for anything else.
 int64_t columnInteger(const RecordColumn& column);
 // A text column as ASCII (UTF-16 code units above 0x7f and NULs dropped): enough for the

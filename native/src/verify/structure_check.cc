@@ -18,6 +18,11 @@ constexpr uint8_t kPtrmapRootPage = 1, kPtrmapFreePage = 2, kPtrmapOverflow1 = 3
                   kPtrmapBtree = 5;
 constexpr uint32_t kMaxDepth = 20;  // BTCURSOR_MAX_DEPTH: a cursor cannot descend further
 constexpr int kTable = 1, kIndex = 2;
+// The schema's records are read up to this size (their type, name and root page come first; a
+// longer CREATE statement is only searched for WITHOUT ROWID as far as this goes).
+constexpr uint32_t kMaxSchemaRecord = 4 << 20;
+// Damaged pages keep their first problem's message up to this many; later ones a generic one.
+constexpr size_t kMaxDamageMessages = 10000;
 
 std::string u(uint64_t v) { return std::to_string(v); }
 
@@ -70,8 +75,9 @@ std::string StructureCheck::Where::prefix() const {
   return "";
 }
 
+// A finding about a pointer beyond the database is about the page holding the pointer.
 void StructureCheck::add(const Where& where, uint32_t page, const std::string& message) {
-  add(page, where.structure(), where.prefix() + message);
+  add(page <= pageCount_ ? page : where.page, where.structure(), where.prefix() + message);
 }
 
 void StructureCheck::add(uint32_t page, const std::string& structure, const std::string& message) {
@@ -127,6 +133,7 @@ void StructureCheck::addPage(uint32_t page, const uint8_t* image) {
   std::string error;
   if (!checkBtreePage(geometry_, page, image, &facts_, &error)) {
     info.state = kBad;
+    if (damage_.size() < kMaxDamageMessages) damage_[page] = std::move(error);
     return;
   }
   info.state = kGood;
@@ -143,6 +150,47 @@ void StructureCheck::addPage(uint32_t page, const uint8_t* image) {
   info.overflowStart = static_cast<uint32_t>(overflows_.size());
   info.overflows = static_cast<uint16_t>(facts_.overflows.size());
   overflows_.insert(overflows_.end(), facts_.overflows.begin(), facts_.overflows.end());
+}
+
+std::vector<uint32_t> StructureCheck::pagesToRead() const {
+  std::vector<uint32_t> pages;
+  std::vector<bool> seen(size_t(pageCount_) + 1, false);
+  auto want = [&](uint32_t page) {
+    if (page == 0 || page > pageCount_ || page == lockPage_ || seen[page]) return false;
+    seen[page] = true;
+    pages.push_back(page);
+    return true;
+  };
+  for (uint32_t page = 1; page <= pageCount_; page++) {
+    if (page != lockPage_ && pages_[page].state == kNotAdded) want(page);
+  }
+  // The freelist trunks: checkFreelist's walk (it stops where this stops).
+  for (uint32_t trunk = get4(page1_.data() + 32); want(trunk);) trunk = pages_[trunk].next;
+  // The schema b-tree's leaves and their overflow pages (readSchema's reads).
+  std::vector<uint32_t> stack{1};
+  std::vector<bool> visited(size_t(pageCount_) + 1, false);
+  while (!stack.empty()) {
+    const uint32_t page = stack.back();
+    stack.pop_back();
+    if (page == 0 || page > pageCount_ || visited[page] || pages_[page].state != kGood) continue;
+    visited[page] = true;
+    const PageInfo& info = pages_[page];
+    if (info.flag == kTableInterior) {
+      for (uint32_t i = 0; i <= info.cells; i++) stack.push_back(children_[info.childStart + i]);
+    } else if (info.flag == kTableLeaf) {
+      want(page);
+      for (uint32_t i = 0; i < info.overflows; i++) {  // readPayload's reads, page for page
+        const BtreePageFacts::Overflow& o = overflows_[info.overflowStart + i];
+        uint32_t next = o.first;
+        for (uint32_t hop = 0, hops = schemaChainPages(o.pages); hop < hops && next != 0 && next <= pageCount_ && next != lockPage_; hop++) {
+          want(next);
+          next = pages_[next].next;
+        }
+      }
+    }
+  }
+  std::sort(pages.begin(), pages.end());
+  return pages;
 }
 
 bool StructureCheck::checkRef(uint32_t page, const Where& where) {
@@ -164,7 +212,7 @@ void StructureCheck::checkPtrmap(uint32_t child, uint8_t type, uint32_t parent, 
   const uint32_t map = ptrmapPageOf(child);
   if (child < 2 || child == map || child > pageCount_ || map > pageCount_ || ptrType_[child] < 1 ||
       ptrType_[child] > 5) {
-    add(child, "pointer map", where.prefix() + "Failed to read ptrmap key=" + u(child));
+    add(child <= pageCount_ ? child : where.page, "pointer map", where.prefix() + "Failed to read ptrmap key=" + u(child));
     return;
   }
   if (ptrType_[child] != type || ptrParent_[child] != parent) {
@@ -180,12 +228,13 @@ Status StructureCheck::checkFreelist(const Reader& read) {
   const uint32_t expected = get4(page1_.data() + 36);
   uint32_t n = expected;
   const uint64_t before = findingCount_;
-  const Where where{Where::kFreelist, 0, 0, 0};
+  Where where{Where::kFreelist, 0, 1, 0};  // .page: the page holding the next pointer
   std::vector<uint8_t> trunk(pageSize_);
   const uint32_t maxLeaves = geometry_.usableSize / 4 - 2;
-  while (page != 0 && !full()) {
+  while (page != 0) {
     if (!checkRef(page, where)) break;
     n--;
+    where.page = page;
     LV_RETURN_IF_ERROR(read(page, trunk.data()));
     const uint32_t leaves = get4(trunk.data() + 4);
     if (autoVacuum_) checkPtrmap(page, kPtrmapFreePage, 0, where);
@@ -213,7 +262,7 @@ void StructureCheck::checkOverflow(uint32_t first, uint32_t expected, const Wher
   uint32_t page = first;
   uint32_t n = expected;
   const uint64_t before = findingCount_;
-  while (page != 0 && !full()) {
+  while (page != 0) {
     if (!checkRef(page, where)) break;
     n--;
     const uint32_t next = pages_[page].next;
@@ -227,11 +276,10 @@ void StructureCheck::checkOverflow(uint32_t first, uint32_t expected, const Wher
 
 // checkTreePage, over the summaries. `height` gets the subtree's height (0: a leaf), -1 when
 // the page could not be followed.
-Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bounds, uint32_t level, int family,
-                            uint32_t root, int* height) {
+Status StructureCheck::walk(const Reader& read, uint32_t page, const Where& from, const Bounds& bounds, uint32_t level,
+                            int family, uint32_t root, int* height) {
   *height = -1;
-  if (full()) return Status::ok();
-  if (!checkRef(page, Where{Where::kRoot, root, page, 0})) return Status::ok();
+  if (!checkRef(page, from)) return Status::ok();
   const Where here{Where::kPage, root, page, 0};
   const PageInfo& info = pages_[page];
   if (info.state == kPtrmap) {
@@ -242,13 +290,9 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
     add(here, page, "btreeInitPage() returns error code 11 (page type " + u(info.flag) + ")");
     return Status::ok();
   }
-  if (info.state == kBad) {  // say what: check the page's bytes again
-    std::vector<uint8_t> image(pageSize_);
-    LV_RETURN_IF_ERROR(read(page, image.data()));
-    BtreePageFacts facts;
-    std::string error = "the page changed while it was checked";
-    checkBtreePage(geometry_, page, image.data(), &facts, &error);
-    add(here, page, error);
+  if (info.state == kBad) {
+    auto it = damage_.find(page);
+    add(here, page, it != damage_.end() ? it->second : "a damaged b-tree page (one of too many to describe each)");
     return Status::ok();
   }
   const bool table = isTableFlag(info.flag);
@@ -275,7 +319,7 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
       add(Where{Where::kCell, root, page, info.cells - 1u}, page, "Rowid " + std::to_string(last) + " out of order");
     }
   }
-  for (uint32_t i = 0; i < info.overflows && !full(); i++) {
+  for (uint32_t i = 0; i < info.overflows; i++) {
     const BtreePageFacts::Overflow& o = overflows_[info.overflowStart + i];
     const Where cell{Where::kCell, root, page, o.cell};
     if (autoVacuum_) checkPtrmap(o.first, kPtrmapOverflow1, page, cell);
@@ -288,7 +332,7 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
   }
   int depth = -1;
   bool differs = false;
-  for (uint32_t i = 0; i <= info.cells && !full(); i++) {
+  for (uint32_t i = 0; i <= info.cells; i++) {
     const uint32_t child = children_[info.childStart + i];
     Bounds childBounds = bounds;
     if (table) {
@@ -301,11 +345,10 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
         childBounds.hasHi = true;
       }
     }
-    if (autoVacuum_) {
-      checkPtrmap(child, kPtrmapBtree, page, i < info.cells ? here : Where{Where::kRightChild, root, page, 0});
-    }
+    const Where pointer = i < info.cells ? Where{Where::kCell, root, page, i} : Where{Where::kRightChild, root, page, 0};
+    if (autoVacuum_) checkPtrmap(child, kPtrmapBtree, page, pointer);
     int childHeight = -1;
-    LV_RETURN_IF_ERROR(walk(read, child, childBounds, level + 1, table ? kTable : kIndex, root, &childHeight));
+    LV_RETURN_IF_ERROR(walk(read, child, pointer, childBounds, level + 1, table ? kTable : kIndex, root, &childHeight));
     if (childHeight < 0) continue;
     if (depth < 0) {
       depth = childHeight;
@@ -318,18 +361,25 @@ Status StructureCheck::walk(const Reader& read, uint32_t page, const Bounds& bou
   return Status::ok();
 }
 
-// A cell's whole payload: its local bytes and then the overflow chain's, as far as the chain
-// goes (a short chain is the overflow check's finding; the record decode then fails).
+// How many overflow pages readPayload reads for a schema cell (pagesToRead lists the same).
+uint32_t StructureCheck::schemaChainPages(uint32_t chainPages) const {
+  return std::min<uint32_t>(chainPages, kMaxSchemaRecord / (geometry_.usableSize - 4) + 1);
+}
+
+// A schema cell's payload, at most kMaxSchemaRecord bytes: its local bytes, then the overflow
+// chain's as far as the chain goes (a short chain is the overflow check's finding).
 Status StructureCheck::readPayload(const Reader& read, const uint8_t* page, const CellInfo& cell,
                                    std::vector<uint8_t>* out) {
   out->assign(page + cell.payloadStart, page + cell.payloadStart + cell.local);
+  const uint32_t wanted = std::min(cell.payload, kMaxSchemaRecord);
   uint32_t next = cell.payload > cell.local ? cell.overflow : 0;
   std::vector<uint8_t> image(pageSize_);
-  for (uint32_t hops = 0; next != 0 && next <= pageCount_ && out->size() < cell.payload && hops < pageCount_; hops++) {
+  const uint32_t hops = schemaChainPages(cell.overflowPages);
+  for (uint32_t hop = 0; hop < hops && next != 0 && next <= pageCount_ && next != lockPage_ && out->size() < wanted; hop++) {
     LV_RETURN_IF_ERROR(read(next, image.data()));
-    const size_t take = std::min<size_t>(geometry_.usableSize - 4, cell.payload - out->size());
+    const size_t take = std::min<size_t>(geometry_.usableSize - 4, wanted - out->size());
     out->insert(out->end(), image.data() + 4, image.data() + 4 + take);
-    next = get4(image.data());
+    next = pages_[next].next;
   }
   return Status::ok();
 }
@@ -350,7 +400,10 @@ Status StructureCheck::readSchema(const Reader& read, std::vector<Root>* roots) 
       CellInfo cell;
       parseCell(geometry_, kTableLeaf, image.data(), get2(image.data() + hdr + 8 + 2 * i), &cell);
       LV_RETURN_IF_ERROR(readPayload(read, image.data(), cell, &payload));
-      if (payload.size() != cell.payload || !decodeRecord(payload.data(), cell.payload, &columns) || columns.size() < 5) {
+      const bool whole = payload.size() == cell.payload;
+      if ((!whole && payload.size() < kMaxSchemaRecord) ||
+          !decodeRecord(payload.data(), static_cast<uint32_t>(payload.size()), cell.payload, &columns) || columns.size() < 5 ||
+          !columns[0].complete || !columns[1].complete || !columns[3].complete) {
         add(leafPage, "schema", "malformed database schema (the record of rowid " + std::to_string(cell.key) + ")");
         continue;
       }
@@ -367,7 +420,7 @@ Status StructureCheck::readSchema(const Reader& read, std::vector<Root>* roots) 
         family = kIndex;
       } else if (type == "table") {
         const std::string sql = columnAscii(columns[4], encoding);
-        family = containsWord(sql, "WITHOUT") && containsWord(sql, "ROWID") ? 0 : kTable;
+        family = !columns[4].complete || (containsWord(sql, "WITHOUT") && containsWord(sql, "ROWID")) ? 0 : kTable;
       }
       roots->push_back(Root{static_cast<uint32_t>(rootPage), family, type + " '" + name + "'"});
     }
@@ -379,6 +432,8 @@ Status StructureCheck::finish(const Reader& read, Report* out) {
   *out = Report();
   out->pageSize = pageSize_;
   out->pageCount = pageCount_;
+  findings_.clear();  // a finish() again after a failed read starts over
+  findingCount_ = 0;
   if (pageCount_ == 0) return Status::ok();
   // Pages nobody handed in: read them now.
   {
@@ -406,7 +461,7 @@ Status StructureCheck::finish(const Reader& read, Report* out) {
   // The schema b-tree first: its leaves (collected by the walk) name the other roots.
   int height = 0;
   schemaLeaves_.clear();
-  LV_RETURN_IF_ERROR(walk(read, 1, Bounds(), 0, kTable, 1, &height));
+  LV_RETURN_IF_ERROR(walk(read, 1, Where{Where::kRoot, 1, 1, 0}, Bounds(), 0, kTable, 1, &height));
   std::vector<Root> roots;
   LV_RETURN_IF_ERROR(readSchema(read, &roots));
 
@@ -422,19 +477,19 @@ Status StructureCheck::finish(const Reader& read, Report* out) {
   }
 
   for (const Root& r : roots) {
-    if (full()) break;
-    if (autoVacuum_ && r.page > 1) checkPtrmap(r.page, kPtrmapRootPage, 0, Where{Where::kRoot, r.page, r.page, 0});
+    const Where schema{Where::kRoot, r.page, 1, 0};  // the pointer is in the schema (page 1's tree)
+    if (autoVacuum_ && r.page > 1) checkPtrmap(r.page, kPtrmapRootPage, 0, schema);
     if (r.page >= 1 && r.page <= pageCount_ && pages_[r.page].state == kGood && r.family != 0 &&
         (r.family == kTable) != isTableFlag(pages_[r.page].flag)) {
       add(r.page, "tree " + u(r.page),
           "Tree " + u(r.page) + ": the root page of " + r.name + " is " +
               (isTableFlag(pages_[r.page].flag) ? "a table" : "an index") + " b-tree page");
     }
-    LV_RETURN_IF_ERROR(walk(read, r.page, Bounds(), 0, r.family, r.page, &height));
+    LV_RETURN_IF_ERROR(walk(read, r.page, schema, Bounds(), 0, r.family, r.page, &height));
   }
 
   // Every page used once or free; pointer-map pages never used.
-  for (uint32_t page = 1; page <= pageCount_ && !full(); page++) {
+  for (uint32_t page = 1; page <= pageCount_; page++) {
     const bool used = (referenced_[page / 64] >> (page % 64)) & 1;
     const bool map = isPtrmapPage(page);
     if (!used && !map) add(page, "page map", "Page " + u(page) + ": never used");

@@ -19,13 +19,14 @@
 //                      used exactly once or free, the lock-byte page never; the auto-vacuum
 //                      header fields. Pages the first phase did not see are read through `read`,
 //                      and so are the few whose bytes the summaries do not keep: freelist
-//                      trunks, the schema's leaves and overflow pages, and a damaged page whose
-//                      finding is reported (its message is made again from its bytes).
+//                      trunks and the schema's leaves and overflow pages (pagesToRead() lists
+//                      them, for a caller that must fetch them ahead). A damaged page keeps
+//                      its first problem's message (only damaged pages keep one).
 // With cksumvfs checksums (cksumvfs.h) every page's checksum is verified too: always when
 // asked, and by default when the header says 8 reserved bytes and at least one page's checksum
 // matches (so a database that merely reserves 8 bytes is not called corrupt).
 //
-// A finding names the page, the structure ("header", "freelist", "tree 5", "pointer map",
+// A finding names the page (a pointer past the database's end: the page holding it), the structure ("header", "freelist", "tree 5", "pointer map",
 // "page map", "schema", "cksumvfs") and what is wrong, in integrity_check's words where it has
 // them. Pure code (no I/O but the caller's `read`), safe to fuzz.
 //
@@ -36,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -47,7 +49,7 @@ class StructureCheck {
  public:
   enum class Cksumvfs { kAuto, kOn, kOff };
   struct Options {
-    uint32_t maxFindings = 100;  // findings kept (all are counted)
+    uint32_t maxFindings = 100;  // findings kept (all are counted: the check never stops early)
     Cksumvfs cksumvfs = Cksumvfs::kAuto;
   };
   struct Finding {
@@ -72,6 +74,8 @@ class StructureCheck {
   ~StructureCheck();
 
   void addPage(uint32_t page, const uint8_t* image);
+  // After the pages were added: every page finish() will ask `read` for, ascending.
+  std::vector<uint32_t> pagesToRead() const;
   // Ok unless `read` failed (its Status); the verdict is in `out`.
   Status finish(const Reader& read, Report* out);
   // SQLITE_CORRUPT naming `what` (the database) and the report's first finding.
@@ -112,17 +116,17 @@ class StructureCheck {
 
   void add(uint32_t page, const std::string& structure, const std::string& message);
   void add(const Where& where, uint32_t page, const std::string& message);
-  bool full() const { return findings_.size() >= options_.maxFindings && findingCount_ > 0; }
   bool isPtrmapPage(uint32_t page) const;
   uint32_t ptrmapPageOf(uint32_t page) const;
   bool checkRef(uint32_t page, const Where& where);
   void checkPtrmap(uint32_t child, uint8_t type, uint32_t parent, const Where& where);
   Status checkFreelist(const Reader& read);
   void checkOverflow(uint32_t first, uint32_t expected, const Where& where);
-  Status walk(const Reader& read, uint32_t page, const Bounds& bounds, uint32_t level, int family, uint32_t root,
-              int* height);
+  Status walk(const Reader& read, uint32_t page, const Where& from, const Bounds& bounds, uint32_t level, int family,
+              uint32_t root, int* height);
   Status readSchema(const Reader& read, std::vector<Root>* roots);
   Status readPayload(const Reader& read, const uint8_t* page, const CellInfo& cell, std::vector<uint8_t>* out);
+  uint32_t schemaChainPages(uint32_t chainPages) const;
 
   const Options options_;
   const uint32_t pageSize_;
@@ -137,6 +141,7 @@ class StructureCheck {
   std::vector<uint32_t> children_;
   std::vector<int64_t> keys_;
   std::vector<BtreePageFacts::Overflow> overflows_;
+  std::unordered_map<uint32_t, std::string> damage_;  // kBad pages: their first problem (the first 10000)
   std::vector<uint8_t> ptrType_;     // auto-vacuum: the pointer-map entry of each page
   std::vector<uint32_t> ptrParent_;
   std::vector<uint64_t> referenced_;  // bit per page (finish)
