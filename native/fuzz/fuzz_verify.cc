@@ -11,18 +11,23 @@
 //      the same ok() and findingCount; when nothing was left out (findings.size() ==
 //      findingCount) the same findings, as a multiset (only cksumvfs mismatches follow the
 //      order pages came in); two ascending runs give identical reports;
-//   2. every finding names a page in 0..pageCount, a known structure and a non-empty message;
-//      findings.size() <= maxFindings and <= findingCount; the report's pageSize/pageCount are
-//      the database's; finish() reads only pages 1..pageCount, never the lock-byte page;
-//      corruption() of a report with findings is SQLITE_CORRUPT quoting the first one;
-//   3. checkBtreePage on every page, parseCell on every cell pointer of it, and checkRecordHeader
+//   2. every finding names a page in 0..pageCount (a pointer past the end: the page holding
+//      it), a known structure and a non-empty message; findings.size() <= maxFindings and <=
+//      findingCount; the report's pageSize/pageCount are the database's; corruption() of a
+//      report with findings is SQLITE_CORRUPT quoting the first one;
+//   3. pagesToRead() is ascending, distinct, in 1..pageCount without the lock-byte page, and
+//      finish() reads no page it did not list (a vault verify keeps only those); a finish()
+//      whose read fails part way returns that error, and the next finish() starts over and
+//      gives the same report;
+//   4. checkBtreePage on every page, parseCell on every cell pointer of it, and checkRecordHeader
 //      / decodeRecord / columnInteger / columnAscii on every cell's local payload (an exact copy)
 //      read nothing out of bounds;
-//   4. cksumvfs: a page whose last 8 bytes are set to cksumvfsCompute's sum matches; with every
-//      page so fixed, a check with cksumvfs on reports cksumvfs verified and no cksumvfs finding.
-//   5. a smaller maxFindings only cuts the findings short (the same first ones, in order);
+//   5. cksumvfs: a page whose last 8 bytes are set to cksumvfsCompute's sum matches; with every
+//      page so fixed, a check with cksumvfs on reports cksumvfs verified and no cksumvfs finding;
 //      cksumvfs is reported verified in auto mode only with 8 reserved bytes, and a cksumvfs
-//      finding only when it was verified (or asked for).
+//      finding comes only when it was verified (or asked for);
+//   6. maxFindings changes no count (all findings are counted) and only cuts the list short:
+//      the same first findings, in order.
 // Two option sets per input: the defaults (100 findings, cksumvfs auto), and one chosen by header
 // byte 72 (reserved for expansion, read neither by SQLite nor by the check): maxFindings
 // b72 & 7, cksumvfs auto/on/off by (b72 >> 3) % 3.
@@ -71,20 +76,9 @@ struct Image {
   }
 };
 
-// A finding about a pointer to a page past the end names that page (the pointer's value), not
-// the page holding the pointer: "invalid page number N" and "Failed to read ptrmap key=N" (see
-// native/fuzz/crashes-verify/README.md). Until that is settled, property 2 lets exactly these
-// through; FUZZ_VERIFY_STRICT_PAGES=1 holds every finding to 0..pageCount.
-bool strictPages() {
-  static const bool strict = std::getenv("FUZZ_VERIFY_STRICT_PAGES") != nullptr;
-  return strict;
-}
-bool endsWith(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-bool namesOutOfRangePointer(const StructureCheck::Finding& f) {
-  const std::string n = std::to_string(f.page);
-  return endsWith(f.message, "invalid page number " + n) || endsWith(f.message, "Failed to read ptrmap key=" + n);
+bool partialList() {
+  static const bool on = std::getenv("FUZZ_VERIFY_PARTIAL_LIST") != nullptr;
+  return on;
 }
 
 enum class Order { kAscending, kDescending, kEvenDescending, kOddAscending, kNone };
@@ -104,26 +98,70 @@ bool added(Order order, uint32_t page) {
   return false;
 }
 
-StructureCheck::Report runCheck(const Image& img, const StructureCheck::Options& options, Order order) {
-  const std::vector<uint8_t> page1 = img.page(1);
-  StructureCheck check(page1.data(), img.pageSize, img.pageCount, options);
-  FUZZ_CHECK(check.pageCount() == img.pageCount);
+bool identical(const StructureCheck::Report& a, const StructureCheck::Report& b);
+
+void feed(const Image& img, Order order, StructureCheck* check) {
   const bool descending = order == Order::kDescending || order == Order::kEvenDescending;
   for (uint32_t i = 0; i < img.pageCount; i++) {
     const uint32_t page = descending ? img.pageCount - i : i + 1;
     if (page == img.lockPage || !added(order, page)) continue;
     const std::vector<uint8_t> image = img.page(page);
-    check.addPage(page, image.data());
+    check->addPage(page, image.data());
   }
+}
+
+StructureCheck::Report runCheck(const Image& img, const StructureCheck::Options& options, Order order) {
+  const std::vector<uint8_t> page1 = img.page(1);
+  StructureCheck check(page1.data(), img.pageSize, img.pageCount, options);
+  FUZZ_CHECK(check.pageCount() == img.pageCount);
+  feed(img, order, &check);
+  // pagesToRead: ascending, distinct, in 1..pageCount, never the lock-byte page, and, once every
+  // page was added (as a vault verify adds them), every page finish() reads (the vault keeps
+  // exactly these for it and fails on any other). With pages left out it cannot follow a chain
+  // through one (see native/fuzz/crashes-verify/README.md); FUZZ_VERIFY_PARTIAL_LIST=1 holds
+  // those orders to it too.
+  const std::vector<uint32_t> listed = check.pagesToRead();
+  const bool complete = order == Order::kAscending || order == Order::kDescending || partialList();
+  for (size_t i = 0; i < listed.size(); i++) {
+    FUZZ_CHECK(listed[i] >= 1 && listed[i] <= img.pageCount && listed[i] != img.lockPage);
+    if (i > 0) FUZZ_CHECK(listed[i - 1] < listed[i]);
+  }
+  uint64_t reads = 0;
+  auto reader = [&img, &listed, &reads, complete](uint32_t page, uint8_t* out) {
+    FUZZ_CHECK(page >= 1 && page <= img.pageCount && page != img.lockPage);
+    if (complete && !std::binary_search(listed.begin(), listed.end(), page)) {
+      std::fprintf(stderr, "finish() read page %u, which pagesToRead() did not list (%zu listed)\n", page, listed.size());
+      FUZZ_CHECK(std::binary_search(listed.begin(), listed.end(), page));
+    }
+    img.read(page, out);
+    reads++;
+    return Status::ok();
+  };
   StructureCheck::Report report;
-  Status status = check.finish(
-      [&img](uint32_t page, uint8_t* out) {
-        FUZZ_CHECK(page >= 1 && page <= img.pageCount && page != img.lockPage);
-        img.read(page, out);
-        return Status::ok();
-      },
-      &report);
-  FUZZ_CHECK(status.isOk());  // the reader never fails
+  FUZZ_CHECK(check.finish(reader, &report).isOk());  // the reader never fails
+  const uint64_t firstReads = reads;
+
+  // finish() again gives the same report; and on a check fed the same pages, a finish() whose
+  // read fails part way returns that error, and the next finish() starts over and gives the
+  // same report too.
+  StructureCheck::Report again;
+  FUZZ_CHECK(check.finish(reader, &again).isOk());
+  FUZZ_CHECK(identical(report, again));
+  if (firstReads > 0 && order == Order::kEvenDescending) {
+    StructureCheck retried(page1.data(), img.pageSize, img.pageCount, options);
+    feed(img, order, &retried);
+    uint64_t left = (uint64_t(img.size) * 2654435761u) % firstReads;
+    StructureCheck::Report failed;
+    const Status err = retried.finish(
+        [&](uint32_t page, uint8_t* out) {
+          if (left-- == 0) return Status::error(Code::kIoErr, "fuzz: read of page " + std::to_string(page) + " fails");
+          return reader(page, out);
+        },
+        &failed);
+    FUZZ_CHECK(err.code() == Code::kIoErr);
+    FUZZ_CHECK(retried.finish(reader, &again).isOk());
+    FUZZ_CHECK(identical(report, again));
+  }
 
   // 2. the report's promises.
   FUZZ_CHECK(report.pageSize == img.pageSize && report.pageCount == img.pageCount);
@@ -138,7 +176,7 @@ StructureCheck::Report runCheck(const Image& img, const StructureCheck::Options&
       std::fprintf(stderr, "finding: page %u of %u (%s): %s\n", f.page, img.pageCount, f.structure.c_str(), f.message.c_str());
     }
     FUZZ_CHECK(!f.message.empty());
-    FUZZ_CHECK(f.page <= img.pageCount || (!strictPages() && namesOutOfRangePointer(f)));
+    FUZZ_CHECK(f.page <= img.pageCount);
     const std::string& s = f.structure;
     const bool known = s == "header" || s == "freelist" || s == "pointer map" || s == "page map" ||
                        s == "schema" || s == "cksumvfs" ||
@@ -183,7 +221,7 @@ void sameVerdict(const StructureCheck::Report& a, const StructureCheck::Report& 
   if (a.findings.size() == a.findingCount) FUZZ_CHECK(sortedFindings(a) == sortedFindings(b));
 }
 
-// 3. the single-page functions on exact-size copies.
+// 4. the single-page functions on exact-size copies.
 void checkPages(const Image& img, uint8_t reserved) {
   const PageGeometry g = PageGeometry::of(img.pageSize, reserved);
   BtreePageFacts facts;
@@ -219,9 +257,10 @@ void checkPages(const Image& img, uint8_t reserved) {
         const std::vector<uint8_t> local(page.begin() + cell.payloadStart, page.begin() + cell.payloadStart + cell.local);
         std::string recordError;
         if (!checkRecordHeader(local.data(), cell.local, cell.payload, &recordError)) FUZZ_CHECK(!recordError.empty());
-        if (cell.local == cell.payload && decodeRecord(local.data(), cell.local, &columns)) {
+        if (decodeRecord(local.data(), cell.local, cell.payload, &columns)) {
           for (const RecordColumn& c : columns) {
-            FUZZ_CHECK(c.data >= local.data() && c.data + c.size <= local.data() + local.size());
+            FUZZ_CHECK(c.size == 0 || (c.data >= local.data() && c.data + c.size <= local.data() + local.size()));
+            FUZZ_CHECK(c.size <= serialTypeSize(c.type) && (!c.complete || c.size == serialTypeSize(c.type)));
             columnInteger(c);
             for (uint32_t enc = 1; enc <= 3; enc++) columnAscii(c, enc);
           }
@@ -231,7 +270,7 @@ void checkPages(const Image& img, uint8_t reserved) {
   }
 }
 
-// 4. cksumvfs on every page, and a check of the image with every checksum fixed up.
+// 5. cksumvfs on every page, and a check of the image with every checksum fixed up.
 void checkCksumvfs(const Image& img, uint8_t reserved) {
   std::vector<uint8_t> fixed(size_t(img.pageCount) * img.pageSize);
   for (uint32_t n = 1; n <= img.pageCount; n++) {
@@ -263,7 +302,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!countPages(header, available, &pageCount).isOk() || pageCount == 0) return 0;
   const Image img{data, size, header.pageSize, pageCount, lockBytePage(header.pageSize)};
 
-  // 1 and 2: default options in three orders, and twice in the same order.
+  // 1 to 3: default options in three orders, and twice in the same order.
   const StructureCheck::Options defaults;
   const StructureCheck::Report asc = runCheck(img, defaults, Order::kAscending);
   if (std::getenv("FUZZ_VERIFY_EXPECT_OK") != nullptr && !asc.ok()) {
@@ -286,9 +325,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const StructureCheck::Report first = runCheck(img, picked, Order::kAscending);
   sameVerdict(first, runCheck(img, picked, Order::kNone));
   sameVerdict(first, runCheck(img, picked, Order::kOddAscending));
-  // A smaller maxFindings only cuts the list short: the same first findings, in order.
+  // 6. a smaller maxFindings only cuts the list short: the same first findings, in order.
   if (picked.cksumvfs == defaults.cksumvfs) {
-    FUZZ_CHECK(first.ok() == asc.ok());
+    FUZZ_CHECK(first.ok() == asc.ok() && first.findingCount == asc.findingCount);  // all are counted
     FUZZ_CHECK(first.findings.size() == std::min<size_t>(picked.maxFindings, asc.findings.size()));
     for (size_t i = 0; i < first.findings.size(); i++) {
       const StructureCheck::Finding &x = first.findings[i], &y = asc.findings[i];
@@ -296,7 +335,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  // 3 and 4.
+  // 4 and 5.
   checkPages(img, data[20]);
   checkCksumvfs(img, data[20]);
   return 0;
