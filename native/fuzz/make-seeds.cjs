@@ -15,6 +15,12 @@
  *   fuzz_vault_manifest  whole vault manifests (full and incremental, rollback and WAL, several
  *                   page sizes) and small packs, made by litevault's own
  *                   scan (build/Release, `npm run compile`) over databases the shell made
+ *   fuzz_verify     whole databases of at most 64 KiB, every one passing SQLite's
+ *                   integrity_check: page sizes 512, 1024, 4096 and 65536, auto_vacuum none,
+ *                   full and incremental, indexes, overflow chains (table and index cells), a
+ *                   freelist (one and two trunks), WITHOUT ROWID, views and triggers, UTF-16, a
+ *                   WAL-mode header, and one with 8 reserved bytes holding cksumvfs checksums
+ *                   (computed here: ext/misc/cksumvfs.c's sums over the shell's pages)
  * Usage: node native/fuzz/make-seeds.cjs <out-dir>   (out-dir/<target>/ is created)
  */
 'use strict';
@@ -27,7 +33,7 @@ const out = path.resolve(process.argv[2] || 'build/fuzz/seeds');
 const root = path.resolve(__dirname, '..', '..');
 const SQLITE3 = fs.existsSync('/usr/bin/sqlite3') ? '/usr/bin/sqlite3' : 'sqlite3';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-fuzz-seeds-'));
-const targets = ['fuzz_db_header', 'fuzz_wal', 'fuzz_wal_index', 'fuzz_journal', 'fuzz_open', 'fuzz_vault_manifest'];
+const targets = ['fuzz_db_header', 'fuzz_wal', 'fuzz_wal_index', 'fuzz_journal', 'fuzz_open', 'fuzz_vault_manifest', 'fuzz_verify'];
 for (const t of targets) fs.mkdirSync(path.join(out, t), { recursive: true });
 const counts = Object.fromEntries(targets.map((t) => [t, 0]));
 
@@ -162,6 +168,102 @@ for (const h of hots) {
   seed('fuzz_journal', 'persist', Buffer.concat([Buffer.from([0, 64, 1]), journal]));
   const dbBytes = read(db);
   seed('fuzz_open', 'persist', Buffer.concat([Buffer.from([32]), u24(dbBytes.length), dbBytes, journal]));
+}
+
+// Whole databases for the structure check: small (<= 64 KiB, mostly 512- and 1024-byte pages,
+// so mutations hit structure), each one SQLite's integrity_check passes.
+{
+  const verifySpecs = [
+    ['ps512-rowid-index-overflow', 'PRAGMA page_size=512;',
+      `CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB); CREATE INDEX tb ON t(b);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<48)
+       INSERT INTO t(a, b, c) SELECT i * 3, 'key-' || i, randomblob(CASE WHEN i % 8 = 0 THEN 1400 ELSE 18 END) FROM c;
+       DELETE FROM t WHERE a % 5 = 0;`],
+    ['ps512-without-rowid', 'PRAGMA page_size=512;',
+      `CREATE TABLE w(k TEXT PRIMARY KEY, v INTEGER, x BLOB) WITHOUT ROWID; CREATE INDEX wv ON w(v, x);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<30)
+       INSERT INTO w SELECT printf('%.*c', 20 + (i % 4) * 50, 'k') || i, i * 7 - 100, randomblob(i % 3 * 40) FROM c;
+       CREATE VIEW wview AS SELECT k FROM w WHERE v > 0;
+       CREATE TRIGGER wtrig AFTER INSERT ON w BEGIN SELECT 1; END;`],
+    ['ps512-deep-index', 'PRAGMA page_size=512;',
+      `CREATE TABLE d(id INTEGER PRIMARY KEY, name TEXT); CREATE INDEX dn ON d(name);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<90)
+       INSERT INTO d(name) SELECT printf('%080d', i * 7919 % 1000) FROM c;`],
+    ['ps512-freelist-2trunks', 'PRAGMA page_size=512;',
+      `CREATE TABLE f(a INTEGER PRIMARY KEY, b BLOB); CREATE TABLE keep(x);  INSERT INTO keep VALUES (1);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<61)
+       INSERT INTO f(b) SELECT randomblob(900) FROM c;
+       DELETE FROM f;`],
+    // The schema itself over several pages: an interior page, leaves, and overflowing SQL.
+    ['ps512-big-schema', 'PRAGMA page_size=512;',
+      Array.from({ length: 14 }, (_, i) =>
+        `CREATE TABLE s${i}(${Array.from({ length: 4 + (i % 5) * 12 }, (_, j) => `column_${j} TEXT`).join(', ')});` +
+        (i % 3 === 0 ? ` CREATE INDEX s${i}i ON s${i}(column_1, column_2);` : '')).join('\n') +
+      ' INSERT INTO s0(column_1) VALUES (1);'],
+    ['ps512-utf16le', "PRAGMA page_size=512; PRAGMA encoding='UTF-16le';",
+      `CREATE TABLE u(a TEXT PRIMARY KEY, b) WITHOUT ROWID; CREATE TABLE r(x INTEGER PRIMARY KEY, y TEXT); CREATE INDEX ry ON r(y);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<20)
+       INSERT INTO u SELECT 'u' || i || printf('%.*c', i * 3, 'z'), i FROM c;
+       INSERT INTO r(y) SELECT a FROM u;`],
+    ['ps1024-autovacuum-full', 'PRAGMA page_size=1024; PRAGMA auto_vacuum=full;',
+      `CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB); CREATE INDEX tb ON t(b); CREATE TABLE w(k PRIMARY KEY, v) WITHOUT ROWID;
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<40)
+       INSERT INTO t(b, c) SELECT 'v' || i, randomblob(CASE WHEN i % 6 = 0 THEN 2500 ELSE 30 END) FROM c;
+       INSERT INTO w SELECT b, a FROM t;
+       DELETE FROM t WHERE a % 4 = 0;`],
+    ['ps1024-autovacuum-incremental', 'PRAGMA page_size=1024; PRAGMA auto_vacuum=incremental;',
+      `CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB); CREATE INDEX tb ON t(b);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<40)
+       INSERT INTO t(b, c) SELECT 'v' || i, randomblob(CASE WHEN i % 5 = 0 THEN 2000 ELSE 40 END) FROM c;
+       DELETE FROM t WHERE a % 3 = 0; PRAGMA incremental_vacuum(2);`],
+    ['ps1024-wal', 'PRAGMA page_size=1024; PRAGMA journal_mode=wal;',
+      `CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT); CREATE INDEX tb ON t(b);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<60)
+       INSERT INTO t(b) SELECT hex(randomblob(10)) FROM c;`],
+    ['ps4096-mixed', 'PRAGMA page_size=4096;',
+      `CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB); CREATE INDEX tb ON t(b); CREATE TABLE w(k PRIMARY KEY, v) WITHOUT ROWID;
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<120)
+       INSERT INTO t(b, c) SELECT printf('%.*c', i % 40, 'b') || i, randomblob(CASE WHEN i = 60 THEN 9000 ELSE 50 END) FROM c;
+       INSERT INTO w SELECT b, a FROM t WHERE a % 2 = 0;
+       DELETE FROM t WHERE a > 100;`],
+    ['ps65536-views', 'PRAGMA page_size=65536;',
+      `CREATE VIEW v1 AS SELECT 1 AS x; CREATE VIEW v2 AS SELECT x * 2 AS y FROM v1;
+       CREATE VIEW v3 AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<3) SELECT i FROM c;`],
+    ['ps65536-empty', 'PRAGMA page_size=65536;', 'PRAGMA user_version=7;'],
+    ['ps1024-cksumvfs', '.filectrl reserve_bytes 8\nPRAGMA page_size=1024;',
+      `CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c BLOB); CREATE INDEX tb ON t(b);
+       WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<30)
+       INSERT INTO t(b, c) SELECT 'c' || i, randomblob(CASE WHEN i % 10 = 0 THEN 1500 ELSE 25 END) FROM c;
+       DELETE FROM t WHERE a % 7 = 0;`],
+  ];
+  // ext/misc/cksumvfs.c: s1/s2 over native-order (little-endian here) 32-bit words, two at a time,
+  // stored as s1 then s2, little-endian, in the page's last 8 bytes.
+  const cksumvfs = (page) => {
+    let s1 = 0, s2 = 0;
+    for (let i = 0; i + 8 <= page.length - 8; i += 8) {
+      s1 = (s1 + page.readUInt32LE(i) + s2) >>> 0;
+      s2 = (s2 + page.readUInt32LE(i + 4) + s1) >>> 0;
+    }
+    page.writeUInt32LE(s1, page.length - 8);
+    page.writeUInt32LE(s2, page.length - 4);
+  };
+  for (const [name, setup, sql] of verifySpecs) {
+    const db = fresh(`${name}.db`);
+    shell(db, `${setup}\n${sql}\n`);
+    const check = shell(db, 'PRAGMA integrity_check;').trim();
+    if (check !== 'ok') throw new Error(`${name}: SQLite's integrity_check says ${check}`);
+    const bytes = read(db);
+    const ps = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
+    if (bytes.length > 65536 || bytes.length % ps !== 0) throw new Error(`${name}: ${bytes.length} bytes (at most 64 KiB)`);
+    if (name.includes('cksumvfs')) {
+      if (bytes[20] !== 8) throw new Error(`${name}: the shell reserved ${bytes[20]} bytes, not 8`);
+      for (let at = 0; at < bytes.length; at += ps) cksumvfs(bytes.subarray(at, at + ps));
+      fs.writeFileSync(db, bytes);
+      const again = shell(db, 'PRAGMA integrity_check;').trim();
+      if (again !== 'ok') throw new Error(`${name}: with checksums, integrity_check says ${again}`);
+    }
+    seed('fuzz_verify', name, bytes);
+  }
 }
 
 // Vault manifests and packs: litevault's scan over shell-made databases, in a child process

@@ -8,18 +8,21 @@
 # Usage: bash native/fuzz/run.sh [seconds-per-target] [target...]
 #   FUZZ_NO_SEEDS=1     reuse build/fuzz/seeds instead of making them again
 #   FUZZ_JOBS=N         run N targets at once (default 1; each target is one process)
-# New interesting inputs accumulate in build/fuzz/corpus/<target>/ from run to run.
+# New interesting inputs accumulate in build/fuzz/corpus/<target>/ from run to run. A committed
+# seed directory native/fuzz/seeds-<name>/ (fuzz_<name>'s) is read too when it exists.
+# fuzz_verify first replays its generated seeds with FUZZ_VERIFY_EXPECT_OK=1: every one passed
+# SQLite's integrity_check, so the structure check must find nothing in them either.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
 seconds="${1:-60}"
 shift || true
-all=(fuzz_db_header fuzz_wal fuzz_wal_index fuzz_journal fuzz_open fuzz_vault_manifest)
+all=(fuzz_db_header fuzz_wal fuzz_wal_index fuzz_journal fuzz_open fuzz_vault_manifest fuzz_verify)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
-declare -A maxlen=([fuzz_db_header]=4096 [fuzz_wal]=65536 [fuzz_wal_index]=1024 [fuzz_journal]=65536 [fuzz_open]=131072 [fuzz_vault_manifest]=65536)
+declare -A maxlen=([fuzz_db_header]=4096 [fuzz_wal]=65536 [fuzz_wal_index]=1024 [fuzz_journal]=65536 [fuzz_open]=131072 [fuzz_vault_manifest]=65536 [fuzz_verify]=65536)
 
 bash native/fuzz/build.sh
 if [ -z "${FUZZ_NO_SEEDS:-}" ] || [ ! -d build/fuzz/seeds ]; then bash native/fuzz/make-seeds.sh; fi
@@ -35,9 +38,18 @@ run_one() {
   mkdir -p "$corpus" "$artifacts"
   rm -f "$log.rc"
   local rc=0
+  local extra=()
+  [ -d "native/fuzz/seeds-${t#fuzz_}" ] && extra+=("native/fuzz/seeds-${t#fuzz_}")
+  if [ "$t" = fuzz_verify ]; then
+    FUZZ_VERIFY_EXPECT_OK=1 "$out/$t" "$out/seeds/$t"/* >"$log.seeds" 2>&1 || {
+      cp "$log.seeds" "$log"
+      echo 1 >"$log.rc"
+      return
+    }
+  fi
   # -rss_limit_mb: ASan's quarantine plus the inputs; a real leak or blow-up still trips it.
   "$out/$t" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=4096 -max_len="${maxlen[$t]:-65536}" \
-    -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" "$out/seeds/$t" >"$log" 2>&1 || rc=$?
+    -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" "$out/seeds/$t" "${extra[@]}" >"$log" 2>&1 || rc=$?
   echo "$rc" >"$log.rc"
 }
 
