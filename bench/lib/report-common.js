@@ -99,6 +99,12 @@ function runNotes(run, section) {
   return out;
 }
 
+/** A self-contained section's own targets: `### <heading> targets`, what the times are, the table. */
+function targetLines(heading, intro, rows, smoke) {
+  const mark = (pass) => (smoke ? 'not judged (smoke)' : markOf(pass));
+  return [`### ${heading} targets`, '', `Ratios are medians of per-round ratios, min–max over rounds in parentheses. ${intro}`, '', table(['Target', 'Measured', 'Goal', ''], rows.map(([a, b, c, pass]) => [a, b, c, mark(pass)])), ''];
+}
+
 /** A section's row in the report's main Targets table: how many of its targets were met. */
 function summaryRow(label, rows, smoke) {
   const judged = rows.filter((r) => r[3] !== undefined);
@@ -109,6 +115,18 @@ function summaryRow(label, rows, smoke) {
     'all',
     smoke ? 'not judged (smoke)' : markOf(judged.length ? met === rows.length : undefined),
   ];
+}
+
+/**
+ * A self-contained section (`## <heading>: ...`, its results carrying their own `run`): its row in
+ * the report's main Targets table ("<heading> targets (see the <heading> section)": how many of
+ * `targets(results)` were met), and `splice(markdown, results)`, which replaces (or adds) the
+ * section rendered by `render(results)` and that row in an existing report.
+ */
+function selfContainedSection(heading, targets, render) {
+  const rowPrefix = `${heading} targets`;
+  const row = (results, smoke) => summaryRow(`${rowPrefix} (see the ${heading} section)`, targets(results), smoke || results.run?.smoke);
+  return { summaryRow: row, splice: (markdown, results) => spliceSection(markdown, { heading, lines: render(results), row: row(results), rowPrefix }) };
 }
 
 /**
@@ -168,6 +186,6 @@ module.exports = {
   runRows,
   pageCacheRow,
   runNotes,
-  summaryRow,
-  spliceSection,
+  targetLines,
+  selfContainedSection,
 };

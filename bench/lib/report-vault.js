@@ -3,7 +3,7 @@
 // report made by an earlier run of the other sections (spliceVault).
 'use strict';
 const { median, max, fmt, summary, bytes } = require('./stats');
-const { okRuns, times, markOf, table, paired, ratio, ms, parentMs, ratioCell, bytesCell, runRows, pageCacheRow, runNotes, summaryRow, spliceSection } = require('./report-common');
+const { okRuns, times, table, paired, ratio, ms, parentMs, ratioCell, bytesCell, runRows, pageCacheRow, runNotes, targetLines, selfContainedSection } = require('./report-common');
 
 const KiB = 1024;
 const MiB = 1048576;
@@ -86,7 +86,6 @@ function renderVault(vault) {
   const m = run.machine || {};
   const dbMiB = vault.sourceBytes / MiB;
   const smoke = run.smoke;
-  const mark = (pass) => (smoke ? 'not judged (smoke)' : markOf(pass));
   const out = [];
   out.push(`## Vault: full, incremental and restore (${bytes(vault.sourceBytes)} WAL database, ${vault.pageSize}-byte pages; page cache warm)`);
   out.push('');
@@ -107,12 +106,14 @@ function renderVault(vault) {
   out.push('');
   out.push(...runNotes(run, 'vault'));
 
-  out.push('### Vault targets');
-  out.push('');
-  out.push('Ratios are medians of per-round ratios, min–max over rounds in parentheses. litevault times are the calls timed in the child (`Vault.open()` + `backup()` / `restore()`: the lock, every pack and the manifest written and fsynced, directories fsynced); commands are timed spawn to exit; "spawn to exit" for litevault adds Node\'s start-up and module load.');
-  out.push('');
-  out.push(table(['Target', 'Measured', 'Goal', ''], vaultTargets(vault).map(([a, b, c, pass]) => [a, b, c, mark(pass)])));
-  out.push('');
+  out.push(
+    ...targetLines(
+      'Vault',
+      'litevault times are the calls timed in the child (`Vault.open()` + `backup()` / `restore()`: the lock, every pack and the manifest written and fsynced, directories fsynced); commands are timed spawn to exit; "spawn to exit" for litevault adds Node\'s start-up and module load.',
+      vaultTargets(vault),
+      smoke,
+    ),
+  );
 
   // Full backups.
   const full = [
@@ -322,17 +323,7 @@ function renderVault(vault) {
   return out;
 }
 
-/** The row for the report's main Targets table: how many vault targets were met. */
-function vaultSummaryRow(vault, smoke) {
-  return summaryRow('Vault targets (see the Vault section)', vaultTargets(vault), smoke || vault.run?.smoke);
-}
-
-/**
- * Replaces (or adds) the Vault section of an existing report, and its summary row in the
- * report's main Targets table.
- */
-function spliceVault(markdown, vault) {
-  return spliceSection(markdown, { heading: 'Vault', lines: renderVault(vault), row: vaultSummaryRow(vault), rowPrefix: 'Vault targets' });
-}
+// Its row in the report's main Targets table, and its splice into an existing report.
+const { summaryRow: vaultSummaryRow, splice: spliceVault } = selfContainedSection('Vault', vaultTargets, renderVault);
 
 module.exports = { renderVault, vaultTargets, vaultSummaryRow, spliceVault };

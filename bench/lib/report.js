@@ -3,6 +3,7 @@
 const { median, min, max, percentile, fmt, summary, bytes } = require('./stats');
 const { okRuns, times, markOf, kib, beyond, table, paired, ratio, ratioCell, eldCell, rssCell } = require('./report-common');
 const { renderVault, vaultSummaryRow, spliceVault } = require('./report-vault');
+const { renderVerify, verifySummaryRow, spliceVerify } = require('./report-verify');
 
 /** Per-round ratios pick(a) / pick(b) over rounds where both ran. */
 const pairedRatios = (as, bs, pick = (r) => r.ms) => paired(as, bs, ratio(pick));
@@ -53,6 +54,7 @@ function render(results) {
   if (results.checkpoint) out.push(...checkpointSection(results));
   if (results.writer) out.push(...writerSection(results));
   if (results.vault) out.push(...renderVault(results.vault));
+  if (results.verify) out.push(...renderVerify(results.verify));
   out.push(...loopAndMemory(results));
   out.push(...method(results));
   return out.join('\n') + '\n';
@@ -149,6 +151,8 @@ function targets(results, is1GiB) {
 
   if (results.vault) rows.push(vaultSummaryRow(results.vault, opts.smoke));
   else notRun('Vault: full, incremental and restore vs sqlite3, zstd, restic and cp');
+  if (results.verify) rows.push(verifySummaryRow(results.verify, opts.smoke));
+  else notRun('Verify targets: `verify()` vs integrity_check and quick_check; the cost of verified vault backups');
 
   if (backup) {
     const runs = okRuns(backup.rounds.map((round) => round.litevault)).filter((r) => r.rss);
@@ -346,6 +350,12 @@ function loopAndMemory(results) {
     add('litevault vault backups (full, incremental, small incrementals)', stage('full', 'litevault').concat(stage('full', 'litevault-none'), stage('incremental', 'litevault'), v.rounds.flatMap((round) => round.small.map((s) => s.runs.litevault))));
     add('litevault vault restores', stage('restore', 'litevault'));
   }
+  if (results.verify) {
+    const r = (key) => results.verify.rounds.map((round) => round[key]);
+    add('litevault verify()', r('litevault'));
+    add('litevault vault backups, verified and not (verify section)', r('vault').concat(r('vault-noverify')));
+    add('litevault backup(), verified and not (verify section)', r('backup-verify').concat(r('backup')));
+  }
   if (!groups.length) return [];
   const rows = groups.map(([label, ok]) => {
     const maxes = ok.map((r) => r.eld.maxMs);
@@ -384,4 +394,4 @@ function method(results) {
   ];
 }
 
-module.exports = { render, spliceVault };
+module.exports = { render, spliceVault, spliceVerify };
