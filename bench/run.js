@@ -10,7 +10,9 @@
 //   writer:     backups while a better-sqlite3 writer commits 100 and 1000 times a second
 //               (time, restarts, the writer's commit latency with and without the backup);
 //   vault:      litevault's Vault (full, incremental after 1% of pages changed, restore of a
-//               full + incrementals) vs sqlite3 .backup (+ zstd -1), restic and cp (vault.js).
+//               full + incrementals) vs sqlite3 .backup (+ zstd -1), restic and cp (vault.js);
+//   verify:     litevault verify() vs PRAGMA integrity_check / quick_check, and what checking
+//               costs a vault backup and backup() (verify.js).
 // Every Node-side run is a fresh child that measures its own event-loop delay and peak RSS.
 // Results (medians, min–max, ratios against the targets) go to bench/RESULTS.md.
 'use strict';
@@ -20,16 +22,18 @@ const path = require('path');
 const { now, sleep, runTimed, runNode, forkNode, nextMessage, warm, syncFs, fsyncFiles, removeDb, prefault, busiest, cpusBusy } = require('./lib/proc');
 const { describe, fileSha256 } = require('./lib/machine');
 const { vaultSection } = require('./vault');
+const { verifySection } = require('./verify');
 const { litevault, betterSqlite3, root } = require('./lib/load');
 const { percentile, bytes, median } = require('./lib/stats');
-const { render, spliceVault } = require('./lib/report');
+const { render, spliceVault, spliceVerify } = require('./lib/report');
 
 const HELP = `usage: node bench/run.js [options]
   --size <MiB>          database size for the backup and writer benchmarks (default 1024)
   --rounds <N>          interleaved rounds (default 3)
   --out <file>          where to write the report (default bench/RESULTS.md)
-  --only <section>      backup | checkpoint | writer | vault (default: all four); --only vault
-                        into an existing report replaces just its Vault section
+  --only <section>      backup | checkpoint | writer | vault | verify (default: all five);
+                        --only vault (or verify) into an existing report replaces just its
+                        Vault (Verify) section
   --smoke               tiny sizes, 1 round, report to a temp file; proves the harness runs,
                         asserts no timings (exit 0 unless a run failed to produce a result)
   --frames <N>          WAL frames for the checkpoint benchmark (default 100000)
@@ -43,7 +47,7 @@ const HELP = `usage: node bench/run.js [options]
                         the CPUs idle (default 0: just record what else was running)
   --keep                keep the work directory
   --render <raw.json>   only re-render a report (to --out) from a run's raw JSON; with
-                        --only vault and an existing --out, only its Vault section
+                        --only vault (verify) and an existing --out, only that section
   --help`;
 
 function parseArgs(argv) {
@@ -97,7 +101,7 @@ function parseArgs(argv) {
     }
     given.add(a);
   }
-  if (o.only && !['backup', 'checkpoint', 'writer', 'vault'].includes(o.only)) throw new Error('--only must be backup, checkpoint, writer or vault');
+  if (o.only && !SECTIONS.includes(o.only)) throw new Error(`--only must be one of ${SECTIONS.join(', ')}`);
   if (!['OFF', 'NORMAL', 'FULL', 'EXTRA'].includes(o.writerSync)) throw new Error('--writer-sync must be OFF, NORMAL, FULL or EXTRA');
   if (o.smoke) {
     if (!given.has('--size')) o.size = 8;
@@ -111,6 +115,11 @@ function parseArgs(argv) {
   return o;
 }
 
+const SECTIONS = ['backup', 'checkpoint', 'writer', 'vault', 'verify'];
+// The self-contained sections: `--only <section>` into an existing report (and its .json twin)
+// replaces just that section and its key, keeping the other sections' results.
+const SPLICE = { vault: spliceVault, verify: spliceVerify };
+
 const log = (...args) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${args.join(' ')}\n`);
 
 // Normalizes a timed non-Node command into a run record.
@@ -122,12 +131,12 @@ function commandRun(r) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   OPTS = opts;
-  if (opts.render && opts.only === 'vault' && fs.existsSync(opts.out)) {
-    // Re-render just the Vault section (from a run's JSON) into the existing report.
-    const vault = JSON.parse(fs.readFileSync(opts.render, 'utf8')).vault;
-    if (!vault || !vault.run) throw new Error(`${opts.render} holds no vault results`);
-    fs.writeFileSync(opts.out, spliceVault(fs.readFileSync(opts.out, 'utf8'), vault));
-    log(`re-rendered the Vault section of ${opts.out} from ${opts.render}`);
+  if (opts.render && SPLICE[opts.only] && fs.existsSync(opts.out)) {
+    // Re-render just that section (from a run's JSON) into the existing report.
+    const section = JSON.parse(fs.readFileSync(opts.render, 'utf8'))[opts.only];
+    if (!section || !section.run) throw new Error(`${opts.render} holds no ${opts.only} results`);
+    fs.writeFileSync(opts.out, SPLICE[opts.only](fs.readFileSync(opts.out, 'utf8'), section));
+    log(`re-rendered the ${opts.only} section of ${opts.out} from ${opts.render}`);
     return;
   }
   if (opts.render) {
@@ -139,7 +148,7 @@ async function main() {
   const startedAt = new Date();
   const workDir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-bench-'));
   fs.mkdirSync(workDir, { recursive: true });
-  const sections = opts.only ? [opts.only] : ['backup', 'checkpoint', 'writer', 'vault'];
+  const sections = opts.only ? [opts.only] : SECTIONS;
   const errors = [];
   const results = { opts, sections, errors, startedAt: startedAt.toISOString() };
 
@@ -155,10 +164,11 @@ async function main() {
   // Disk: the source and a copy of it, plus the checkpoint database and WAL, twice (pristine +
   // working copy), plus 10%. The vault section adds, at its peak (a full backup's stage), its
   // working copy, two vaults (zstd and 'none'), the restic repository, sqlite3's output and its
-  // .zst: 5 more copies of the database (the backup section's copy slot is not in use then).
+  // .zst: 5 more copies of the database (the backup section's copy slot is not in use then). The
+  // verify section's copy or vault (one at a time, no bigger than the database) takes the copy slot.
   const mib = 1048576;
   const walBytes = opts.frames * (4096 + 24) + 32;
-  const needBackup = sections.some((s) => s === 'backup' || s === 'writer' || s === 'vault') ? 2 * opts.size * mib + 64 * mib : 0;
+  const needBackup = sections.some((s) => s !== 'checkpoint') ? 2 * opts.size * mib + 64 * mib : 0;
   const needVault = sections.includes('vault') ? 5 * opts.size * mib : 0;
   const needCheckpoint = sections.includes('checkpoint') ? 2 * (opts.ckptSize * mib + walBytes) : 0;
   const needPrefault = opts.prefault ? opts.size * mib * 1.1 : 0;
@@ -173,7 +183,7 @@ async function main() {
     const src = path.join(workDir, 'source.db');
     const dst = path.join(workDir, 'copy.db');
     if (opts.prefault) prefaultBytes = Math.ceil(opts.size * mib * 1.1);
-    if (sections.includes('backup') || sections.includes('writer') || sections.includes('vault')) {
+    if (sections.some((s) => s !== 'checkpoint')) {
       log(`building a ${opts.size} MiB database with better-sqlite3`);
       removeDb(src);
       const built = await runNode('make-db.js', { path: src, sizeMiB: opts.size });
@@ -189,6 +199,11 @@ async function main() {
       const vaultStarted = now();
       results.vault = await vaultSection({ opts, src, workDir, errors, settle, log, rotate, commandRun });
       results.vault.durationMs = now() - vaultStarted;
+    }
+    if (sections.includes('verify')) {
+      const verifyStarted = now();
+      results.verify = await verifySection({ opts, src, workDir, errors, settle, log, rotate, commandRun, verifyCopy });
+      results.verify.durationMs = now() - verifyStarted;
     }
   } finally {
     if (!opts.keep) fs.rmSync(workDir, { recursive: true, force: true });
@@ -206,15 +221,15 @@ async function main() {
   results.busyAfter = busiest();
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
   const jsonOut = opts.out.replace(/\.md$/, '') + '.json';
-  results.vault &&= vaultRunRecord(results);
-  if (opts.only === 'vault' && fs.existsSync(opts.out) && fs.existsSync(jsonOut)) {
-    // Only the vault section ran: replace its section (and its key in the JSON twin) in the
+  for (const key of Object.keys(SPLICE)) results[key] &&= sectionRunRecord(results, key);
+  if (SPLICE[opts.only] && fs.existsSync(opts.out) && fs.existsSync(jsonOut)) {
+    // Only a self-contained section ran: replace it (and its key in the JSON twin) in the
     // existing report, keeping the other sections' results as they were.
     const previous = JSON.parse(fs.readFileSync(jsonOut, 'utf8'));
-    previous.vault = stripRaw(results.vault);
-    fs.writeFileSync(opts.out, spliceVault(fs.readFileSync(opts.out, 'utf8'), previous.vault));
+    previous[opts.only] = stripRaw(results[opts.only]);
+    fs.writeFileSync(opts.out, SPLICE[opts.only](fs.readFileSync(opts.out, 'utf8'), previous[opts.only]));
     fs.writeFileSync(jsonOut, JSON.stringify(previous, null, 1));
-    log(`replaced the Vault section of the existing ${opts.out}`);
+    log(`replaced the ${opts.only} section of the existing ${opts.out}`);
   } else {
     fs.writeFileSync(opts.out, render(results));
     fs.writeFileSync(jsonOut, JSON.stringify(stripRaw(results), null, 1));
@@ -277,14 +292,14 @@ function commandLine() {
   return `npm run ${event}${extra.length ? ` -- ${extra.join(' ')}` : ''}   (runs: ${direct})`;
 }
 
-// The vault section's results carry their run's own description (the command, machine, load and
-// CPU activity during the section), so the section renders on its own when spliced into a report
-// made by an earlier run.
-function vaultRunRecord(results) {
-  if (!results.vault || results.vault.run) return results.vault;
+// A self-contained section's results (vault, verify) carry their run's own description (the
+// command, machine, load and CPU activity during the section), so the section renders on its own
+// when spliced into a report made by an earlier run.
+function sectionRunRecord(results, key) {
+  if (!results[key] || results[key].run) return results[key];
   const { opts, machine } = results;
   return {
-    ...results.vault,
+    ...results[key],
     run: {
       startedAt: results.startedAt,
       command: results.command,
@@ -294,7 +309,7 @@ function vaultRunRecord(results) {
       smoke: opts.smoke,
       prefault: opts.prefault,
       waitQuietS: opts.waitQuietS,
-      warmFirst: true, // vault.js settles with { warmFirst: true }
+      warmFirst: true, // vault.js and verify.js settle with { warmFirst: true }
       source: results.source,
       machine,
       addonNote: results.addonNote,
@@ -302,8 +317,8 @@ function vaultRunRecord(results) {
       loadAfter: results.loadAfter,
       busyBefore: results.busyBefore,
       busyAfter: results.busyAfter,
-      activity: activity.filter((a) => a.tag.startsWith('vault ')),
-      errors: results.errors.filter((e) => e.startsWith('vault/')),
+      activity: activity.filter((a) => a.tag.startsWith(`${key} `)),
+      errors: results.errors.filter((e) => e.startsWith(`${key}/`)),
     },
   };
 }

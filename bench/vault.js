@@ -25,7 +25,7 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { runTimed, runNode, duBytes, output, removeDb, syncFs, fsyncFiles } = require('./lib/proc');
-const { changedPages, sameImage } = require('./lib/pages');
+const { changedPages, sameImage, pageSizeOf } = require('./lib/pages');
 const { bytes } = require('./lib/stats');
 
 const NAME = 'bench';
@@ -95,11 +95,7 @@ async function vaultSection({ opts, src, workDir, errors, settle, log, rotate, c
   const resticTarget = path.join(dir, 'restic-restore');
   const changedFile = path.join(dir, 'changed-pages.bin');
   const sourceBytes = fs.statSync(src).size;
-  const header = Buffer.alloc(100);
-  const fd = fs.openSync(src, 'r');
-  fs.readSync(fd, header, 0, 100, 0);
-  fs.closeSync(fd);
-  const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+  const pageSize = pageSizeOf(src);
 
   const fail = (what, r) => {
     errors.push(`vault/${what}: ${r.error}`);

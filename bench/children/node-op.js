@@ -1,6 +1,6 @@
-// One measured Node-side operation in a fresh process: litevault's backup or checkpoint, a
-// litevault vault backup or restore, better-sqlite3's backup or PRAGMA wal_checkpoint, or an idle
-// wait (the noise floor).
+// One measured Node-side operation in a fresh process: litevault's backup, checkpoint or
+// verify(), a litevault vault backup or restore, better-sqlite3's backup, PRAGMA wal_checkpoint
+// or PRAGMA integrity_check / quick_check, or an idle wait (the noise floor).
 // It measures, for itself:
 //  - wall time of the operation (process.hrtime), and where it applies with the open included;
 //  - the event loop's delay with perf_hooks.monitorEventLoopDelay({ resolution: 1 }) enabled from
@@ -80,6 +80,7 @@ async function main() {
         const options = {};
         if (spec.mode) options.mode = spec.mode;
         if (spec.pagesPerStep) options.pagesPerStep = spec.pagesPerStep;
+        if (spec.verify !== undefined) options.verify = spec.verify;
         announce('start');
         t0 = now();
         out.result = await lib.backup(spec.src, spec.dst, options);
@@ -138,6 +139,7 @@ async function main() {
         const options = { type: spec.type, name: spec.name };
         if (spec.compression) options.compression = spec.compression;
         if (spec.level !== undefined) options.level = spec.level;
+        if (spec.verify !== undefined) options.verify = spec.verify;
         const phases = {};
         options.onProgress = (p) => {
           const t = now() - t0;
@@ -195,6 +197,32 @@ async function main() {
         const vault = await lib.Vault.open(spec.vault);
         out.result = (await vault.list(spec.name)).map(({ id, seq, type, base, full }) => ({ id, seq, type, base, full }));
         t1 = now();
+        break;
+      }
+      case 'lv-verify': {
+        // Timed: the whole verify(path) call (open read-only, a read transaction, every page
+        // read and checked, close), with the CPU time of every thread.
+        announce('start');
+        const cpu0 = process.cpuUsage();
+        t0 = now();
+        const r = await lib.verify(spec.db);
+        t1 = now();
+        announce('end');
+        const cpu = process.cpuUsage(cpu0);
+        out.cpu = { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 };
+        out.result = { ...r, findings: r.findings.slice(0, 5) };
+        break;
+      }
+      case 'bs-pragma': {
+        // Timed: only the pragma (integrity_check or quick_check: one row 'ok', or the problems).
+        tOpen = now();
+        const db = new lib(spec.db);
+        announce('start');
+        t0 = now();
+        out.result = db.pragma(spec.pragma, { simple: false }).map((row) => Object.values(row)[0]);
+        t1 = now();
+        announce('end');
+        db.close();
         break;
       }
       case 'lv-checkpoint': {

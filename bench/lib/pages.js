@@ -1,10 +1,22 @@
 // Page-level comparisons of two database files for the vault benchmark (untimed): which pages
 // differ between two versions of a database (the pages an incremental backup must store), and
-// whether a restored file is the source's image.
+// whether a restored file is the source's image; and a database's page size, from its header.
 'use strict';
 const fs = require('fs');
 
 const CHUNK = 8 << 20;
+
+/** The page size in a database file's header (bytes 16..17; 1 means 65536). */
+function pageSizeOf(file) {
+  const header = Buffer.alloc(100);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, header, 0, 100, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+}
 
 /**
  * Compares `before` and `after` page by page and writes every page of `after` that differs from
@@ -80,4 +92,4 @@ function sameImage(source, copy) {
   }
 }
 
-module.exports = { changedPages, sameImage };
+module.exports = { pageSizeOf, changedPages, sameImage };

@@ -2,40 +2,11 @@
 // self-contained (its own run description and targets), so `--only vault` can splice it into a
 // report made by an earlier run of the other sections (spliceVault).
 'use strict';
-const { median, min, max, fmt, summary, bytes } = require('./stats');
+const { median, max, fmt, summary, bytes } = require('./stats');
+const { okRuns, times, table, paired, ratio, ms, parentMs, ratioCell, bytesCell, runRows, pageCacheRow, runNotes, targetLines, selfContainedSection } = require('./report-common');
 
-const okRuns = (runs) => runs.filter((r) => r && r.ok);
-const times = (runs) => okRuns(runs).map((r) => r.ms);
-const markOf = (pass) => (pass === undefined ? '—' : pass ? '✅' : '❌');
 const KiB = 1024;
 const MiB = 1048576;
-
-function table(headers, rows) {
-  const line = (cells) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
-  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
-/** Per-round values f(a, b) over the rounds where both runs are ok. */
-function paired(as, bs, f) {
-  const out = [];
-  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
-    if (as[i]?.ok && bs[i]?.ok) {
-      const v = f(as[i], bs[i]);
-      if (Number.isFinite(v)) out.push(v);
-    }
-  }
-  return out;
-}
-const ratio = (pick) => (a, b) => pick(a) / pick(b);
-const ms = (r) => r.ms;
-const parentMs = (r) => r.parentMs ?? r.ms;
-
-const ratioCell = (ratios, suffix = '×') => (ratios.length ? `${fmt(median(ratios))}${suffix}${ratios.length > 1 ? ` (${fmt(min(ratios))}–${fmt(max(ratios))})` : ''}` : '—');
-const bytesCell = (values) => {
-  const v = values.filter(Number.isFinite);
-  if (!v.length) return '—';
-  return v.length === 1 ? bytes(v[0]) : `${bytes(median(v))} (${bytes(min(v))}–${bytes(max(v))})`;
-};
 
 // The per-round runs of one stage and competitor.
 const stage = (vault, name, key) => vault.rounds.map((round) => round[name]?.[key]);
@@ -109,60 +80,40 @@ function vaultTargets(vault) {
   return rows;
 }
 
-function runCell(run) {
-  const m = run.machine || {};
-  const list = run.activity || [];
-  const busy = list.filter((a) => a.cpusBusy > 0.25);
-  // A few busy runs are listed one by one; many are summed up (how busy, and by what).
-  const busyDetail = () => {
-    if (busy.length <= 8) return busy.map((a) => `${a.tag.replace(/^vault /, '')}: ${fmt(a.cpusBusy)} (${(a.others || []).join(', ')})`).join('; ');
-    const counts = {};
-    for (const a of busy) for (const o of new Set((a.others || []).map((x) => x.split(' ')[0]))) counts[o] = (counts[o] || 0) + 1;
-    const top = Object.entries(counts).sort((x, y) => y[1] - x[1]).slice(0, 6).map(([name, n]) => `${name} (in ${n})`);
-    return `median ${fmt(median(busy.map((a) => a.cpusBusy)))} CPUs busy with other work among them; the busiest other processes: ${top.join(', ')}`;
-  };
-  const activity = list.length
-    ? `${fmt(min(list.map((a) => a.cpusBusy)))}–${fmt(max(list.map((a) => a.cpusBusy)))} CPUs busy with other work just before the ${list.length} timed vault runs; ${busy.length ? `**${busy.length} started with > 0.25 CPU of other load**${run.waitQuietS ? ` (after waiting up to ${run.waitQuietS} s for quiet)` : ''}: ${busyDetail()}` : 'none started with > 0.25 CPU of other load (load that began during a run is not detected)'}`
-    : 'not recorded';
-  return { m, activity };
-}
-
 /** The vault section's lines. */
 function renderVault(vault) {
   const run = vault.run || {};
-  const { m, activity } = runCell(run);
+  const m = run.machine || {};
   const dbMiB = vault.sourceBytes / MiB;
   const smoke = run.smoke;
-  const mark = (pass) => (smoke ? 'not judged (smoke)' : markOf(pass));
   const out = [];
   out.push(`## Vault: full, incremental and restore (${bytes(vault.sourceBytes)} WAL database, ${vault.pageSize}-byte pages; page cache warm)`);
   out.push('');
   if (smoke) out.push('**Smoke run: tiny sizes; timings and marks mean nothing.**\n');
+  const [runRow, ...machineRows] = runRows(run, 'vault', vault.durationMs);
   out.push(
     table(
       ['', ''],
       [
-        ['Run', `\`${run.command || '?'}\` (cwd \`${run.cwd || '?'}\`), started ${run.startedAt || '?'}; ${run.rounds} interleaved round(s); this section took ${fmt((vault.durationMs || NaN) / 60000, 1)} min`],
+        runRow,
         ['Database', `${bytes(vault.sourceBytes)}${run.source ? `, ${run.source.rows.toLocaleString('en-US')} rows` : ''}, built by better-sqlite3 (bench/children/make-db.js), WAL mode; every round backs up a fresh copy of it`],
         ['Tools', `litevault ${m.litevault || '?'}${m.addon ? ` (addon sha256 ${m.addon.sha256}…)` : ''}; ${vault.tools.restic}; ${vault.tools.zstd.replace(/^\*+\s*|\s*\*+$/g, '')}; sqlite3 ${vault.tools.sqlite3}${vault.tools.installed.length ? `; **installed by the bench (apt-get install -y): ${vault.tools.installed.join(', ')}**` : '; restic and zstd were already installed'}`],
-        ['Machine', `${m.cpu || '?'}, ${m.nproc || '?'} CPUs, ${m.memory || '?'}; ${m.disk ? `work dir on ${m.disk.mount.split(/\s+/).slice(0, 2).join(' ')}` : ''}`],
-        ['Load average (1/5/15 min)', `${(run.loadBefore || []).map((x) => x.toFixed(2)).join(' ')} before the run, ${(run.loadAfter || []).map((x) => x.toFixed(2)).join(' ')} after`],
-        ['Other CPU load', activity],
-        ['Page cache', `warm: before every timed run the file system is synced (\`sync -f\`), every input read into the page cache (\`cat\`: the database for backups; the database, every vault file and every restic repository file for restores)${run.warmFirst ? ', then' : ' after'} ${run.prefault === false ? 'no fresh memory touched (--no-prefault)' : 'fresh memory touched (a scratch file 1.1 × the database written and deleted; bench/README.md, "Reading the results on a VM")'}`],
+        ...machineRows,
+        pageCacheRow(run, 'the database for backups; the database, every vault file and every restic repository file for restores'),
       ],
     ),
   );
   out.push('');
-  const errs = run.errors || [];
-  if (errs.length) out.push(`**${errs.length} vault run(s) failed:**\n\n${errs.map((e) => `- ${e}`).join('\n')}\n`);
-  if (run.addonNote) out.push(`Note: ${run.addonNote}.\n`);
+  out.push(...runNotes(run, 'vault'));
 
-  out.push('### Vault targets');
-  out.push('');
-  out.push('Ratios are medians of per-round ratios, min–max over rounds in parentheses. litevault times are the calls timed in the child (`Vault.open()` + `backup()` / `restore()`: the lock, every pack and the manifest written and fsynced, directories fsynced); commands are timed spawn to exit; "spawn to exit" for litevault adds Node\'s start-up and module load.');
-  out.push('');
-  out.push(table(['Target', 'Measured', 'Goal', ''], vaultTargets(vault).map(([a, b, c, pass]) => [a, b, c, mark(pass)])));
-  out.push('');
+  out.push(
+    ...targetLines(
+      'Vault',
+      'litevault times are the calls timed in the child (`Vault.open()` + `backup()` / `restore()`: the lock, every pack and the manifest written and fsynced, directories fsynced); commands are timed spawn to exit; "spawn to exit" for litevault adds Node\'s start-up and module load.',
+      vaultTargets(vault),
+      smoke,
+    ),
+  );
 
   // Full backups.
   const full = [
@@ -372,55 +323,7 @@ function renderVault(vault) {
   return out;
 }
 
-/** The row for the report's main Targets table: how many vault targets were met. */
-function vaultSummaryRow(vault, smoke) {
-  const rows = vaultTargets(vault);
-  const judged = rows.filter((r) => r[3] !== undefined);
-  const met = judged.filter((r) => r[3]).length;
-  return [
-    'Vault targets (see the Vault section)',
-    `${met} of ${rows.length} met${judged.length < rows.length ? ` (${rows.length - judged.length} not measured)` : ''}${met < judged.length ? `; missed: ${judged.filter((r) => !r[3]).map((r) => r[0]).join('; ')}` : ''}`,
-    'all',
-    smoke || vault.run?.smoke ? 'not judged (smoke)' : markOf(judged.length ? met === rows.length : undefined),
-  ];
-}
-
-/**
- * Replaces (or adds) the Vault section of an existing report, and its summary row in the
- * report's main Targets table.
- */
-function spliceVault(markdown, vault) {
-  markdown = spliceSummaryRow(markdown, vault);
-  const section = renderVault(vault).join('\n') + '\n';
-  const start = markdown.search(/^## Vault\b/m);
-  if (start >= 0) {
-    const rest = markdown.slice(start + 1);
-    const next = rest.search(/^## /m);
-    return markdown.slice(0, start) + section + (next >= 0 ? rest.slice(next) : '');
-  }
-  for (const heading of ['## Event loop and memory', '## How these numbers were made']) {
-    const at = markdown.indexOf(`\n${heading}`);
-    if (at >= 0) return markdown.slice(0, at + 1) + section + markdown.slice(at + 1);
-  }
-  return markdown.replace(/\n*$/, '\n\n') + section;
-}
-
-function spliceSummaryRow(markdown, vault) {
-  const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => /^## Targets\s*$/.test(l));
-  if (start < 0) return markdown;
-  let end = start + 1;
-  while (end < lines.length && !lines[end].startsWith('## ')) end++;
-  const rowLine = table(['', '', '', ''], [vaultSummaryRow(vault)]).split('\n')[2];
-  const existing = lines.findIndex((l, i) => i > start && i < end && l.startsWith('| Vault targets'));
-  if (existing >= 0) lines[existing] = rowLine;
-  else {
-    let last = -1;
-    for (let i = start + 1; i < end; i++) if (lines[i].startsWith('|')) last = i;
-    if (last < 0) return markdown;
-    lines.splice(last + 1, 0, rowLine);
-  }
-  return lines.join('\n');
-}
+// Its row in the report's main Targets table, and its splice into an existing report.
+const { summaryRow: vaultSummaryRow, splice: spliceVault } = selfContainedSection('Vault', vaultTargets, renderVault);
 
 module.exports = { renderVault, vaultTargets, vaultSummaryRow, spliceVault };

@@ -1,42 +1,12 @@
 // Renders the harness's results as bench/RESULTS.md.
 'use strict';
 const { median, min, max, percentile, fmt, summary, bytes } = require('./stats');
+const { okRuns, times, markOf, kib, beyond, table, paired, ratio, ratioCell, eldCell, rssCell } = require('./report-common');
 const { renderVault, vaultSummaryRow, spliceVault } = require('./report-vault');
+const { renderVerify, verifySummaryRow, spliceVerify } = require('./report-verify');
 
-const TICK_MS = 1; // monitorEventLoopDelay's resolution: Node records the whole timer interval
-const beyond = (rawMs) => (Number.isFinite(rawMs) ? Math.max(0, rawMs - TICK_MS) : NaN);
-const okRuns = (runs) => runs.filter((r) => r && r.ok);
-const times = (runs) => okRuns(runs).map((r) => r.ms);
-const markOf = (pass) => (pass === undefined ? '—' : pass ? '✅' : '❌');
-const kib = (k) => (Number.isFinite(k) ? bytes(k * 1024) : '—');
-
-/** Per-round ratios a.ms / b.ms over rounds where both ran. */
-function pairedRatios(as, bs, pick = (r) => r.ms) {
-  const out = [];
-  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
-    if (as[i]?.ok && bs[i]?.ok && pick(bs[i]) > 0) out.push(pick(as[i]) / pick(bs[i]));
-  }
-  return out;
-}
-
-function table(headers, rows) {
-  const line = (cells) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
-  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
-function eldCell(runs) {
-  const ok = okRuns(runs).filter((r) => r.eld);
-  if (!ok.length) return '—';
-  const maxRaw = max(ok.map((r) => r.eld.maxMs));
-  const p99 = median(ok.map((r) => r.eld.p99Ms));
-  return `max ${fmt(maxRaw)} (${fmt(beyond(maxRaw))} late), p99 ${fmt(p99)}`;
-}
-
-function rssCell(runs) {
-  const ok = okRuns(runs).filter((r) => r.rss);
-  if (!ok.length) return '—';
-  return `${kib(max(ok.map((r) => r.rss.peakAboveIdleKiB)))} (${kib(max(ok.map((r) => r.rss.peakAboveLoadedKiB)))} above loaded)`;
-}
+/** Per-round ratios pick(a) / pick(b) over rounds where both ran. */
+const pairedRatios = (as, bs, pick = (r) => r.ms) => paired(as, bs, ratio(pick));
 
 function render(results) {
   const { opts, machine } = results;
@@ -84,6 +54,7 @@ function render(results) {
   if (results.checkpoint) out.push(...checkpointSection(results));
   if (results.writer) out.push(...writerSection(results));
   if (results.vault) out.push(...renderVault(results.vault));
+  if (results.verify) out.push(...renderVerify(results.verify));
   out.push(...loopAndMemory(results));
   out.push(...method(results));
   return out.join('\n') + '\n';
@@ -107,7 +78,6 @@ function targets(results, is1GiB) {
   const rows = [];
   const at = is1GiB ? '' : ` (measured at ${fmt(opts.size, 0)} MiB, not 1 GiB)`;
   const notRun = (what) => rows.push([what, 'not run', '', '—']);
-  const ratioCell = (ratios, suffix = '×') => (ratios.length ? `${fmt(median(ratios))}${suffix}${ratios.length > 1 ? ` (${fmt(min(ratios))}–${fmt(max(ratios))})` : ''}` : '—');
 
   if (backup) {
     const r = (key) => backup.rounds.map((round) => round[key]);
@@ -181,6 +151,8 @@ function targets(results, is1GiB) {
 
   if (results.vault) rows.push(vaultSummaryRow(results.vault, opts.smoke));
   else notRun('Vault: full, incremental and restore vs sqlite3, zstd, restic and cp');
+  if (results.verify) rows.push(verifySummaryRow(results.verify, opts.smoke));
+  else notRun('Verify targets: `verify()` vs integrity_check and quick_check; the cost of verified vault backups');
 
   if (backup) {
     const runs = okRuns(backup.rounds.map((round) => round.litevault)).filter((r) => r.rss);
@@ -378,6 +350,12 @@ function loopAndMemory(results) {
     add('litevault vault backups (full, incremental, small incrementals)', stage('full', 'litevault').concat(stage('full', 'litevault-none'), stage('incremental', 'litevault'), v.rounds.flatMap((round) => round.small.map((s) => s.runs.litevault))));
     add('litevault vault restores', stage('restore', 'litevault'));
   }
+  if (results.verify) {
+    const r = (key) => results.verify.rounds.map((round) => round[key]);
+    add('litevault verify()', r('litevault'));
+    add('litevault vault backups, verified and not (verify section)', r('vault').concat(r('vault-noverify')));
+    add('litevault backup(), verified and not (verify section)', r('backup-verify').concat(r('backup')));
+  }
   if (!groups.length) return [];
   const rows = groups.map(([label, ok]) => {
     const maxes = ok.map((r) => r.eld.maxMs);
@@ -416,4 +394,4 @@ function method(results) {
   ];
 }
 
-module.exports = { render, spliceVault };
+module.exports = { render, spliceVault, spliceVerify };
