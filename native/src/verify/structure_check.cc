@@ -374,8 +374,14 @@ Status StructureCheck::readPayload(const Reader& read, const uint8_t* page, cons
   const uint32_t wanted = std::min(cell.payload, kMaxSchemaRecord);
   uint32_t next = cell.payload > cell.local ? cell.overflow : 0;
   std::vector<uint8_t> image(pageSize_);
+  std::vector<uint32_t> seen;  // a chain that comes back to a page ends there
   const uint32_t hops = schemaChainPages(cell.overflowPages);
   for (uint32_t hop = 0; hop < hops && next != 0 && next <= pageCount_ && next != lockPage_ && out->size() < wanted; hop++) {
+    // Sound schema chains are disjoint, so all of them together read each page at most once:
+    // past pageCount reads in all, the rest of a damaged schema is not read.
+    if (schemaReads_ >= pageCount_ || std::find(seen.begin(), seen.end(), next) != seen.end()) break;
+    schemaReads_++;
+    seen.push_back(next);
     LV_RETURN_IF_ERROR(read(next, image.data()));
     const size_t take = std::min<size_t>(geometry_.usableSize - 4, wanted - out->size());
     out->insert(out->end(), image.data() + 4, image.data() + 4 + take);
@@ -434,6 +440,7 @@ Status StructureCheck::finish(const Reader& read, Report* out) {
   out->pageCount = pageCount_;
   findings_.clear();  // a finish() again after a failed read starts over
   findingCount_ = 0;
+  schemaReads_ = 0;
   if (pageCount_ == 0) return Status::ok();
   // Pages nobody handed in: read them now.
   {

@@ -74,7 +74,8 @@ class StructureCheck {
   ~StructureCheck();
 
   void addPage(uint32_t page, const uint8_t* image);
-  // After the pages were added: every page finish() will ask `read` for, ascending.
+  // After EVERY page was added: every page finish() will ask `read` for, ascending (with pages
+  // left out, finish() reads those and may follow pointers in them to pages not listed).
   std::vector<uint32_t> pagesToRead() const;
   // Ok unless `read` failed (its Status); the verdict is in `out`.
   Status finish(const Reader& read, Report* out);
@@ -146,6 +147,7 @@ class StructureCheck {
   std::vector<uint32_t> ptrParent_;
   std::vector<uint64_t> referenced_;  // bit per page (finish)
   std::vector<uint32_t> schemaLeaves_;  // tree 1's leaves in key order (finish)
+  uint32_t schemaReads_ = 0;            // overflow pages readPayload read (finish)
   uint64_t cksumMatches_ = 0;
   std::vector<uint32_t> cksumMismatches_;  // the first maxFindings
   uint64_t cksumMismatchCount_ = 0;
