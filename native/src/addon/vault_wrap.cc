@@ -418,20 +418,6 @@ Napi::Array packList(Napi::Env env, const std::vector<VaultRestore::PackNeeded>&
   return out;
 }
 
-class FinishCheckWorker : public PromiseWorker {
- public:
-  FinishCheckWorker(Napi::Env env, std::shared_ptr<VaultRestore> restore)
-      : PromiseWorker(env, "litevault:vaultRestore.finishCheck"), restore_(std::move(restore)) {}
-
- protected:
-  Status Run() override { return restore_->finishCheck(&report_); }
-  Napi::Value Result(Napi::Env env) override { return reportObject(env, report_); }
-
- private:
-  std::shared_ptr<VaultRestore> restore_;
-  StructureCheck::Report report_;
-};
-
 }  // namespace
 
 Napi::Value VaultRestoreWrap::PacksNeeded(const Napi::CallbackInfo& info) { return packList(info.Env(), restore_->packsNeeded()); }
@@ -450,9 +436,9 @@ Napi::Value VaultRestoreWrap::OpenCheck(const Napi::CallbackInfo& info) {
 Napi::Value VaultRestoreWrap::PacksForCheck(const Napi::CallbackInfo& info) { return packList(info.Env(), restore_->packsForCheck()); }
 
 Napi::Value VaultRestoreWrap::FinishCheck(const Napi::CallbackInfo& info) {
-  auto* worker = new FinishCheckWorker(info.Env(), restore_);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  std::shared_ptr<VaultRestore> restore = restore_;
+  return startReportWorker(info.Env(), "litevault:vaultRestore.finishCheck", info.This().As<Napi::Object>(),
+                           [restore](StructureCheck::Report* out) { return restore->finishCheck(out); });
 }
 
 Napi::Value VaultRestoreWrap::PageCount(const Napi::CallbackInfo& info) {

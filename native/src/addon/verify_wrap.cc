@@ -8,21 +8,21 @@
 namespace litevault {
 namespace {
 
-class RunWorker : public PromiseWorker {
+Napi::Object reportObject(Napi::Env env, const StructureCheck::Report& report);
+
+class ReportWorker : public PromiseWorker {
  public:
-  RunWorker(Napi::Env env, std::shared_ptr<DatabaseVerify> verify)
-      : PromiseWorker(env, "litevault:verify"), verify_(std::move(verify)) {}
+  ReportWorker(Napi::Env env, const char* name, std::function<Status(StructureCheck::Report*)> run)
+      : PromiseWorker(env, name), run_(std::move(run)) {}
 
  protected:
-  Status Run() override { return verify_->run(&report_); }
+  Status Run() override { return run_(&report_); }
   Napi::Value Result(Napi::Env env) override { return reportObject(env, report_); }
 
  private:
-  std::shared_ptr<DatabaseVerify> verify_;
+  std::function<Status(StructureCheck::Report*)> run_;
   StructureCheck::Report report_;
 };
-
-}  // namespace
 
 Napi::Object reportObject(Napi::Env env, const StructureCheck::Report& report) {
   Napi::Object o = Napi::Object::New(env);
@@ -42,6 +42,15 @@ Napi::Object reportObject(Napi::Env env, const StructureCheck::Report& report) {
   o.Set("pageCount", report.pageCount);
   o.Set("cksumvfs", report.cksumvfs);
   return o;
+}
+
+}  // namespace
+
+Napi::Value startReportWorker(Napi::Env env, const char* name, Napi::Object handle,
+                              std::function<Status(StructureCheck::Report*)> run) {
+  auto* worker = new ReportWorker(env, name, std::move(run));
+  worker->KeepAlive(handle);
+  return worker->Start();
 }
 
 bool parseCheckOptions(Napi::Env env, const Napi::Value& maxFindings, const Napi::Value& cksumvfs,
@@ -90,9 +99,9 @@ Napi::Value VerifyWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (started_) return rejectMisuse(env, "verify.run() may be called once");
   started_ = true;
-  auto* worker = new RunWorker(env, verify_);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  std::shared_ptr<DatabaseVerify> verify = verify_;
+  return startReportWorker(env, "litevault:verify", info.This().As<Napi::Object>(),
+                           [verify](StructureCheck::Report* out) { return verify->run(out); });
 }
 
 Napi::Value VerifyWrap::Cancel(const Napi::CallbackInfo& info) {

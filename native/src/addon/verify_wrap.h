@@ -13,6 +13,7 @@
 
 #include <napi.h>
 
+#include <functional>
 #include <memory>
 
 #include "backup/verify_database.h"
@@ -35,8 +36,10 @@ class VerifyWrap : public Napi::ObjectWrap<VerifyWrap> {
   bool started_ = false;
 };
 
-// A Report as the plain object above (also used by vault verification).
-Napi::Object reportObject(Napi::Env env, const StructureCheck::Report& report);
+// Runs `run` on the threadpool and returns a promise of its Report as the plain object above
+// (also used by vault verification); `handle` is kept alive meanwhile.
+Napi::Value startReportWorker(Napi::Env env, const char* name, Napi::Object handle,
+                              std::function<Status(StructureCheck::Report*)> run);
 // Reads {maxFindings, cksumvfs} arguments; false (with a MISUSE thrown) when they are bad.
 bool parseCheckOptions(Napi::Env env, const Napi::Value& maxFindings, const Napi::Value& cksumvfs,
                        StructureCheck::Options* out);

@@ -26,8 +26,7 @@ constexpr size_t kMaxDamageMessages = 10000;
 
 std::string u(uint64_t v) { return std::to_string(v); }
 
-
-bool containsWord(const std::string& text, const char* word) {
+bool containsIgnoringCase(const std::string& text, const char* word) {
   std::string upper(text);
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return upper.find(word) != std::string::npos;
@@ -426,7 +425,7 @@ Status StructureCheck::readSchema(const Reader& read, std::vector<Root>* roots) 
         family = kIndex;
       } else if (type == "table") {
         const std::string sql = columnAscii(columns[4], encoding);
-        family = !columns[4].complete || (containsWord(sql, "WITHOUT") && containsWord(sql, "ROWID")) ? 0 : kTable;
+        family = !columns[4].complete || (containsIgnoringCase(sql, "WITHOUT") && containsIgnoringCase(sql, "ROWID")) ? 0 : kTable;
       }
       roots->push_back(Root{static_cast<uint32_t>(rootPage), family, type + " '" + name + "'"});
     }
