@@ -246,11 +246,16 @@ function hasHotJournal(db: string): boolean {
 const backupOutcomes: Array<{ id: string; api: string; failedWith: string | null; destinationUnchanged: boolean }> = [];
 const vaultOutcomes: Array<{ id: string; backup: 'full' | 'incremental'; failedWith: string | null; vaultUnchanged: boolean; garbageFiles: number }> = [];
 
-describe('backups of structurally corrupt cases (a sample of 40)', () => {
+// CI backs up a sample of 40 structural cases; LITEVAULT_CORPUS_BACKUPS=all backs up every one
+// (minutes: the run behind the issue's "a backup of each corrupt case fails").
+const BACKUP_SAMPLE = process.env.LITEVAULT_CORPUS_BACKUPS === 'all' ? Infinity : 40;
+const backupSample = (): Row[] => (BACKUP_SAMPLE === Infinity ? structural() : sample(BACKUP_SAMPLE));
+
+describe(`backups of structurally corrupt cases (${BACKUP_SAMPLE === Infinity ? 'every one' : 'a sample of 40'})`, () => {
   it('backup(src, dst, { verify: true }) and new Backup(src, dst, { verify: true }) fail with SQLITE_CORRUPT and leave the destination as it was', async () => {
     const t0 = Date.now();
-    const picked = sample(40);
-    expect(picked.length).toBe(40);
+    const picked = backupSample();
+    expect(picked.length).toBe(BACKUP_SAMPLE === Infinity ? structural().length : 40);
     const problems: string[] = [];
     for (const [i, r] of picked.entries()) {
       const src = fresh('src.db');
@@ -331,7 +336,7 @@ describe('backups of structurally corrupt cases (a sample of 40)', () => {
       return m;
     };
     const problems: string[] = [];
-    for (const [i, r] of sample(40).entries()) {
+    for (const [i, r] of backupSample().entries()) {
       const incremental = i % 2 === 1;
       let src: string;
       let name: string;
