@@ -84,6 +84,22 @@ export function oneOf<T extends string>(values: Values, name: string, allowed: r
   return raw as T;
 }
 
+/** --progress: as given, else a bar on a terminal unless the output is --json or --quiet. */
+export function progressOption(values: Values, out: Output): 'bar' | 'json' | 'none' {
+  return oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+}
+
+/** --cksumvfs auto|on|off as verify()'s option (default auto). */
+export function cksumvfsOption(values: Values): 'auto' | boolean {
+  const c = oneOf(values, 'cksumvfs', ['auto', 'on', 'off'] as const) ?? 'auto';
+  return c === 'auto' ? 'auto' : c === 'on';
+}
+
+/** One structure-check finding as the verify commands list it. */
+export function findingLine(f: { page: number; structure: string; message: string }): string {
+  return `  ${f.page ? `page ${f.page} ` : ''}(${f.structure}): ${f.message}`;
+}
+
 /** Where a command writes: the result on stdout, everything else on stderr. */
 export interface Output {
   json: boolean;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { LitevaultError } from './errors';
 import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType } from './vault/vault';
-import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, integerOption, oneOf, output, Output, parse, progressBar, UsageError, Values } from './cli-common';
+import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, progressBar, progressOption, UsageError, Values } from './cli-common';
 import { DEFAULT_MAX_RESTARTS } from './backup';
 
 export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental or differential backups into a vault
@@ -172,7 +172,7 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
   const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
   const maxRestarts = integerOption(values, 'max-restarts', DEFAULT_MAX_RESTARTS, 0);
   const out = output(values);
-  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  const progressKind = progressOption(values, out);
   operation.what = `cannot open vault '${vaultPath}'`;
   const vault = await Vault.open(vaultPath, { create: true });
   const cancel = cancelOnSignals();
@@ -254,7 +254,7 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
   const [vaultPath, name, destination] = positionals as [string, string, string];
   const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
   const out = output(values);
-  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  const progressKind = progressOption(values, out);
   operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to '${destination}'`;
   const vault = await Vault.open(vaultPath);
   const existed = fs.existsSync(destination);
@@ -334,9 +334,9 @@ async function verifyVerb(args: string[], operation: { what: string }): Promise<
   if (positionals.length !== 1) throw new UsageError(`vault verify needs one vault, not ${positionals.length} arguments`);
   if (values.at !== undefined && values.name === undefined) throw new UsageError('--at needs --name');
   const maxFindings = integerOption(values, 'max-findings', 100, 1);
-  const cksum = oneOf(values, 'cksumvfs', ['auto', 'on', 'off'] as const) ?? 'auto';
+  const cksumvfs = cksumvfsOption(values);
   const out = output(values);
-  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  const progressKind = progressOption(values, out);
   operation.what = `cannot verify vault '${positionals[0]}'`;
   const vault = await Vault.open(positionals[0]!);
   const cancel = cancelOnSignals();
@@ -346,7 +346,7 @@ async function verifyVerb(args: string[], operation: { what: string }): Promise<
       name: values.name as string | undefined,
       at: values.at as string | undefined,
       maxFindings,
-      cksumvfs: cksum === 'auto' ? 'auto' : cksum === 'on',
+      cksumvfs,
       signal: cancel.signal,
       onProgress: (p) => {
         if (progressKind === 'json') process.stderr.write(JSON.stringify(p) + '\n');
@@ -357,7 +357,7 @@ async function verifyVerb(args: string[], operation: { what: string }): Promise<
     const lines = r.backups.map((b) => {
       if (b.error) return `${b.name} ${b.id} (${b.type}): DAMAGED: ${b.error.code}: ${b.error.message}`;
       if (b.ok) return `${b.name} ${b.id} (${b.type}): ok, ${b.pageCount} pages of ${b.pageSize} bytes`;
-      return [`${b.name} ${b.id} (${b.type}): CORRUPT database: ${b.findingCount} finding${b.findingCount === 1 ? '' : 's'}`, ...b.findings.map((f) => `  ${f.page ? `page ${f.page} ` : ''}(${f.structure}): ${f.message}`)].join('\n');
+      return [`${b.name} ${b.id} (${b.type}): CORRUPT database: ${b.findingCount} finding${b.findingCount === 1 ? '' : 's'}`, ...b.findings.map(findingLine)].join('\n');
     });
     for (const p of r.problems) lines.push(`${p.name}: DAMAGED: ${p.code}: ${p.message}`);
     const summary = `${vault.location}: ${r.ok ? 'ok' : 'DAMAGED'}: ${r.backups.length} backup${r.backups.length === 1 ? '' : 's'} checked, ${r.packsChecked} pack reads, ${r.pagesChecked} pages, in ${r.ms} ms`;

@@ -14,7 +14,7 @@
  * Arguments are parsed by node:util parseArgs; `--` ends the options.
  */
 import * as fs from 'node:fs';
-import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, integerOption, oneOf, output, parse, progressBar, SIGNAL_EXIT, UsageError } from './cli-common';
+import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, progressOption, SIGNAL_EXIT, UsageError } from './cli-common';
 import { VAULT_HELP, VAULT_USAGE, vaultCommand } from './cli-vault';
 import { inspect, DatabaseInfo } from './inspect';
 import { backup, BackupProgress, DEFAULT_MAX_RESTARTS } from './backup';
@@ -199,7 +199,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
   const maxRestarts = integerOption(values, 'max-restarts', DEFAULT_MAX_RESTARTS, 0);
   const mode = oneOf(values, 'mode', ['snapshot', 'restart'] as const);
   const out = output(values);
-  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  const progressKind = progressOption(values, out);
   operation.what = `cannot back up '${source}' to '${destination}'`;
   const existed = fs.existsSync(destination);
   const progress = progressReporter(progressKind);
@@ -282,7 +282,7 @@ async function checkpointCommand(args: string[], operation: { what: string }): P
 function formatVerify(db: string, r: VerifyResult, ms: number): string {
   const size = `${r.pageCount} pages of ${r.pageSize} bytes${r.cksumvfs ? ', cksumvfs checksums verified' : ''}`;
   if (r.ok) return `${db}: ok (${size}) in ${ms} ms\n`;
-  const lines = r.findings.map((f) => `  ${f.page ? `page ${f.page} ` : ''}(${f.structure}): ${f.message}`);
+  const lines = r.findings.map(findingLine);
   const more = r.findingCount > r.findings.length ? [`  ... and ${r.findingCount - r.findings.length} more`] : [];
   return [`${db}: CORRUPT: ${r.findingCount} finding${r.findingCount === 1 ? '' : 's'} (${size})`, ...lines, ...more].join('\n') + '\n';
 }
@@ -299,9 +299,9 @@ async function verifyCommand(args: string[], operation: { what: string }): Promi
   const db = positionals[0]!;
   const maxFindings = integerOption(values, 'max-findings', 100, 1);
   const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
-  const cksum = oneOf(values, 'cksumvfs', ['auto', 'on', 'off'] as const) ?? 'auto';
+  const cksumvfs = cksumvfsOption(values);
   const out = output(values);
-  const progressKind = oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
+  const progressKind = progressOption(values, out);
   const bar = progressBar(progressKind === 'bar');
   operation.what = `cannot verify '${db}'`;
   const cancel = cancelOnSignals();
@@ -310,7 +310,7 @@ async function verifyCommand(args: string[], operation: { what: string }): Promi
     const result = await verify(db, {
       maxFindings,
       busyTimeout,
-      cksumvfs: cksum === 'auto' ? 'auto' : cksum === 'on',
+      cksumvfs,
       signal: cancel.signal,
       onProgress: (p) => {
         if (progressKind === 'json') process.stderr.write(JSON.stringify(p) + '\n');

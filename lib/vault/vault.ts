@@ -236,6 +236,14 @@ export interface VaultPruneResult {
 
 const DEFAULT_LEVEL = -1;
 const PACKS_IN_FLIGHT = 3; // restore: packs fetched and written at once
+
+// The native rebuild of a chain's state: into `temp`, or ('') for the structure check only.
+function restoreJob(temp: string, chain: Manifest[]): NativeVaultRestore {
+  return new binding.VaultRestore(temp, {
+    chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
+    packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
+  });
+}
 const PUTS_IN_FLIGHT = 3; // backup: packs being stored while the scan goes on
 const version: string = require('../../package.json').version;
 
@@ -504,10 +512,7 @@ export class Vault {
       result.backups.push(entry);
       try {
         const chain = this.#catalog.chain(all, target);
-        const job = new binding.VaultRestore('', {
-          chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
-          packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
-        });
+        const job = restoreJob('', chain);
         job.openCheck(maxFindings, cksumvfs);
         entry.pageSize = job.pageSize;
         entry.pageCount = job.pageCount;
@@ -575,10 +580,7 @@ export class Vault {
       throw new LitevaultError({ message: `${what}: '${destination}' exists; restore onto it with overwrite (--overwrite), or choose a new path`, code: 'LITEVAULT_EXISTS' });
     }
     const temp = privateTempPath(destination);
-    const job = new binding.VaultRestore(temp, {
-      chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
-      packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
-    });
+    const job = restoreJob(temp, chain);
     let published = false;
     try {
       await job.open();
