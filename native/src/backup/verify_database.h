@@ -1,12 +1,14 @@
 // DatabaseVerify: the structure check (verify/structure_check.h) of a live database, read as any
 // reader reads it. One read transaction for the whole check (SHARED on a rollback-journal
 // database, a WAL snapshot otherwise: writers in other processes go on in WAL mode, and wait as
-// they would for any reader in rollback mode); pages in 1 MiB chunks in page order, then the
-// few the check asks for again; nothing is written, so the file stays byte-identical. A
-// database handle in another operation of this process is SQLITE_LOCKED (retry).
+// they would for any reader in rollback mode); pages in 1 MiB chunks, read by two threads of its
+// own and checked as they arrive (the check takes pages in any order), then the few the check
+// asks for again; nothing is written, so the file stays byte-identical. A database handle in
+// another operation of this process is SQLITE_LOCKED (retry).
 //
-// Thread safety: run() on one thread at a time (it holds the connection's mutex throughout);
-// cancel() and pagesRead() from any thread.
+// Thread safety: run() on one thread at a time (it holds the connection's mutex throughout; its
+// reader threads only pread, Pager::readPlanned, and end before it returns); cancel() and
+// pagesRead() from any thread.
 #pragma once
 
 #include <atomic>

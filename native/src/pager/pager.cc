@@ -291,18 +291,38 @@ Status Pager::readFilePages(uint32_t first, uint32_t count, uint8_t* out) const 
 
 Status Pager::readPages(uint32_t first, uint32_t count, uint8_t* out) {
   if (!wal_ || !wal_->reading() || wal_->readLockIndex() == 0) return readFilePages(first, count, out);
-  // Runs of pages the WAL does not hold are read from the file with one pread each.
+  LV_RETURN_IF_ERROR(planRead(first, count, &plan_));
+  return readPlanned(plan_, first, out);
+}
+
+// Runs of pages the WAL does not hold are read from the file with one pread each.
+Status Pager::planRead(uint32_t first, uint32_t count, std::vector<ReadPiece>* plan) {
+  plan->clear();
+  if (!wal_ || !wal_->reading() || wal_->readLockIndex() == 0) {
+    plan->push_back(ReadPiece{first, count, 0});
+    return Status::ok();
+  }
   uint32_t runStart = first;
   for (uint32_t p = first; p < first + count; p++) {
     uint32_t frame = 0;
     LV_RETURN_IF_ERROR(wal_->findFrame(p, &frame));
     if (frame == 0) continue;
-    if (runStart < p) LV_RETURN_IF_ERROR(readFilePages(runStart, p - runStart, out + size_t(runStart - first) * pageSize_));
-    LV_RETURN_IF_ERROR(wal_->readFrame(frame, out + size_t(p - first) * pageSize_));
+    if (runStart < p) plan->push_back(ReadPiece{runStart, p - runStart, 0});
+    plan->push_back(ReadPiece{p, 1, frame});
     runStart = p + 1;
   }
-  if (runStart < first + count) {
-    LV_RETURN_IF_ERROR(readFilePages(runStart, first + count - runStart, out + size_t(runStart - first) * pageSize_));
+  if (runStart < first + count) plan->push_back(ReadPiece{runStart, first + count - runStart, 0});
+  return Status::ok();
+}
+
+Status Pager::readPlanned(const std::vector<ReadPiece>& plan, uint32_t first, uint8_t* out) const {
+  for (const ReadPiece& piece : plan) {
+    uint8_t* at = out + size_t(piece.page - first) * pageSize_;
+    if (piece.frame == 0) {
+      LV_RETURN_IF_ERROR(readFilePages(piece.page, piece.count, at));
+    } else {
+      LV_RETURN_IF_ERROR(wal_->readFrame(piece.frame, at));
+    }
   }
   return Status::ok();
 }

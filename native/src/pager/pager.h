@@ -130,6 +130,18 @@ class Pager {
   // from the file otherwise (one pread per run of file pages); bytes past the end read as zero.
   Status readPages(uint32_t first, uint32_t count, uint8_t* out);
 
+  // readPages() in two halves, so that other threads can do the reading: planRead() (this
+  // pager's thread, inside a read transaction) says where each page of the range lives;
+  // readPlanned() only preads, so any thread may run it, concurrently with others, for as long
+  // as that read transaction stays open.
+  struct ReadPiece {
+    uint32_t page;   // first page of the piece
+    uint32_t count;  // pages
+    uint32_t frame;  // 0: `count` pages of the database file; else the WAL frame of one page
+  };
+  Status planRead(uint32_t first, uint32_t count, std::vector<ReadPiece>* plan);
+  Status readPlanned(const std::vector<ReadPiece>& plan, uint32_t first, uint8_t* out) const;
+
   // The WAL, once a read found the database in WAL mode (null before, and for rollback mode).
   Wal* wal() const { return wal_.get(); }
 
@@ -212,6 +224,7 @@ class Pager {
   bool databaseWritten_ = false;
   uint32_t stampCksumvfsPageSize_ = 0;  // stampCksumvfsPage1AtCommit; 0: no
   std::vector<uint8_t> walPage1_;  // WAL mode: page 1 as it will be committed (empty: untouched)
+  std::vector<ReadPiece> plan_;    // readPages() scratch: capacity kept between calls
 };
 
 }  // namespace litevault
