@@ -172,6 +172,25 @@ export interface NativeVerify {
   readonly pageCount: number;
 }
 
+/** @internal The snapshot an ImageReader holds (native/src/backup/image_reader.h). */
+export interface NativeImageSnapshot {
+  pageSize: number;
+  pageCount: number;
+  bytes: number;
+  wal: boolean;
+  walFrame: number;
+}
+
+/** @internal native/src/addon/image_reader_wrap.h */
+export interface NativeImageReader {
+  /** The read transaction, held until end(); waits up to busyTimeoutMs for a lock. */
+  begin(busyTimeoutMs: number): Promise<NativeImageSnapshot>;
+  /** Fills `buffer` with the image's bytes from `offset` (whole pages); several may run at once. */
+  read(offset: number, buffer: Buffer): Promise<void>;
+  /** Waits for reads in flight and releases every lock; idempotent. */
+  end(): Promise<void>;
+}
+
 /** The functions native/src/addon/ registers. */
 interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
@@ -183,6 +202,7 @@ interface NativeBinding {
   Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto', verify?: boolean) => NativeBackup;
   Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
   Verify: new (db: NativeDatabase, maxFindings: number, cksumvfs: 'auto' | 'on' | 'off') => NativeVerify;
+  ImageReader: new (db: NativeDatabase) => NativeImageReader;
   /** (sync) Parses and verifies one manifest object; LITEVAULT_VAULT_CORRUPT / _UNSUPPORTED_FORMAT "<label>: <what>". */
   vaultDecodeManifest(bytes: Buffer, label: string): { meta: string; runs: number; pages: number };
   /** (sync) Builds a manifest object from meta JSON and the table from VaultScan.finish(). */

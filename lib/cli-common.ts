@@ -4,7 +4,12 @@
  * on stderr) and cancellation by signals. lib/cli.ts dispatches; lib/cli-vault.ts is the vault
  * verbs.
  */
+import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { isatty } from 'node:tty';
+import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import { LitevaultError } from './errors';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3 } as const;
 export const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
@@ -162,4 +167,60 @@ export function progressBar(enabled: boolean): { draw(fraction: number, label: s
       lastDraw = 0;
     },
   };
+}
+
+const write = promisify(fs.write);
+const EPIPE = 32;
+
+/** A `-` destination: refuses a terminal (a database image is binary). */
+export function checkStdoutTakesImage(): void {
+  // isatty(1), not process.stdout.isTTY: creating process.stdout would make a pipe non-blocking.
+  if (isatty(1)) throw new UsageError("refusing to write a database image to a terminal: redirect or pipe standard output, or give a path instead of '-'");
+}
+
+/** A `-` source: refuses a terminal (nobody types a database image). */
+export function checkStdinGivesImage(): void {
+  if (isatty(0)) throw new UsageError("standard input is a terminal: pipe or redirect a database image into it, or give a path instead of '-'");
+}
+
+/**
+ * Copies `stream` to standard output, the only thing a `-` destination puts there, with
+ * fs.write on descriptor 1 from the threadpool (a slow pipe reader never blocks the event loop).
+ * A reader that goes away (EPIPE: `| head -c 100`) ends the copy: the stream is destroyed and
+ * its 'close' awaited (so every lock it held is released) before the error, SQLITE_IOERR_WRITE
+ * with errno EPIPE, says how far it got. Resolves with the bytes written.
+ */
+export async function streamToStdout(stream: Readable, onBytes?: (written: number) => void): Promise<number> {
+  let written = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (let at = 0; at < chunk.length; ) {
+        let n: number;
+        try {
+          n = (await write(1, chunk, at, chunk.length - at)).bytesWritten;
+        } catch (err) {
+          // A descriptor another part of the process made non-blocking (process.stdout does
+          // that to a pipe): wait for the reader instead of failing.
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          continue;
+        }
+        at += n;
+        written += n;
+      }
+      onBytes?.(written);
+    }
+  } catch (err) {
+    if (!stream.destroyed) stream.destroy();
+    if (!stream.closed) await new Promise((resolve) => stream.once('close', resolve));
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
+      throw new LitevaultError({
+        message: `standard output was closed by its reader (EPIPE) after ${written} bytes: the image is incomplete; every lock was released`,
+        code: 'SQLITE_IOERR_WRITE',
+        errno: EPIPE,
+      });
+    }
+    throw err;
+  }
+  return written;
 }

@@ -14,12 +14,13 @@
  * Arguments are parsed by node:util parseArgs; `--` ends the options.
  */
 import * as fs from 'node:fs';
-import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, progressOption, SIGNAL_EXIT, UsageError } from './cli-common';
+import { Cancelled, cancelOnSignals, checkStdinGivesImage, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, progressOption, SIGNAL_EXIT, streamToStdout, UsageError, Values } from './cli-common';
 import { VAULT_HELP, VAULT_USAGE, vaultCommand } from './cli-vault';
 import { inspect, DatabaseInfo } from './inspect';
 import { backup, BackupProgress, DEFAULT_MAX_RESTARTS } from './backup';
 import { checkpoint, CheckpointMode } from './checkpoint';
 import { LitevaultError } from './errors';
+import { backupStream, BackupStreamSnapshot, restoreStream } from './stream';
 import { verify, VerifyResult } from './verify';
 
 const USAGE = `usage: litevault <command> [options] [--] <arguments>
@@ -61,6 +62,12 @@ interrupted backup leaves the destination as it was. A copy of a source that kee
 --max-restarts restarts the backup holds the source's read lock to the end, so it always
 finishes (rollback-journal writers then wait for it; this is said on stderr).
 To restore, back up the backup: litevault backup backup.db app.db
+
+'-' as <destination> writes the image of one consistent snapshot to standard output (nothing else
+goes there; the summary and progress go to stderr), e.g. litevault backup app.db - | gzip > a.gz.
+It holds the source's read lock until the last byte is written (rollback-journal writers wait
+meanwhile). '-' as <source> reads an image from standard input and writes it to <destination>
+only once it is complete and checked (verify): a short or damaged stream leaves it as it was.
 
 options:
   --pages N            pages per step (default 1024)
@@ -194,6 +201,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
   if (values.help) return help('backup');
   if (positionals.length !== 2) throw new UsageError(`backup needs a source and a destination path, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const [source, destination] = positionals as [string, string];
+  if (source === '-' || destination === '-') return streamBackup(source, destination, values, operation);
   const pagesPerStep = integerOption(values, 'pages', 1024, 1);
   const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
   const maxRestarts = integerOption(values, 'max-restarts', DEFAULT_MAX_RESTARTS, 0);
@@ -244,6 +252,65 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
   } finally {
     progress.done();
     cancel.dispose();
+  }
+}
+
+// `litevault backup <db> -` streams the image to stdout (backupStream); `litevault backup - <db>`
+// writes the image stdin carries (restoreStream; an existing database is written in place, as a
+// backup into it). The summary goes to stderr: stdout carries the image alone.
+async function streamBackup(source: string, destination: string, values: Values, operation: { what: string }): Promise<number> {
+  if (source === '-' && destination === '-') throw new UsageError("backup: '-' may be the source or the destination, not both");
+  for (const option of ['pages', 'max-restarts', 'verify'] as const) {
+    if (values[option] !== undefined) throw new UsageError(`--${option} does not apply to a streamed backup ('-')`);
+  }
+  const mode = oneOf(values, 'mode', ['snapshot', 'restart'] as const);
+  if (mode === 'restart') throw new UsageError("--mode restart cannot stream: a stream cannot start over once bytes are out ('-' is always snapshot mode)");
+  const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
+  const out = output(values);
+  const progressKind = progressOption(values, out);
+  const bar = progressBar(progressKind === 'bar');
+  const report = (written: number, total: number): void => {
+    if (progressKind === 'json') process.stderr.write(JSON.stringify({ bytes: written, total }) + '\n');
+    else bar.draw(total === 0 ? 1 : written / total, `${(written / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB`);
+  };
+  const cancel = cancelOnSignals();
+  const started = Date.now();
+  try {
+    if (destination === '-') {
+      checkStdoutTakesImage();
+      operation.what = `cannot stream a backup of '${source}' to standard output`;
+      const stream = backupStream(source, { busyTimeout, signal: cancel.signal });
+      let total = 0;
+      stream.once('snapshot', (s: BackupStreamSnapshot) => (total = s.bytes));
+      const written = await streamToStdout(stream, (n) => report(n, total));
+      bar.done();
+      const s = await stream.snapshot;
+      const line = `backed up ${source} to standard output: ${s.pageCount} pages of ${s.pageSize} bytes (${(written / 1048576).toFixed(1)} MiB) in ${Date.now() - started} ms${s.snapshotFrame ? ` (the source as of WAL frame ${s.snapshotFrame})` : ''}`;
+      if (out.json) process.stderr.write(JSON.stringify({ source, destination: '-', ...s, ms: Date.now() - started }) + '\n');
+      else out.notice(line);
+      return EXIT.ok;
+    }
+    checkStdinGivesImage();
+    operation.what = `cannot write the database image on standard input to '${destination}'`;
+    const r = await restoreStream(process.stdin, destination, {
+      overwrite: true,
+      busyTimeout,
+      signal: cancel.signal,
+      onProgress: (p) => report(p.bytesReceived, 0),
+    });
+    bar.done();
+    out.result(`wrote the database image from standard input to ${destination}: ${r.pageCount} pages of ${r.pageSize} bytes in ${r.ms} ms\n`, { source: '-', ...r });
+    return EXIT.ok;
+  } catch (err) {
+    const name = cancel.received();
+    if (name !== undefined && err instanceof LitevaultError && err.code === 'SQLITE_ABORT') {
+      throw new Cancelled(name, `backup cancelled by ${name}: ${destination === '-' ? 'the image on standard output is incomplete' : `'${destination}' was left as it was`}`);
+    }
+    throw err;
+  } finally {
+    bar.done();
+    cancel.dispose();
+    if (source === '-') process.stdin.destroy(); // nothing more is read from it
   }
 }
 

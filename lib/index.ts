@@ -14,6 +14,8 @@ export { Backup, backup } from './backup';
 export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult, BackupMode, BackupHandleOptions } from './backup';
 export { Checkpoint, checkpoint } from './checkpoint';
 export { verify } from './verify';
+export { BackupStream, backupStream, restoreStream } from './stream';
+export type { BackupStreamOptions, BackupStreamSnapshot, RestoreStreamOptions, RestoreStreamResult } from './stream';
 export type { VerifyFinding, VerifyResult, VerifyOptions } from './verify';
 export type { CheckpointMode, CheckpointResult, CheckpointStepResult, CheckpointOptions, CheckpointCallOptions } from './checkpoint';
 export { Vault } from './vault/vault';
@@ -27,6 +29,7 @@ export type {
   VaultBackupInfo,
   VaultRestoreOptions,
   VaultRestoreResult,
+  VaultExportOptions,
   VaultPruneOptions,
   VaultPruneResult,
   VaultVerifyOptions,

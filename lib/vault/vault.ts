@@ -14,14 +14,17 @@
  * Thread safety: main thread only; any number of calls may run at once (the locks decide).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { backup as copyDatabase, DEFAULT_MAX_RESTARTS, openSource } from '../backup';
+import { DEFAULT_MAX_RESTARTS, openSource } from '../backup';
 import { binding, NativeScanResult, NativeVaultRestore } from '../binding';
 import { checkpoint } from '../checkpoint';
 import { Database, nativeOf } from '../database';
 import { cancelled, LitevaultError, misuse } from '../errors';
 import { privateTempPath } from '../private-temp';
+import { placeRestored, removeCompanions, restoreDestinationExists } from '../restore-target';
 import { nativeCheckOptions, VerifyFinding } from '../verify';
 import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
@@ -200,6 +203,20 @@ export interface VaultRestoreOptions {
   busyTimeout?: number;
   onProgress?: (progress: { pagesWritten: number; pageCount: number }) => void;
   /** Cancels: the destination is left as it was; rejects with SQLITE_ABORT. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@link Vault.exportStream}. */
+export interface VaultExportOptions {
+  /** The id of the backup to export. Default: the newest. */
+  at?: string;
+  /** Where the private rebuilt copy is kept while it streams. Default: os.tmpdir(). */
+  tempDir?: string;
+  /** Bytes per chunk the stream emits (its highWaterMark too). Default 1 MiB. */
+  chunkBytes?: number;
+  /** Progress of the rebuild, before the first byte. */
+  onProgress?: (progress: { pagesWritten: number; pageCount: number }) => void;
+  /** Destroys the stream with SQLITE_ABORT; the private copy is removed. */
   signal?: AbortSignal;
 }
 
@@ -559,11 +576,74 @@ export class Vault {
   async restore(name: string, destination: string, options: VaultRestoreOptions = {}): Promise<VaultRestoreResult> {
     const started = Date.now();
     const what = 'vault.restore()';
-    checkName(name, what);
     if (typeof destination !== 'string' || destination.length === 0) throw misuse(`${what}: destination must be a non-empty path`);
-    if (options.at !== undefined && typeof options.at !== 'string') throw misuse(`${what}: at must be a backup id (a string)`);
+    const { target, chain } = await this.#find(name, options, what);
+    const existed = restoreDestinationExists(destination, options.overwrite, what);
+    const temp = privateTempPath(destination);
+    const job = restoreJob(temp, chain);
+    let published = false;
+    try {
+      await this.#rebuild(job, name, chain, target, options);
+      published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal: options.signal }, what);
+    } finally {
+      if (!published) await job.abort().catch(() => undefined);
+      removeCompanions(temp);
+    }
+    return { id: target.meta.id, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
+  }
+
+  /**
+   * Backup `at` (default: the newest) of `name` as a stream of its database image: the bytes
+   * {@link Vault.restore} would write to a new file. The backup is first rebuilt, every pack and
+   * page checked as a restore checks them, in a private temporary file in `tempDir` (default
+   * the system's temporary directory), which is removed when the stream ends, errors or is
+   * destroyed; a damaged vault is the stream's 'error' (LITEVAULT_VAULT_CORRUPT) before any byte.
+   * For `litevault vault restore <vault> <name> -`.
+   */
+  exportStream(name: string, options: VaultExportOptions = {}): Readable {
+    const what = 'vault.exportStream()';
+    checkName(name, what);
+    if (options.tempDir !== undefined && (typeof options.tempDir !== 'string' || options.tempDir.length === 0)) throw misuse(`${what}: tempDir must be a directory path`);
+    const chunkBytes = options.chunkBytes ?? 1 << 20;
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw misuse(`${what}: chunkBytes must be a positive integer`);
+    const self = this;
+    async function* image(): AsyncGenerator<Buffer> {
+      const { target, chain } = await self.#find(name, options, what);
+      const temp = privateTempPath(nodePath.join(options.tempDir ?? os.tmpdir(), `litevault-export-${name}.db`));
+      const job = restoreJob(temp, chain);
+      try {
+        await self.#rebuild(job, name, chain, target, options);
+        const file = await fs.promises.open(temp, 'r');
+        try {
+          for (let at = 0; ; ) {
+            const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(chunkBytes), 0, chunkBytes, at);
+            if (bytesRead === 0) break;
+            at += bytesRead;
+            yield bytesRead === chunkBytes ? buffer : buffer.subarray(0, bytesRead);
+          }
+        } finally {
+          await file.close();
+        }
+      } finally {
+        await job.abort().catch(() => undefined);
+        removeCompanions(temp);
+      }
+    }
+    const stream = Readable.from(image(), { objectMode: false, highWaterMark: chunkBytes });
     const { signal } = options;
-    if (signal?.aborted) throw cancelled('vault restore', signal);
+    if (signal) {
+      const onAbort = (): void => void stream.destroy(cancelled('vault export', signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    return stream;
+  }
+
+  // The backup a restore or an export asked for, and its chain (full first).
+  async #find(name: string, options: { at?: string; signal?: AbortSignal }, what: string): Promise<{ target: Manifest; chain: Manifest[] }> {
+    checkName(name, what);
+    if (options.at !== undefined && typeof options.at !== 'string') throw misuse(`${what}: at must be a backup id (a string)`);
+    if (options.signal?.aborted) throw cancelled('vault restore', options.signal);
     await this.#catalog.names(); // the whole layout: a foreign file anywhere fails the restore, rather than guess
     const all = await this.#catalog.manifests(name);
     const target = options.at === undefined ? all.at(-1) : all.find((m) => m.meta.id === options.at);
@@ -571,46 +651,21 @@ export class Vault {
       const message = all.length === 0 ? `vault '${this.location}' has no backup named ${name}` : `vault '${this.location}' has no backup ${options.at} of ${name} (it has ${all.map((m) => m.meta.id).join(', ')})`;
       throw new LitevaultError({ message, code: 'LITEVAULT_NOT_FOUND' });
     }
-    const chain = this.#catalog.chain(all, target);
-    // A 0-byte file is an empty database with nothing to lose (and what a restore killed while
-    // publishing can leave): it is taken over like a missing path.
-    const stat = fs.statSync(destination, { throwIfNoEntry: false });
-    const existed = stat !== undefined && !(stat.isFile() && stat.size === 0);
-    if (existed && options.overwrite !== true) {
-      throw new LitevaultError({ message: `${what}: '${destination}' exists; restore onto it with overwrite (--overwrite), or choose a new path`, code: 'LITEVAULT_EXISTS' });
-    }
-    const temp = privateTempPath(destination);
-    const job = restoreJob(temp, chain);
-    let published = false;
-    try {
-      await job.open();
-      let pagesWritten = 0;
-      await this.#supplyPacks(job, job.packsNeeded, name, chain, target, PACKS_IN_FLIGHT, signal, 'vault restore', (pages) => {
-        pagesWritten += pages;
-        options.onProgress?.({ pagesWritten, pageCount: job.pageCount });
-      });
-      if (signal?.aborted) throw cancelled('vault restore', signal);
-      await job.finish();
-      if (!existed) {
-        try {
-          await binding.publish(temp, destination);
-        } catch (err) {
-          if (err instanceof LitevaultError && err.errno === 17) {
-            throw new LitevaultError({ message: `${what}: '${destination}' appeared while restoring; it was left as it is`, code: 'LITEVAULT_EXISTS' });
-          }
-          throw err;
-        }
-        published = true;
-      } else {
-        await copyDatabase(temp, destination, { busyTimeout: options.busyTimeout, signal });
-      }
-    } finally {
-      if (!published) await job.abort().catch(() => undefined);
-      // Reading the private copy of a WAL-mode image made it a WAL reader: its empty -wal and
-      // its -shm are ours alone (nobody else knows the temporary's name).
-      for (const companion of ['-wal', '-shm', '-journal']) fs.rmSync(temp + companion, { force: true });
-    }
-    return { id: target.meta.id, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
+    return { target, chain: this.#catalog.chain(all, target) };
+  }
+
+  // Rebuilds `target` into the job's private file: every pack and page checked, the file
+  // complete and synced.
+  async #rebuild(job: NativeVaultRestore, name: string, chain: Manifest[], target: Manifest, options: { signal?: AbortSignal; onProgress?: VaultRestoreOptions['onProgress'] }): Promise<void> {
+    const { signal } = options;
+    await job.open();
+    let pagesWritten = 0;
+    await this.#supplyPacks(job, job.packsNeeded, name, chain, target, PACKS_IN_FLIGHT, signal, 'vault restore', (pages) => {
+      pagesWritten += pages;
+      options.onProgress?.({ pagesWritten, pageCount: job.pageCount });
+    });
+    if (signal?.aborted) throw cancelled('vault restore', signal);
+    await job.finish();
   }
 
   /**

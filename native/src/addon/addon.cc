@@ -7,6 +7,7 @@
 #include "addon/checkpoint_wrap.h"
 #include "addon/database_wrap.h"
 #include "addon/errors.h"
+#include "addon/image_reader_wrap.h"
 #include "addon/inspect_worker.h"
 #include "addon/testing.h"
 #include "addon/vault_wrap.h"
@@ -30,6 +31,7 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("inspect", Napi::Function::New(env, inspect, "inspect"));
   exports.Set("Verify", VerifyWrap::Define(env));  // addon/verify_wrap.h
+  exports.Set("ImageReader", ImageReaderWrap::Define(env));  // addon/image_reader_wrap.h
   // Vaults (addon/vault_wrap.h).
   Napi::Function vaultLock = VaultLockWrap::Define(env);
   data->vaultLockClass = Napi::Persistent(vaultLock);

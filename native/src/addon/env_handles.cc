@@ -26,6 +26,9 @@ void EnvHandles::releaseAll() {
   for (auto& weak : verifies_) {
     if (auto verify = weak.lock()) verify->cancel();  // a run in flight stops at its next chunk
   }
+  for (auto& weak : readers_) {
+    if (auto reader = weak.lock()) reader->end();  // waits for reads in flight, releases the snapshot
+  }
   for (auto& weak : connections_) {
     auto connection = weak.lock();
     if (!connection) continue;
@@ -42,6 +45,7 @@ void EnvHandles::releaseAll() {
   restores_.clear();
   locks_.clear();
   verifies_.clear();
+  readers_.clear();
 }
 
 }  // namespace litevault

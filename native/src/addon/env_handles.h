@@ -7,7 +7,7 @@
 // hook (registered in addon.cc) finishes every unfinished Backup (rolling its destination
 // back) and Checkpoint, closes every VaultScan (ending its read transaction), aborts every
 // VaultRestore (removing its temporary), releases every VaultLock, cancels every DatabaseVerify,
-// then closes every Connection
+// ends every ImageReader (a backup stream's snapshot), then closes every Connection
 // no backup uses any more. Finishing waits
 // for a step in flight (the handles' own mutexes); later calls on the handles see "finished"
 // or a closed connection and do nothing.
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backup/backup.h"
+#include "backup/image_reader.h"
 #include "backup/verify_database.h"
 #include "checkpoint/checkpoint.h"
 #include "pager/connection.h"
@@ -39,6 +40,7 @@ class EnvHandles {
   void add(const std::shared_ptr<VaultRestore>& restore) { prune(restores_).push_back(restore); }
   void add(const std::shared_ptr<VaultLock>& lock) { prune(locks_).push_back(lock); }
   void add(const std::shared_ptr<DatabaseVerify>& verify) { prune(verifies_).push_back(verify); }
+  void add(const std::shared_ptr<ImageReader>& reader) { prune(readers_).push_back(reader); }
   // The cleanup hook: finishes backups and checkpoints, closes scans, aborts restores, releases
   // vault locks, then closes connections.
   void releaseAll();
@@ -60,6 +62,7 @@ class EnvHandles {
   std::vector<std::weak_ptr<VaultRestore>> restores_;
   std::vector<std::weak_ptr<VaultLock>> locks_;
   std::vector<std::weak_ptr<DatabaseVerify>> verifies_;
+  std::vector<std::weak_ptr<ImageReader>> readers_;
 };
 
 }  // namespace litevault

@@ -1,10 +1,10 @@
 // binding.VaultScan, binding.VaultRestore, binding.lockFile and the manifest helpers; see vault_wrap.h.
 #include "addon/vault_wrap.h"
 
-#include <cmath>
 #include <string>
 #include <vector>
 
+#include "addon/args.h"
 #include "addon/database_wrap.h"
 #include "addon/errors.h"
 #include "addon/promise_worker.h"
@@ -13,26 +13,6 @@
 
 namespace litevault {
 namespace {
-
-// The bytes of a Buffer / Uint8Array argument, or false.
-bool bytesOf(const Napi::Value& v, const uint8_t** data, size_t* n) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray array = v.As<Napi::TypedArray>();
-  if (array.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array bytes = v.As<Napi::Uint8Array>();
-  *data = bytes.Data();
-  *n = bytes.ByteLength();
-  return true;
-}
-
-// An integer in [min, max], or false.
-bool integerOf(const Napi::Value& v, double min, double max, double* out) {
-  if (!v.IsNumber()) return false;
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || std::floor(d) != d) return false;
-  *out = d;
-  return true;
-}
 
 Napi::Value throwStatus(Napi::Env env, const Status& status) {
   Napi::Error(env, makeError(env, status)).ThrowAsJavaScriptException();

@@ -181,9 +181,7 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
     if (next_ == 1) {
       // A cksumvfs source (verify/cksumvfs.h) keeps its page checksums in the copy: page 1 is
       // stamped again after byte 28 here and the header changes of the commit.
-      stampCksumvfs_ = buffer_[20] == kCksumvfsReserve && cksumvfsMatches(buffer_.data(), pageSize);
-      put4(buffer_.data() + 28, src.pageCount());  // backupOnePage: the size at 28
-      if (stampCksumvfs_) cksumvfsCompute(buffer_.data(), pageSize, buffer_.data() + pageSize - kCksumvfsReserve);
+      stampCksumvfs_ = setCopyPageCount(buffer_.data(), pageSize, src.pageCount());
     }
     LV_RETURN_IF_ERROR(dst.writeBytes(uint64_t(next_ - 1) * pageSize, buffer_.data(), size_t(count) * pageSize));
     next_ += count;

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "format/byte_order.h"
 #include "format/db_header.h"
 #include "os/sync_point.h"
 #include "verify/cksumvfs.h"
@@ -231,11 +230,7 @@ Status VaultScan::readPages(Pager& src) {
         if (page == 1) check_.reset(new StructureCheck(image, pageSize, pageCount_, StructureCheck::Options()));
         if (check_) check_->addPage(page, image);
       }
-      if (page == 1) {
-        const bool cksumvfs = image[20] == kCksumvfsReserve && cksumvfsMatches(image, pageSize);
-        put4(image + 28, pageCount_);  // backupOnePage: the page count at 28
-        if (cksumvfs) cksumvfsCompute(image, pageSize, image + pageSize - kCksumvfsReserve);  // keep it a cksumvfs page
-      }
+      if (page == 1) setCopyPageCount(image, pageSize, pageCount_);
       const Hash128 hash = hash128(image, pageSize);
       const PageState::Entry* base = baseUsable_ ? base_.find(page) : nullptr;
       if (base != nullptr && base->link >= 0 && base->hash == hash) continue;  // unchanged

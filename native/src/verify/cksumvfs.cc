@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "format/byte_order.h"
+
 namespace litevault {
 namespace {
 
@@ -33,6 +35,13 @@ bool cksumvfsMatches(const uint8_t* page, uint32_t pageSize) {
   uint8_t sum[8];
   cksumvfsCompute(page, pageSize, sum);
   return std::memcmp(sum, page + pageSize - kCksumvfsReserve, kCksumvfsReserve) == 0;
+}
+
+bool setCopyPageCount(uint8_t* page1, uint32_t pageSize, uint32_t pageCount) {
+  const bool cksumvfs = page1[20] == kCksumvfsReserve && cksumvfsMatches(page1, pageSize);
+  put4(page1 + 28, pageCount);
+  if (cksumvfs) cksumvfsCompute(page1, pageSize, page1 + pageSize - kCksumvfsReserve);
+  return cksumvfs;
 }
 
 }  // namespace litevault

@@ -18,4 +18,10 @@ void cksumvfsCompute(const uint8_t* page, uint32_t pageSize, uint8_t out[8]);
 // Whether the page's last 8 bytes hold its checksum.
 bool cksumvfsMatches(const uint8_t* page, uint32_t pageSize);
 
+// Page 1 of a copy (backup, vault scan, backup stream): bytes 28..31 set to `pageCount`, as
+// backupOnePage does; a page 1 that carried a valid cksumvfs checksum is stamped again, so the
+// copy stays readable through cksumvfs. Returns whether page 1 was a cksumvfs page (the copier
+// then stamps it again after any later header change too).
+bool setCopyPageCount(uint8_t* page1, uint32_t pageSize, uint32_t pageCount);
+
 }  // namespace litevault
