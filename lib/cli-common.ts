@@ -215,7 +215,7 @@ export async function streamToStdout(stream: Readable, onBytes?: (written: numbe
     if (!stream.closed) await new Promise((resolve) => stream.once('close', resolve));
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
       throw new LitevaultError({
-        message: `standard output was closed by its reader (EPIPE) after ${written} bytes: the image is incomplete; every lock was released`,
+        message: `standard output was closed by its reader (EPIPE) after ${written} bytes: the image is incomplete; the stream was ended (no lock or temporary file is left)`,
         code: 'SQLITE_IOERR_WRITE',
         errno: EPIPE,
       });

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { LitevaultError } from './errors';
 import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType } from './vault/vault';
-import { Cancelled, cancelOnSignals, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, progressBar, progressOption, UsageError, Values } from './cli-common';
+import { Cancelled, cancelOnSignals, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, progressBar, progressOption, streamToStdout, UsageError, Values } from './cli-common';
 import { DEFAULT_MAX_RESTARTS } from './backup';
 
 export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental or differential backups into a vault
@@ -68,6 +68,10 @@ with LITEVAULT_VAULT_CORRUPT and leaves the destination untouched. A new destina
 complete or not at all. An existing one needs --overwrite; it may be a live database: it is
 written under an exclusive lock through a rollback journal (or WAL), so its readers see the
 old database or the new one.
+'-' as <destination> writes the backup's database image to standard output (nothing else goes
+there), e.g. litevault vault restore backups app - | ssh host 'cat > app.db'. The backup is
+rebuilt and checked in a private temporary file first (removed at the end), so a damaged vault
+fails before the first byte.
 
 options:
   --at ID              the backup to restore (see 'litevault vault list')
@@ -255,6 +259,7 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
   const busyTimeout = integerOption(values, 'busy-timeout', 5000, 0);
   const out = output(values);
   const progressKind = progressOption(values, out);
+  if (destination === '-') return exportToStdout(vaultPath, name, values, progressKind, out, operation);
   operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to '${destination}'`;
   const vault = await Vault.open(vaultPath);
   const existed = fs.existsSync(destination);
@@ -278,6 +283,43 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
     const signal = cancel.received();
     if (signal !== undefined && err instanceof LitevaultError && err.code === 'SQLITE_ABORT') {
       throw new Cancelled(signal, `vault restore cancelled by ${signal}: ${existed ? `'${destination}' keeps its previous content` : `nothing was written at '${destination}'`}`);
+    }
+    throw err;
+  } finally {
+    bar.done();
+    cancel.dispose();
+  }
+}
+
+// `vault restore <vault> <name> -`: the backup's image on stdout (vault.exportStream), nothing
+// else there; the summary goes to stderr.
+async function exportToStdout(vaultPath: string, name: string, values: Values, progressKind: 'bar' | 'json' | 'none', out: Output, operation: { what: string }): Promise<number> {
+  if (values.overwrite !== undefined) throw new UsageError("--overwrite does not apply to '-' (standard output)");
+  checkStdoutTakesImage();
+  operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to standard output`;
+  const started = Date.now();
+  const vault = await Vault.open(vaultPath);
+  const cancel = cancelOnSignals();
+  const bar = progressBar(progressKind === 'bar');
+  try {
+    const stream = vault.exportStream(name, {
+      at: values.at as string | undefined,
+      signal: cancel.signal,
+      onProgress: (p) => {
+        if (progressKind === 'json') process.stderr.write(JSON.stringify(p) + '\n');
+        else bar.draw(p.pageCount === 0 ? 1 : p.pagesWritten / p.pageCount, `rebuilding: ${p.pagesWritten}/${p.pageCount} pages`);
+      },
+    });
+    const written = await streamToStdout(stream);
+    bar.done();
+    const line = `restored ${name}${values.at ? ` ${values.at}` : ''} from ${vaultPath} to standard output: ${bytes(written)} in ${Date.now() - started} ms`;
+    if (out.json) process.stderr.write(JSON.stringify({ vault: vault.location, name, at: values.at ?? null, destination: '-', bytes: written, ms: Date.now() - started }) + '\n');
+    else out.notice(line);
+    return EXIT.ok;
+  } catch (err) {
+    const signal = cancel.received();
+    if (signal !== undefined && err instanceof LitevaultError && err.code === 'SQLITE_ABORT') {
+      throw new Cancelled(signal, `vault restore cancelled by ${signal}: the image on standard output is incomplete`);
     }
     throw err;
   } finally {
