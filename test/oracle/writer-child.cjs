@@ -9,7 +9,11 @@
  * (at once for the first commit, then at most every 25 ms), {type:'stopped', commits} after a
  * clean stop (database closed) and {type:'error', message} on failure; the parent sends
  * {type:'stop'}. argv[2] is a JSON object {dbPath, commitsPerSecond (null = as fast as possible), journalMode?, rowsPerCommit,
- * busyTimeoutMs, walAutocheckpoint?}.
+ * busyTimeoutMs, walAutocheckpoint?, seed?, maxCommits?, synchronous?}.
+ * With `seed` the moves come from a seeded PRNG (mulberry32, as test/oracle/random.ts), so the
+ * same seed on the same starting database replays the same transactions and SQLite builds the
+ * same pages: commit N of a live run can be rebuilt afterwards (test/stream.test.ts). With
+ * `maxCommits` the child stops by itself (as after {type:'stop'}) after that many commits.
  */
 'use strict';
 
@@ -38,6 +42,17 @@ function fail(err) {
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 let busyRetries = 0;
 
 function isBusy(err) {
@@ -63,6 +78,7 @@ try {
   db = new Database(cfg.dbPath, { timeout: BUSY_TIMEOUT_MS });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   if (cfg.journalMode) retrying(() => db.pragma(`journal_mode = ${cfg.journalMode}`));
+  if (cfg.synchronous != null) db.pragma(`synchronous = ${cfg.synchronous}`);
   // walAutocheckpoint: 0 makes the writer never checkpoint, so only the code under test keeps
   // the WAL bounded (test/checkpoint-crash.test.ts).
   if (cfg.walAutocheckpoint != null) {
@@ -89,7 +105,8 @@ try {
   const move = db.prepare('UPDATE accounts SET balance = balance + ? WHERE id = ?');
   const sum = db.prepare('SELECT sum(balance) FROM accounts').pluck();
   const append = db.prepare('INSERT INTO ledger(seq, total) VALUES (?, ?)');
-  const rand = (n) => Math.floor(Math.random() * n);
+  const random = cfg.seed == null ? Math.random : mulberry32(Number(cfg.seed));
+  const rand = (n) => Math.floor(random() * n);
   const tx = db.transaction(() => {
     for (let r = 0; r < rowsPerCommit; r++) {
       const from = 1 + rand(nAccounts);
@@ -139,6 +156,11 @@ function tick() {
   if (commits === 1 || now - lastReport >= REPORT_EVERY_MS) {
     lastReport = now;
     send({ type: 'commit', commits });
+  }
+  if (cfg.maxCommits != null && commits >= Number(cfg.maxCommits)) {
+    stopping = true;
+    finish(true);
+    return;
   }
   // Commit n (0-based) is due at start + n / rate; catch up when behind.
   const due = Number.isFinite(rate) ? start + (commits * 1000) / rate : now;

@@ -27,6 +27,12 @@ export interface WriterOptions {
   rowsPerCommit?: number;
   /** The child's SQLite busy timeout (default 5000 ms); a BUSY that outlasts it is retried. */
   busyTimeoutMs?: number;
+  /** Moves from a seeded PRNG: the same seed replays the same transactions (see {@link replayWriter}). */
+  seed?: number;
+  /** Stop by itself after this many commits (then `stop()` resolves at once). */
+  maxCommits?: number;
+  /** `PRAGMA synchronous` for the child (default SQLite's); content is the same either way. */
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL';
 }
 
 /** How a writer process ended. */
@@ -86,6 +92,9 @@ export function startWriter(dbPath: string, opts: WriterOptions): Promise<Writer
     journalMode: opts.journalMode,
     rowsPerCommit,
     busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+    seed: opts.seed,
+    maxCommits: opts.maxCommits,
+    synchronous: opts.synchronous,
   };
   const child: ChildProcess = spawn(process.execPath, [WRITER_CHILD, JSON.stringify(cfg)], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -221,4 +230,18 @@ export function checkLedger(dbPath: string, opts: ShellOpenOptions = {}): Ledger
     r.badTotals === 0 &&
     r.balanceSum === expectedSum;
   return { ok, maxSeq: r.maxSeq, rows: r.rows, gaps, badTotals: r.badTotals, balanceSum: r.balanceSum, expectedSum };
+}
+
+/**
+ * Rebuilds, in `dbPath` (prepared as the live run's database was, e.g. its journal mode set),
+ * the first `commits` transactions a writer with `opts.seed` made: SQLite, given the same
+ * statements on the same starting database, writes the same pages, so the result is what the
+ * live database held after commit `commits` (outside the header's counters).
+ */
+export async function replayWriter(dbPath: string, commits: number, opts: WriterOptions & { seed: number }): Promise<void> {
+  if (commits === 0) return;
+  const writer = await startWriter(dbPath, { ...opts, commitsPerSecond: Infinity, maxCommits: commits, synchronous: 'OFF' });
+  await writer.exited; // it stops by itself after `commits`
+  const stopped = await writer.stop();
+  if (stopped.commits !== commits) throw new Error(`replay made ${stopped.commits} commits, not ${commits}`);
 }
