@@ -33,6 +33,20 @@ import { Storage } from './storage';
 
 export type { BackupType } from './catalog';
 
+// What #supplyPacks feeds: the backup (its name, chain full first, and the backup itself) and
+// how (packs fetched at once, cancellation, the operation's name for messages, per-pack progress).
+interface BackupPlan {
+  name: string;
+  chain: Manifest[];
+  target: Manifest;
+}
+interface SupplyRun {
+  inFlight: number;
+  signal: AbortSignal | undefined;
+  what: string;
+  onPack: (pages: number) => void;
+}
+
 /** Options for {@link Vault.open}. */
 export interface VaultOpenOptions {
   /** Create the vault (directory 0700 and its litevault-vault.json) if there is none. Default false. */
@@ -440,17 +454,9 @@ export class Vault {
 
   // Fetches each listed pack of `chain` and hands it to `job` (which checks its key and every
   // page's hash), `inFlight` at a time; the first failure stops the others after their pack.
-  async #supplyPacks(
-    job: NativeVaultRestore,
-    packs: { link: number; pack: number; key: string }[],
-    name: string,
-    chain: Manifest[],
-    target: Manifest,
-    inFlight: number,
-    signal: AbortSignal | undefined,
-    what: string,
-    onPack: (pages: number) => void,
-  ): Promise<void> {
+  async #supplyPacks(job: NativeVaultRestore, packs: { link: number; pack: number; key: string }[], backup: BackupPlan, run: SupplyRun): Promise<void> {
+    const { name, chain, target } = backup;
+    const { inFlight, signal, what, onPack } = run;
     const queue = [...packs];
     const worker = async (): Promise<void> => {
       for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
@@ -536,13 +542,13 @@ export class Vault {
         const needed = job.packsNeeded;
         let pages = 0;
         // One pack at a time: the check takes pages in order, page 1 first.
-        await this.#supplyPacks(job, needed, name, chain, target, 1, signal, 'vault verify', (n) => {
+        await this.#supplyPacks(job, needed, { name, chain, target }, { inFlight: 1, signal, what: 'vault verify', onPack: (n) => {
           pages += n;
           options.onProgress?.({ name, id: target.meta.id, backup: index + 1, backups: targets.length, pagesChecked: pages, pageCount: job.pageCount });
-        });
+        } });
         result.packsChecked += needed.length;
         result.pagesChecked += pages;
-        await this.#supplyPacks(job, job.packsForCheck(), name, chain, target, 1, signal, 'vault verify', () => undefined);
+        await this.#supplyPacks(job, job.packsForCheck(), { name, chain, target }, { inFlight: 1, signal, what: 'vault verify', onPack: () => undefined });
         const report = await job.finishCheck();
         entry.ok = report.ok;
         entry.findings = report.findings;
@@ -577,19 +583,19 @@ export class Vault {
     const started = Date.now();
     const what = 'vault.restore()';
     if (typeof destination !== 'string' || destination.length === 0) throw misuse(`${what}: destination must be a non-empty path`);
-    const { target, chain } = await this.#find(name, options, what);
+    const plan = await this.#find(name, options, what);
     const existed = restoreDestinationExists(destination, options.overwrite, what);
     const temp = privateTempPath(destination);
-    const job = restoreJob(temp, chain);
+    const job = restoreJob(temp, plan.chain);
     let published = false;
     try {
-      await this.#rebuild(job, name, chain, target, options);
+      await this.#rebuild(job, plan, options);
       published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal: options.signal }, what);
     } finally {
       if (!published) await job.abort().catch(() => undefined);
       removeCompanions(temp);
     }
-    return { id: target.meta.id, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
+    return { id: plan.target.meta.id, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
   }
 
   /**
@@ -608,11 +614,11 @@ export class Vault {
     if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw misuse(`${what}: chunkBytes must be a positive integer`);
     const self = this;
     async function* image(): AsyncGenerator<Buffer> {
-      const { target, chain } = await self.#find(name, options, what);
+      const plan = await self.#find(name, options, what);
       const temp = privateTempPath(nodePath.join(options.tempDir ?? os.tmpdir(), `litevault-export-${name}.db`));
-      const job = restoreJob(temp, chain);
+      const job = restoreJob(temp, plan.chain);
       try {
-        await self.#rebuild(job, name, chain, target, options);
+        await self.#rebuild(job, plan, options);
         const file = await fs.promises.open(temp, 'r');
         try {
           for (let at = 0; ; ) {
@@ -640,7 +646,7 @@ export class Vault {
   }
 
   // The backup a restore or an export asked for, and its chain (full first).
-  async #find(name: string, options: { at?: string; signal?: AbortSignal }, what: string): Promise<{ target: Manifest; chain: Manifest[] }> {
+  async #find(name: string, options: { at?: string; signal?: AbortSignal }, what: string): Promise<BackupPlan> {
     checkName(name, what);
     if (options.at !== undefined && typeof options.at !== 'string') throw misuse(`${what}: at must be a backup id (a string)`);
     if (options.signal?.aborted) throw cancelled('vault restore', options.signal);
@@ -651,19 +657,19 @@ export class Vault {
       const message = all.length === 0 ? `vault '${this.location}' has no backup named ${name}` : `vault '${this.location}' has no backup ${options.at} of ${name} (it has ${all.map((m) => m.meta.id).join(', ')})`;
       throw new LitevaultError({ message, code: 'LITEVAULT_NOT_FOUND' });
     }
-    return { target, chain: this.#catalog.chain(all, target) };
+    return { name, target, chain: this.#catalog.chain(all, target) };
   }
 
   // Rebuilds `target` into the job's private file: every pack and page checked, the file
   // complete and synced.
-  async #rebuild(job: NativeVaultRestore, name: string, chain: Manifest[], target: Manifest, options: { signal?: AbortSignal; onProgress?: VaultRestoreOptions['onProgress'] }): Promise<void> {
+  async #rebuild(job: NativeVaultRestore, plan: BackupPlan, options: { signal?: AbortSignal; onProgress?: VaultRestoreOptions['onProgress'] }): Promise<void> {
     const { signal } = options;
     await job.open();
     let pagesWritten = 0;
-    await this.#supplyPacks(job, job.packsNeeded, name, chain, target, PACKS_IN_FLIGHT, signal, 'vault restore', (pages) => {
+    await this.#supplyPacks(job, job.packsNeeded, plan, { inFlight: PACKS_IN_FLIGHT, signal, what: 'vault restore', onPack: (pages) => {
       pagesWritten += pages;
       options.onProgress?.({ pagesWritten, pageCount: job.pageCount });
-    });
+    } });
     if (signal?.aborted) throw cancelled('vault restore', signal);
     await job.finish();
   }

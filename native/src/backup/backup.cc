@@ -175,8 +175,7 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
     if (next_ < lockPage && lockPage < next_ + count) count = lockPage - next_;
     LV_RETURN_IF_ERROR(src.readPages(next_, count, buffer_.data()));
     if (verify_) {  // the pages as the source has them (before byte 28 is set)
-      if (next_ == 1) check_.reset(new StructureCheck(buffer_.data(), pageSize, src.pageCount(), StructureCheck::Options()));
-      for (uint32_t i = 0; i < count; i++) check_->addPage(next_ + i, buffer_.data() + size_t(i) * pageSize);
+      for (uint32_t i = 0; i < count; i++) check_.add(next_ + i, buffer_.data() + size_t(i) * pageSize, pageSize, src.pageCount());
     }
     if (next_ == 1) {
       // A cksumvfs source (verify/cksumvfs.h) keeps its page checksums in the copy: page 1 is
@@ -189,22 +188,9 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
   return Status::ok();
 }
 
-// verify_: the check's second phase, reading the source in this step's read transaction. The
-// check is kept until the copy is done: a last step retried after BUSY checks again.
-Status Backup::finishCheck(Pager& src) {
-  if (!verify_ || src.pageCount() == 0) return Status::ok();
-  if (!check_ || check_->pageCount() != src.pageCount()) {
-    return Status::error(Code::kInternal, "backup verify: the check did not see this copy's pages");
-  }
-  StructureCheck::Report report;
-  LV_RETURN_IF_ERROR(check_->finish([&src](uint32_t page, uint8_t* out) { return src.readPages(page, 1, out); }, &report));
-  if (!report.ok()) return StructureCheck::corruption(report, "source database '" + src.path() + "'");
-  return Status::ok();
-}
-
 // The last step: SQLite's DONE branch of sqlite3_backup_step.
 Status Backup::complete(Pager& src, Pager& dst) {
-  LV_RETURN_IF_ERROR(finishCheck(src));
+  if (verify_) LV_RETURN_IF_ERROR(check_.finish(src, "backup"));
   uint64_t finalSize = uint64_t(src.pageCount()) * src.pageSize();
   if (src.pageCount() == 0) {
     // sqlite3BtreeNewDb: an empty source gives a one-page empty database, in the destination's
@@ -229,7 +215,7 @@ Status Backup::complete(Pager& src, Pager& dst) {
   }
   LV_RETURN_IF_ERROR(dst.commit(finalSize));
   destinationOpen_ = false;
-  check_.reset();
+  check_.done();
   return dst.endRead();
 }
 

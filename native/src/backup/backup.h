@@ -46,7 +46,7 @@
 
 #include "base/status.h"
 #include "pager/connection.h"
-#include "verify/structure_check.h"
+#include "pager/copy_check.h"
 
 namespace litevault {
 
@@ -86,7 +86,6 @@ class Backup {
   Status beginDestination(Pager& src, Pager& dst);
   Status copyPages(Pager& src, Pager& dst, uint32_t last);
   Status complete(Pager& src, Pager& dst);
-  Status finishCheck(Pager& src);
   Status finishLocked();
 
   const std::shared_ptr<Connection> destination_;
@@ -105,7 +104,7 @@ class Backup {
   std::vector<uint8_t> buffer_;  // one chunk of source pages; reused, never per page
   const bool verify_;
   bool stampCksumvfs_ = false;  // page 1 as read carried a cksumvfs checksum
-  std::unique_ptr<StructureCheck> check_;  // verify_: the pages copied in this pass (from page 1)
+  CopyCheck check_;  // verify_: the pages copied in this pass (from page 1)
 
   std::atomic<bool> done_{false};
   std::atomic<bool> finished_{false};

@@ -172,7 +172,10 @@ Status VaultScan::stepLocked(Pager& src, StepResult* out) {
     status = beginSource(src);
     if (!status.isOk()) return status;
     status = readPages(src);
-    if (status.isOk() && next_ > pageCount_) status = finishCheck(src);
+    if (status.isOk() && next_ > pageCount_ && options_.verify) {
+      status = check_.finish(src, "vault scan");
+      if (status.isOk()) check_.done();
+    }
     // The open pack is full: to the compression threads (only after a successful read: a
     // failed step changes nothing the caller must see).
     if (status.isOk() && openSlots_ >= capacity_) submitFullPack();
@@ -227,8 +230,7 @@ Status VaultScan::readPages(Pager& src) {
       const uint32_t page = next_ + i;
       uint8_t* image = area + size_t(i) * pageSize;
       if (options_.verify) {  // the page as the source has it (before byte 28 is set)
-        if (page == 1) check_.reset(new StructureCheck(image, pageSize, pageCount_, StructureCheck::Options()));
-        if (check_) check_->addPage(page, image);
+        check_.add(page, image, pageSize, pageCount_);
       }
       if (page == 1) setCopyPageCount(image, pageSize, pageCount_);
       const Hash128 hash = hash128(image, pageSize);
@@ -254,20 +256,6 @@ Status VaultScan::readPages(Pager& src) {
     pagesScanned_ += count;
     budget -= count;
   }
-  return Status::ok();
-}
-
-// options_.verify, after the last page: the check's second phase, reading the source in this
-// step's read transaction.
-Status VaultScan::finishCheck(Pager& src) {
-  if (!options_.verify || pageCount_ == 0) return Status::ok();
-  if (!check_ || check_->pageCount() != pageCount_) {
-    return Status::error(Code::kInternal, "vault scan verify: the check did not see this pass's pages");
-  }
-  StructureCheck::Report report;
-  LV_RETURN_IF_ERROR(check_->finish([&src](uint32_t page, uint8_t* out) { return src.readPages(page, 1, out); }, &report));
-  if (!report.ok()) return StructureCheck::corruption(report, "source database '" + src.path() + "'");
-  check_.reset();
   return Status::ok();
 }
 

@@ -62,8 +62,8 @@
 
 #include "base/status.h"
 #include "pager/connection.h"
+#include "pager/copy_check.h"
 #include "vault/pack_encoder.h"
-#include "verify/structure_check.h"
 #include "vault/page_state.h"
 #include "vault/vault_format.h"
 
@@ -138,7 +138,6 @@ class VaultScan {
   Status buildBase();
   Status stepLocked(Pager& src, StepResult* out);
   Status readPages(Pager& src);
-  Status finishCheck(Pager& src);
   Status beginSource(Pager& src);
   void endSource(Pager& src);
   void restart();
@@ -183,7 +182,7 @@ class VaultScan {
   uint64_t pagesStored_ = 0, bytesStored_ = 0, bytesRead_ = 0;
   uint32_t changeCounter_ = 0, walFrame_ = 0;
 
-  std::unique_ptr<StructureCheck> check_;  // options_.verify: the pages of this pass (from page 1)
+  CopyCheck check_;  // options_.verify: the pages of this pass (from page 1)
 
   uint32_t capacity_ = 0;         // slots per pack: 8 MiB of page images
   std::unique_ptr<std::vector<uint8_t>> buffer_;  // 2 x capacity pages: the open pack's slots, then the read area
