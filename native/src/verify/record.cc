@@ -6,11 +6,37 @@
 #include "format/varint.h"
 
 namespace litevault {
+namespace {
+
+constexpr uint64_t kRunsPast = ~uint64_t(0);
+
+// The serial types of a record header of `headerSize` bytes at `p`, after its own `n`-byte size
+// varint: calls column(type, offset, body) for each, where its body starts at `offset` of the
+// record, until the bodies would pass `limit`. Returns where the bodies end (past `limit` when
+// they do not fit), or kRunsPast when a serial type runs past the header's end.
+template <typename Column>
+uint64_t walkSerialTypes(const uint8_t* p, uint32_t n, uint64_t headerSize, uint64_t limit, Column column) {
+  const uint8_t* at = p + n;
+  const uint8_t* headerEnd = p + headerSize;
+  uint64_t offset = headerSize;
+  while (at < headerEnd) {
+    uint64_t type = 0;
+    const uint32_t len = getVarint(at, headerEnd, &type);
+    if (len == 0) return kRunsPast;
+    at += len;
+    const uint64_t body = serialTypeSize(type);
+    if (offset + body > limit) return offset + body;
+    column(type, offset, body);
+    offset += body;
+  }
+  return offset;
+}
+
+}  // namespace
 
 bool checkRecordHeader(const uint8_t* p, uint32_t local, uint32_t payload, std::string* error) {
-  const uint8_t* end = p + local;
   uint64_t headerSize = 0;
-  const uint32_t n = getVarint(p, end, &headerSize);
+  const uint32_t n = getVarint(p, p + local, &headerSize);
   if (n == 0) return true;  // the header continues on an overflow page
   if (headerSize == 0) return true;  // OP_Column: a record with no columns
   if (headerSize > 98307 || headerSize > payload) {
@@ -23,19 +49,10 @@ bool checkRecordHeader(const uint8_t* p, uint32_t local, uint32_t payload, std::
     *error = "record header size " + std::to_string(headerSize) + " is shorter than its own varint";
     return false;
   }
-  const uint8_t* at = p + n;
-  const uint8_t* headerEnd = p + headerSize;
-  uint64_t bodies = headerSize;
-  while (at < headerEnd) {
-    uint64_t type = 0;
-    const uint32_t len = getVarint(at, headerEnd, &type);
-    if (len == 0) {
-      *error = "record header: a serial type runs past the header's end";
-      return false;
-    }
-    at += len;
-    bodies += serialTypeSize(type);
-    if (bodies > payload) break;
+  const uint64_t bodies = walkSerialTypes(p, n, headerSize, payload, [](uint64_t, uint64_t, uint64_t) {});
+  if (bodies == kRunsPast) {
+    *error = "record header: a serial type runs past the header's end";
+    return false;
   }
   if (bodies != payload) {
     *error = "record header: the columns add up to " + std::to_string(bodies) + " bytes, the payload is " +
@@ -52,25 +69,15 @@ bool decodeRecord(const uint8_t* p, uint32_t available, uint32_t size, std::vect
   const uint32_t n = getVarint(p, p + available, &headerSize);
   if (n == 0 || headerSize > available || (headerSize != 0 && headerSize < n)) return false;
   if (headerSize == 0) return true;  // no columns
-  const uint8_t* at = p + n;
-  const uint8_t* headerEnd = p + headerSize;
-  uint64_t offset = headerSize;
-  while (at < headerEnd) {
-    uint64_t type = 0;
-    const uint32_t len = getVarint(at, headerEnd, &type);
-    if (len == 0) return false;
-    at += len;
-    const uint64_t body = serialTypeSize(type);
-    if (offset + body > size) return false;
+  const uint64_t end = walkSerialTypes(p, n, headerSize, size, [&](uint64_t type, uint64_t offset, uint64_t body) {
     RecordColumn column;
     column.type = type;
     column.data = p + std::min<uint64_t>(offset, available);
     column.size = static_cast<uint32_t>(std::min<uint64_t>(body, offset >= available ? 0 : available - offset));
     column.complete = offset + body <= available;
     out->push_back(column);
-    offset += body;
-  }
-  return offset == size;
+  });
+  return end == size;
 }
 
 int64_t columnInteger(const RecordColumn& c) {
