@@ -1,6 +1,7 @@
-// What the report's renderers share (report.js, report-vault.js, report-verify.js): tables,
-// cells, per-round ratios, and the machinery of the self-contained sections (vault, verify) that
-// `--only <section>` splices into a report made by an earlier run.
+// What the report's renderers share (report.js, report-vault.js, report-verify.js,
+// report-stream.js): tables, cells, per-round ratios, and the machinery of the self-contained
+// sections (vault, verify, stream) that `--only <section>` splices into a report made by an
+// earlier run.
 'use strict';
 const { median, min, max, fmt, summary, bytes } = require('./stats');
 

@@ -1,5 +1,5 @@
 // The round loop of the self-contained sections that run a flat list of competitors (verify.js,
-// for now): every round, each competitor once, in an order rotated round by round; before
+// stream.js): every round, each competitor once, in an order rotated round by round; before
 // each run the destination removed and settle() (inputs warmed first); after it, a failure
 // recorded, a copy checked (round 1, or every round of a smoke run), a log line.
 'use strict';
