@@ -12,7 +12,9 @@
 //   vault:      litevault's Vault (full, incremental after 1% of pages changed, restore of a
 //               full + incrementals) vs sqlite3 .backup (+ zstd -1), restic and cp (vault.js);
 //   verify:     litevault verify() vs PRAGMA integrity_check / quick_check, and what checking
-//               costs a vault backup and backup() (verify.js).
+//               costs a vault backup and backup() (verify.js);
+//   stream:     litevault backupStream() and `litevault backup db -` to /dev/null vs cat and
+//               sqlite3 .backup, and a stream into a slow consumer vs an idle Node (stream.js).
 // Every Node-side run is a fresh child that measures its own event-loop delay and peak RSS.
 // Results (medians, min–max, ratios against the targets) go to bench/RESULTS.md.
 'use strict';
@@ -23,17 +25,18 @@ const { now, sleep, runTimed, runNode, forkNode, nextMessage, warm, syncFs, fsyn
 const { describe, fileSha256 } = require('./lib/machine');
 const { vaultSection } = require('./vault');
 const { verifySection } = require('./verify');
+const { streamSection } = require('./stream');
 const { litevault, betterSqlite3, root } = require('./lib/load');
 const { percentile, bytes, median } = require('./lib/stats');
-const { render, spliceVault, spliceVerify } = require('./lib/report');
+const { render, spliceVault, spliceVerify, spliceStream } = require('./lib/report');
 
 const HELP = `usage: node bench/run.js [options]
   --size <MiB>          database size for the backup and writer benchmarks (default 1024)
   --rounds <N>          interleaved rounds (default 3)
   --out <file>          where to write the report (default bench/RESULTS.md)
-  --only <section>      backup | checkpoint | writer | vault | verify (default: all five);
-                        --only vault (or verify) into an existing report replaces just its
-                        Vault (Verify) section
+  --only <section>      backup | checkpoint | writer | vault | verify | stream (default: all
+                        six); --only vault (verify, stream) into an existing report replaces
+                        just its Vault (Verify, Stream) section
   --smoke               tiny sizes, 1 round, report to a temp file; proves the harness runs,
                         asserts no timings (exit 0 unless a run failed to produce a result)
   --frames <N>          WAL frames for the checkpoint benchmark (default 100000)
@@ -47,7 +50,7 @@ const HELP = `usage: node bench/run.js [options]
                         the CPUs idle (default 0: just record what else was running)
   --keep                keep the work directory
   --render <raw.json>   only re-render a report (to --out) from a run's raw JSON; with
-                        --only vault (verify) and an existing --out, only that section
+                        --only vault (verify, stream) and an existing --out, only that section
   --help`;
 
 function parseArgs(argv) {
@@ -115,10 +118,10 @@ function parseArgs(argv) {
   return o;
 }
 
-const SECTIONS = ['backup', 'checkpoint', 'writer', 'vault', 'verify'];
+const SECTIONS = ['backup', 'checkpoint', 'writer', 'vault', 'verify', 'stream'];
 // The self-contained sections: `--only <section>` into an existing report (and its .json twin)
 // replaces just that section and its key, keeping the other sections' results.
-const SPLICE = { vault: spliceVault, verify: spliceVerify };
+const SPLICE = { vault: spliceVault, verify: spliceVerify, stream: spliceStream };
 
 const log = (...args) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${args.join(' ')}\n`);
 
@@ -165,7 +168,8 @@ async function main() {
   // working copy), plus 10%. The vault section adds, at its peak (a full backup's stage), its
   // working copy, two vaults (zstd and 'none'), the restic repository, sqlite3's output and its
   // .zst: 5 more copies of the database (the backup section's copy slot is not in use then). The
-  // verify section's copy or vault (one at a time, no bigger than the database) takes the copy slot.
+  // verify section's copy or vault (one at a time, no bigger than the database) and the stream
+  // section's sqlite3 copy (or its check's) take the copy slot.
   const mib = 1048576;
   const walBytes = opts.frames * (4096 + 24) + 32;
   const needBackup = sections.some((s) => s !== 'checkpoint') ? 2 * opts.size * mib + 64 * mib : 0;
@@ -200,10 +204,11 @@ async function main() {
       results.vault = await vaultSection({ opts, src, workDir, errors, settle, log, rotate, commandRun });
       results.vault.durationMs = now() - vaultStarted;
     }
-    if (sections.includes('verify')) {
-      const verifyStarted = now();
-      results.verify = await verifySection({ opts, src, workDir, errors, settle, log, rotate, commandRun, verifyCopy });
-      results.verify.durationMs = now() - verifyStarted;
+    for (const [key, section] of [['verify', verifySection], ['stream', streamSection]]) {
+      if (!sections.includes(key)) continue;
+      const sectionStarted = now();
+      results[key] = await section({ opts, src, workDir, errors, settle, log, rotate, commandRun, verifyCopy });
+      results[key].durationMs = now() - sectionStarted;
     }
   } finally {
     if (!opts.keep) fs.rmSync(workDir, { recursive: true, force: true });
@@ -292,7 +297,7 @@ function commandLine() {
   return `npm run ${event}${extra.length ? ` -- ${extra.join(' ')}` : ''}   (runs: ${direct})`;
 }
 
-// A self-contained section's results (vault, verify) carry their run's own description (the
+// A self-contained section's results (vault, verify, stream) carry their run's own description (the
 // command, machine, load and CPU activity during the section), so the section renders on its own
 // when spliced into a report made by an earlier run.
 function sectionRunRecord(results, key) {
@@ -309,7 +314,7 @@ function sectionRunRecord(results, key) {
       smoke: opts.smoke,
       prefault: opts.prefault,
       waitQuietS: opts.waitQuietS,
-      warmFirst: true, // vault.js and verify.js settle with { warmFirst: true }
+      warmFirst: true, // vault.js, verify.js and stream.js settle with { warmFirst: true }
       source: results.source,
       machine,
       addonNote: results.addonNote,

@@ -9,24 +9,25 @@
 //          verifies by default | the same with `verify: false` | `backup(src, dst, {verify:
 //          true})` | `backup(src, dst)` (no check, its default).
 // Every run is preceded by run.js's settle() (sync, quiet check, the database read into the page
-// cache, then fresh memory touched). Called by run.js with its helpers; results go to
-// lib/report-verify.js.
+// cache, then fresh memory touched; the round loop is lib/rounds.js). Called by run.js with its
+// helpers; results go to lib/report-verify.js.
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { runTimed, runNode, output, removeDb, syncFs } = require('./lib/proc');
-const { pageSizeOf } = require('./lib/pages');
+const { runTimed, runNode, output, syncFs } = require('./lib/proc');
+const { databaseShape } = require('./lib/pages');
+const { interleavedRounds } = require('./lib/rounds');
 
 const NAME = 'bench';
 
-async function verifySection({ opts, src, workDir, errors, settle, log, rotate, commandRun, verifyCopy }) {
+async function verifySection(context) {
+  const { src, workDir, errors, commandRun, verifyCopy } = context;
   const dir = path.join(workDir, 'verify');
   fs.mkdirSync(dir, { recursive: true });
   const vault = path.join(dir, 'vault');
   const dst = path.join(dir, 'copy.db');
-  const sourceBytes = fs.statSync(src).size;
-  const pageSize = pageSizeOf(src);
-  const pageCount = sourceBytes / pageSize;
+  const shape = databaseShape(src);
+  const { sourceBytes, pageCount } = shape;
   const expectedRows = verifyCopy(src).rows;
 
   // Each check's verdict: 'ok', or what it said instead.
@@ -68,37 +69,29 @@ async function verifySection({ opts, src, workDir, errors, settle, log, rotate, 
     { key: 'backup', group: 'backup', node: true, copy: true, label: 'litevault `backup(src, dst)` (no check: its default)', run: plainBackup({}) },
   ];
 
-  const rounds = [];
-  for (let round = 1; round <= opts.rounds; round++) {
-    const runs = {};
-    for (const c of rotate(competitors, round)) {
-      removeDb(dst);
-      if (c.fresh) {
-        fs.rmSync(c.fresh, { recursive: true, force: true });
-        const init = await runNode('node-op.js', { op: 'lv-vault-init', vault: c.fresh });
-        if (!init.ok) throw new Error(`verify: cannot create the vault ${c.fresh}: ${init.error}`);
-      }
-      await settle(dir, [src], `verify round ${round} ${c.key}`, { warmFirst: true });
-      const r = await c.run();
-      if (!r.ok) errors.push(`verify/${c.key} round ${round}: ${r.error}`);
-      else if (c.group === 'check' && r.verdict !== 'ok') errors.push(`verify/${c.key} round ${round}: the check did not say ok: ${r.verdict.slice(0, 500)}`);
-      if (r.ok && c.copy && (round === 1 || opts.smoke)) {
-        r.check = verifyCopy(dst, expectedRows);
-        if (!r.check.ok) errors.push(`verify/${c.key} round ${round}: copy failed verification (${JSON.stringify(r.check)})`);
-      }
-      runs[c.key] = r;
-      log(`verify round ${round}/${opts.rounds} ${c.key}: ${r.ok ? `${r.ms.toFixed(0)} ms${r.verdict !== undefined ? `, says ${r.verdict.slice(0, 80)}` : ''}` : `FAILED ${r.error}`}`);
-      removeDb(dst);
+  const rounds = await interleavedRounds(context, {
+    section: 'verify',
+    competitors,
+    dir,
+    inputs: [src],
+    dst,
+    expectedRows,
+    before: async (c) => {
+      if (!c.fresh) return;
+      fs.rmSync(c.fresh, { recursive: true, force: true });
+      const init = await runNode('node-op.js', { op: 'lv-vault-init', vault: c.fresh });
+      if (!init.ok) throw new Error(`verify: cannot create the vault ${c.fresh}: ${init.error}`);
+    },
+    after: (c, r, round) => {
+      if (r.ok && c.group === 'check' && r.verdict !== 'ok') errors.push(`verify/${c.key} round ${round}: the check did not say ok: ${r.verdict.slice(0, 500)}`);
       if (c.fresh) fs.rmSync(c.fresh, { recursive: true, force: true });
-    }
-    rounds.push(runs);
-  }
+    },
+    describe: (r) => (r.verdict !== undefined ? `, says ${r.verdict.slice(0, 80)}` : ''),
+  });
   fs.rmSync(dir, { recursive: true, force: true });
   syncFs(workDir);
   return {
-    sourceBytes,
-    pageSize,
-    pageCount,
+    ...shape,
     rows: expectedRows,
     sqlite3: output('sqlite3', ['--version']).split(' ').slice(0, 2).join(' '),
     competitors: competitors.map(({ key, group, label, node, reference }) => ({ key, group, label, node, reference })),

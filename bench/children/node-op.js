@@ -1,6 +1,7 @@
 // One measured Node-side operation in a fresh process: litevault's backup, checkpoint or
-// verify(), a litevault vault backup or restore, better-sqlite3's backup, PRAGMA wal_checkpoint
-// or PRAGMA integrity_check / quick_check, or an idle wait (the noise floor).
+// verify(), a litevault backupStream() into /dev/null or into a slow consumer, a litevault vault
+// backup or restore, better-sqlite3's backup, PRAGMA wal_checkpoint or PRAGMA integrity_check /
+// quick_check, or an idle wait (the noise floor).
 // It measures, for itself:
 //  - wall time of the operation (process.hrtime), and where it applies with the open included;
 //  - the event loop's delay with perf_hooks.monitorEventLoopDelay({ resolution: 1 }) enabled from
@@ -13,6 +14,7 @@
 // Usage: node node-op.js '<json spec>'; prints one JSON line on stdout.
 'use strict';
 const idleMaxRssKiB = process.resourceUsage().maxRSS; // first thing: the idle process
+const fs = require('fs');
 const { monitorEventLoopDelay } = require('perf_hooks');
 const { litevault, litevaultModule, betterSqlite3 } = require('../lib/load');
 
@@ -53,6 +55,32 @@ function tracedStorage(dir, trace) {
   };
   const ops = Object.fromEntries(Object.entries(realFsOps).map(([k, f]) => [k, wrap(k, f)]));
   return new DirectoryStorage(dir, ops);
+}
+
+// process.cpuUsage() since `cpu0` (every thread of the process), in ms.
+function cpuSince(cpu0) {
+  const cpu = process.cpuUsage(cpu0);
+  return { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 };
+}
+
+// Times `consume(stream)` on a backupStream(spec.src) (with spec.chunkBytes, when given), from
+// the stream's creation to consume's end, with the CPU time of every thread; records the
+// snapshot it announced and when ('snapshot' fires after the open and the read lock).
+async function timedStream(lib, spec, consume) {
+  const out = {};
+  announce('start');
+  const cpu0 = process.cpuUsage();
+  const t0 = now();
+  const stream = lib.backupStream(spec.src, spec.chunkBytes ? { chunkBytes: spec.chunkBytes } : {});
+  stream.once('snapshot', (s) => {
+    out.snapshot = s;
+    out.snapshotMs = now() - t0;
+  });
+  await consume(stream);
+  const t1 = now();
+  announce('end');
+  out.cpu = cpuSince(cpu0);
+  return { t0, t1, out };
 }
 
 async function main() {
@@ -157,8 +185,7 @@ async function main() {
         out.result = await vault.backup(spec.src, options);
         t1 = now();
         announce('end');
-        const cpu = process.cpuUsage(cpu0);
-        out.cpu = { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 };
+        out.cpu = cpuSince(cpu0);
         out.phases = phases;
         if (trace) out.trace = trace;
         if (spec.type && out.result.type !== spec.type) throw new Error(`asked for a ${spec.type} backup, got a ${out.result.type} one`);
@@ -186,8 +213,7 @@ async function main() {
         out.result = await vault.restore(spec.name, spec.dst, options);
         t1 = now();
         announce('end');
-        const cpu = process.cpuUsage(cpu0);
-        out.cpu = { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 };
+        out.cpu = cpuSince(cpu0);
         out.phases = phases;
         if (trace) out.trace = trace;
         break;
@@ -208,9 +234,38 @@ async function main() {
         const r = await lib.verify(spec.db);
         t1 = now();
         announce('end');
-        const cpu = process.cpuUsage(cpu0);
-        out.cpu = { userMs: cpu.user / 1000, systemMs: cpu.system / 1000 };
+        out.cpu = cpuSince(cpu0);
         out.result = { ...r, findings: r.findings.slice(0, 5) };
+        break;
+      }
+      case 'lv-stream-null': {
+        // Timed: backupStream(path) created (the open and the snapshot included) until
+        // pipeline() into an fs.WriteStream of /dev/null resolves (every byte written, the
+        // snapshot released, the source closed). The sink counts the bytes it wrote.
+        const { pipeline } = require('stream/promises');
+        const sink = fs.createWriteStream('/dev/null');
+        const streamed = await timedStream(lib, spec, (stream) => pipeline(stream, sink));
+        ({ t0, t1 } = streamed);
+        Object.assign(out, streamed.out, { bytes: sink.bytesWritten });
+        break;
+      }
+      case 'lv-stream-slow': {
+        // A slow consumer: an async iterator over backupStream(path) that, after each chunk
+        // (chunkBytes, default 1 MiB), awaits a spec.intervalMs timer before taking the next:
+        // at most 1 MiB every 10 ms. Timed from backupStream() to the iterator's end.
+        let bytes = 0;
+        let chunks = 0;
+        let maxChunk = 0;
+        const streamed = await timedStream(lib, spec, async (stream) => {
+          for await (const chunk of stream) {
+            bytes += chunk.length;
+            chunks++;
+            maxChunk = Math.max(maxChunk, chunk.length);
+            await sleep(spec.intervalMs);
+          }
+        });
+        ({ t0, t1 } = streamed);
+        Object.assign(out, streamed.out, { bytes, chunks, maxChunk });
         break;
       }
       case 'bs-pragma': {

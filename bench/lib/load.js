@@ -42,8 +42,13 @@ function litevaultModule(rel) {
   return require(path.join(base, rel));
 }
 
+// The path of litevault's command line (dist/cli.js), from the same place litevault() loads.
+function litevaultCli() {
+  return path.join(process.env.LITEVAULT_BENCH_ROOT ?? root, 'dist', 'cli.js');
+}
+
 function betterSqlite3() {
   return require(betterSqlitePath);
 }
 
-module.exports = { litevault, litevaultModule, betterSqlite3, root, litevaultPath, sleepSync };
+module.exports = { litevault, litevaultModule, litevaultCli, betterSqlite3, root, litevaultPath, sleepSync };

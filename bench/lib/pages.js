@@ -1,6 +1,7 @@
 // Page-level comparisons of two database files for the vault benchmark (untimed): which pages
 // differ between two versions of a database (the pages an incremental backup must store), and
-// whether a restored file is the source's image; and a database's page size, from its header.
+// whether a restored file is the source's image; and a database's page size, from its header,
+// and page count.
 'use strict';
 const fs = require('fs');
 
@@ -16,6 +17,13 @@ function pageSizeOf(file) {
     fs.closeSync(fd);
   }
   return header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+}
+
+/** A database file's size, page size and page count (from its header and length). */
+function databaseShape(file) {
+  const sourceBytes = fs.statSync(file).size;
+  const pageSize = pageSizeOf(file);
+  return { sourceBytes, pageSize, pageCount: sourceBytes / pageSize };
 }
 
 /**
@@ -92,4 +100,4 @@ function sameImage(source, copy) {
   }
 }
 
-module.exports = { pageSizeOf, changedPages, sameImage };
+module.exports = { pageSizeOf, databaseShape, changedPages, sameImage };

@@ -10,16 +10,24 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `command args` and resolves to { ms, code, signal, stdout, stderr }; ms is the wall time
- * from spawn to exit as seen by this process. Killed (by its pid) after timeoutMs.
+ * from spawn to exit as seen by this process. Killed (by its pid) after timeoutMs. With
+ * stdoutTo (a path: '/dev/null', or a file to create or truncate), the child's stdout is that
+ * file itself, as a shell's `> path` makes it (opened before the clock starts), and stdout is ''.
  */
-function runTimed(command, args, { timeoutMs = 30 * 60 * 1000, cwd, onLine } = {}) {
+function runTimed(command, args, { timeoutMs = 30 * 60 * 1000, cwd, onLine, stdoutTo } = {}) {
   return new Promise((resolve, reject) => {
+    const outFd = stdoutTo ? fs.openSync(stdoutTo, 'w') : undefined;
     const started = now();
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child;
+    try {
+      child = spawn(command, args, { cwd, stdio: ['ignore', outFd ?? 'pipe', 'pipe'] });
+    } finally {
+      if (outFd !== undefined) fs.closeSync(outFd); // the child has its own copy
+    }
     let stdout = '';
     let stderr = '';
     let pending = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       stdout += d;
       if (!onLine) return;
       pending += d;

@@ -1,8 +1,9 @@
-// What the report's renderers share (report.js, report-vault.js, report-verify.js): tables,
-// cells, per-round ratios, and the machinery of the self-contained sections (vault, verify) that
-// `--only <section>` splices into a report made by an earlier run.
+// What the report's renderers share (report.js, report-vault.js, report-verify.js,
+// report-stream.js): tables, cells, per-round ratios, and the machinery of the self-contained
+// sections (vault, verify, stream) that `--only <section>` splices into a report made by an
+// earlier run.
 'use strict';
-const { median, min, max, fmt, bytes } = require('./stats');
+const { median, min, max, fmt, summary, bytes } = require('./stats');
 
 const okRuns = (runs) => runs.filter((r) => r && r.ok);
 const times = (runs) => okRuns(runs).map((r) => r.ms);
@@ -55,6 +56,13 @@ function rssCell(runs) {
   return `${kib(max(ok.map((r) => r.rss.peakAboveIdleKiB)))} (${kib(max(ok.map((r) => r.rss.peakAboveLoadedKiB)))} above loaded)`;
 }
 
+/** CPU time of every thread (process.cpuUsage(), where the child records it) and CPU ÷ wall. */
+function cpuCell(runs) {
+  const ok = okRuns(runs).filter((r) => r.cpu);
+  if (!ok.length) return '—';
+  return `${summary(ok.map((r) => r.cpu.userMs), 0)} / ${summary(ok.map((r) => r.cpu.systemMs), 0)} (÷ wall ${summary(ok.map((r) => (r.cpu.userMs + r.cpu.systemMs) / r.ms), 2)})`;
+}
+
 /**
  * The other CPU load before a self-contained section's timed runs (`run.activity`, tags
  * `<section> ...`), for the section's own run table: the range, and the runs that started busy
@@ -89,6 +97,31 @@ function runRows(run, section, durationMs) {
 function pageCacheRow(run, inputs) {
   return ['Page cache', `warm: before every timed run the file system is synced (\`sync -f\`), every input read into the page cache (\`cat\`: ${inputs})${run.warmFirst ? ', then' : ' after'} ${run.prefault === false ? 'no fresh memory touched (--no-prefault)' : 'fresh memory touched (a scratch file 1.1 × the database written and deleted; bench/README.md, "Reading the results on a VM")'}`];
 }
+
+/**
+ * A self-contained section's opening lines: `## <title>`, the smoke warning, its run table (the
+ * command, the database, the tools, the machine and load, how `inputs` were warmed, any `more`
+ * rows) and its failed runs.
+ */
+function sectionOpening(run, { section, title, durationMs, database, tools, inputs, more = [] }) {
+  const [runRow, ...machineRows] = runRows(run, section, durationMs);
+  const out = [`## ${title}`, ''];
+  if (run.smoke) out.push('**Smoke run: tiny sizes; timings and marks mean nothing.**\n');
+  out.push(table(['', ''], [runRow, ['Database', database], ['Tools', tools], ...machineRows, pageCacheRow(run, inputs), ...more]), '');
+  return out.concat(runNotes(run, section));
+}
+
+/** The litevault build a section's run measured, for its Tools row. */
+const litevaultTool = (machine = {}) => `litevault ${machine.litevault || '?'}${machine.addon ? ` (addon sha256 ${machine.addon.sha256}…)` : ''}`;
+
+/** ' (measured at N MiB, not 1 GiB)' for a section's targets when its run was not at 1 GiB. */
+const sizeNote = (run) => (run.size === undefined || run.size === 1024 ? '' : ` (measured at ${fmt(run.size, 0)} MiB, not 1 GiB)`);
+
+/** A self-contained section's runs of one competitor, round by round. */
+const roundRuns = (results, key) => results.rounds.map((round) => round[key]);
+
+/** A Node-only cell (event loop, RSS, CPU) of a competitor that may be a command. */
+const nodeCell = (competitor, cell, runs) => (competitor.node ? cell(runs) : 'n/a (not Node)');
 
 /** The failed runs and the addon note of a self-contained section. */
 function runNotes(run, section) {
@@ -183,9 +216,15 @@ module.exports = {
   bytesCell,
   eldCell,
   rssCell,
+  cpuCell,
   runRows,
   pageCacheRow,
   runNotes,
+  sectionOpening,
+  litevaultTool,
+  sizeNote,
+  roundRuns,
+  nodeCell,
   targetLines,
   selfContainedSection,
 };

@@ -3,7 +3,7 @@
 // report made by an earlier run of the other sections (spliceVault).
 'use strict';
 const { median, max, fmt, summary, bytes } = require('./stats');
-const { okRuns, times, table, paired, ratio, ms, parentMs, ratioCell, bytesCell, runRows, pageCacheRow, runNotes, targetLines, selfContainedSection } = require('./report-common');
+const { okRuns, times, table, paired, ratio, ms, parentMs, ratioCell, bytesCell, sectionOpening, litevaultTool, targetLines, selfContainedSection } = require('./report-common');
 
 const KiB = 1024;
 const MiB = 1048576;
@@ -86,25 +86,14 @@ function renderVault(vault) {
   const m = run.machine || {};
   const dbMiB = vault.sourceBytes / MiB;
   const smoke = run.smoke;
-  const out = [];
-  out.push(`## Vault: full, incremental and restore (${bytes(vault.sourceBytes)} WAL database, ${vault.pageSize}-byte pages; page cache warm)`);
-  out.push('');
-  if (smoke) out.push('**Smoke run: tiny sizes; timings and marks mean nothing.**\n');
-  const [runRow, ...machineRows] = runRows(run, 'vault', vault.durationMs);
-  out.push(
-    table(
-      ['', ''],
-      [
-        runRow,
-        ['Database', `${bytes(vault.sourceBytes)}${run.source ? `, ${run.source.rows.toLocaleString('en-US')} rows` : ''}, built by better-sqlite3 (bench/children/make-db.js), WAL mode; every round backs up a fresh copy of it`],
-        ['Tools', `litevault ${m.litevault || '?'}${m.addon ? ` (addon sha256 ${m.addon.sha256}…)` : ''}; ${vault.tools.restic}; ${vault.tools.zstd.replace(/^\*+\s*|\s*\*+$/g, '')}; sqlite3 ${vault.tools.sqlite3}${vault.tools.installed.length ? `; **installed by the bench (apt-get install -y): ${vault.tools.installed.join(', ')}**` : '; restic and zstd were already installed'}`],
-        ...machineRows,
-        pageCacheRow(run, 'the database for backups; the database, every vault file and every restic repository file for restores'),
-      ],
-    ),
-  );
-  out.push('');
-  out.push(...runNotes(run, 'vault'));
+  const out = sectionOpening(run, {
+    section: 'vault',
+    title: `Vault: full, incremental and restore (${bytes(vault.sourceBytes)} WAL database, ${vault.pageSize}-byte pages; page cache warm)`,
+    durationMs: vault.durationMs,
+    database: `${bytes(vault.sourceBytes)}${run.source ? `, ${run.source.rows.toLocaleString('en-US')} rows` : ''}, built by better-sqlite3 (bench/children/make-db.js), WAL mode; every round backs up a fresh copy of it`,
+    tools: `${litevaultTool(m)}; ${vault.tools.restic}; ${vault.tools.zstd.replace(/^\*+\s*|\s*\*+$/g, '')}; sqlite3 ${vault.tools.sqlite3}${vault.tools.installed.length ? `; **installed by the bench (apt-get install -y): ${vault.tools.installed.join(', ')}**` : '; restic and zstd were already installed'}`,
+    inputs: 'the database for backups; the database, every vault file and every restic repository file for restores',
+  });
 
   out.push(
     ...targetLines(

@@ -3,20 +3,18 @@
 // splice it into a report made by an earlier run of the other sections (spliceVerify).
 'use strict';
 const { median, fmt, summary, bytes } = require('./stats');
-const { okRuns, times, table, paired, ratio, ms, parentMs, ratioCell, eldCell, rssCell, runRows, pageCacheRow, runNotes, targetLines, selfContainedSection } = require('./report-common');
+const { okRuns, times, table, paired, ratio, ms, parentMs, ratioCell, eldCell, rssCell, cpuCell, sectionOpening, litevaultTool, sizeNote, roundRuns, nodeCell, targetLines, selfContainedSection } = require('./report-common');
 
 const MiB = 1048576;
 const VAULT_COST = 1.15; // the verified full vault backup takes at most 1.15 × the unverified one
 
-const runsOf = (verify, key) => verify.rounds.map((round) => round[key]);
-
 /** The verify targets: [label, measured, goal, pass] rows (pass undefined when not measured). */
 function verifyTargets(verify) {
   const run = verify.run || {};
-  const at = run.size === undefined || run.size === 1024 ? '' : ` (measured at ${fmt(run.size, 0)} MiB, not 1 GiB)`;
-  const lv = runsOf(verify, 'litevault');
-  const integrity = runsOf(verify, 'integrity');
-  const quick = runsOf(verify, 'quick');
+  const at = sizeNote(run);
+  const lv = roundRuns(verify, 'litevault');
+  const integrity = roundRuns(verify, 'integrity');
+  const quick = roundRuns(verify, 'quick');
   const rows = [];
   const vsIntegrity = paired(integrity, lv, ratio(ms));
   rows.push([
@@ -32,8 +30,8 @@ function verifyTargets(verify) {
     '≤ 1.0×',
     vsQuick.length ? median(vsQuick) <= 1 : undefined,
   ]);
-  const vault = runsOf(verify, 'vault');
-  const unverified = runsOf(verify, 'vault-noverify');
+  const vault = roundRuns(verify, 'vault');
+  const unverified = roundRuns(verify, 'vault-noverify');
   const cost = paired(vault, unverified, ratio(ms));
   rows.push([
     `Full vault backup${at} that verifies (the default) ≤ ${VAULT_COST} × the same with \`verify: false\``,
@@ -44,37 +42,19 @@ function verifyTargets(verify) {
   return rows;
 }
 
-// CPU time of every thread (process.cpuUsage(), where the child records it) and CPU ÷ wall.
-function cpuCell(runs) {
-  const ok = okRuns(runs).filter((r) => r.cpu);
-  if (!ok.length) return '—';
-  return `${summary(ok.map((r) => r.cpu.userMs), 0)} / ${summary(ok.map((r) => r.cpu.systemMs), 0)} (÷ wall ${summary(ok.map((r) => (r.cpu.userMs + r.cpu.systemMs) / r.ms), 2)})`;
-}
-
 /** The verify section's lines. */
 function renderVerify(verify) {
   const run = verify.run || {};
   const m = run.machine || {};
   const dbMiB = verify.sourceBytes / MiB;
-  const out = [];
-  out.push(`## Verify: litevault \`verify()\` vs SQLite's integrity_check and quick_check, and what checking costs a backup (${bytes(verify.sourceBytes)} WAL database, ${verify.pageSize}-byte pages; page cache warm)`);
-  out.push('');
-  if (run.smoke) out.push('**Smoke run: tiny sizes; timings and marks mean nothing.**\n');
-  const [runRow, ...machineRows] = runRows(run, 'verify', verify.durationMs);
-  out.push(
-    table(
-      ['', ''],
-      [
-        runRow,
-        ['Database', `${bytes(verify.sourceBytes)}, ${verify.pageCount.toLocaleString('en-US')} pages, ${verify.rows.toLocaleString('en-US')} rows, built by better-sqlite3 (bench/children/make-db.js), WAL mode: two rowid tables with NOT NULL columns, no index and no CHECK or UNIQUE constraint, so what integrity_check does beyond quick_check (index entries against their table's rows, UNIQUE) has nothing to check here and the two pragmas do nearly the same work`],
-        ['Tools', `litevault ${m.litevault || '?'}${m.addon ? ` (addon sha256 ${m.addon.sha256}…)` : ''}; sqlite3 shell ${verify.sqlite3}; better-sqlite3 ${m.betterSqlite ? `${m.betterSqlite.version} (SQLite ${m.betterSqlite.sqlite})` : '?'}`],
-        ...machineRows,
-        pageCacheRow(run, 'the database'),
-      ],
-    ),
-  );
-  out.push('');
-  out.push(...runNotes(run, 'verify'));
+  const out = sectionOpening(run, {
+    section: 'verify',
+    title: `Verify: litevault \`verify()\` vs SQLite's integrity_check and quick_check, and what checking costs a backup (${bytes(verify.sourceBytes)} WAL database, ${verify.pageSize}-byte pages; page cache warm)`,
+    durationMs: verify.durationMs,
+    database: `${bytes(verify.sourceBytes)}, ${verify.pageCount.toLocaleString('en-US')} pages, ${verify.rows.toLocaleString('en-US')} rows, built by better-sqlite3 (bench/children/make-db.js), WAL mode: two rowid tables with NOT NULL columns, no index and no CHECK or UNIQUE constraint, so what integrity_check does beyond quick_check (index entries against their table's rows, UNIQUE) has nothing to check here and the two pragmas do nearly the same work`,
+    tools: `${litevaultTool(m)}; sqlite3 shell ${verify.sqlite3}; better-sqlite3 ${m.betterSqlite ? `${m.betterSqlite.version} (SQLite ${m.betterSqlite.sqlite})` : '?'}`,
+    inputs: 'the database',
+  });
 
   out.push(
     ...targetLines(
@@ -85,9 +65,8 @@ function renderVerify(verify) {
     ),
   );
 
-  const lv = runsOf(verify, 'litevault');
+  const lv = roundRuns(verify, 'litevault');
   const verdicts = (runs) => [...new Set(okRuns(runs).map((r) => r.verdict))].map((v) => (v === 'ok' ? 'ok' : `**${v.slice(0, 200)}**`)).join(', ') || '—';
-  const node = (c, cell, runs) => (c.node ? cell(runs) : 'n/a (not Node)');
   out.push('### Checking the database');
   out.push('');
   out.push(`Every competitor checks the same database in a fresh process. A check passes when it says ok: litevault \`{ok: true, findingCount: 0}\` with all ${verify.pageCount.toLocaleString('en-US')} pages counted; the pragmas a single row \`ok\`. The better-sqlite3 rows (SQLite ${m.betterSqlite?.sqlite ?? '?'}, newer than the shell's) time only the pragma, on a connection opened before the clock starts: references, not targets. CPU: user / system ms of every thread of the child.`);
@@ -96,16 +75,16 @@ function renderVerify(verify) {
     table(
       ['Competitor', 'Time, ms: median (min–max)', 'MiB/s', 'Its time ÷ litevault\'s', 'Says (every round)', 'Event loop delay, ms', 'Peak RSS above idle Node', 'CPU user / system, ms', 'Spawn to exit, ms'],
       verify.competitors.filter((c) => c.group === 'check').map((c) => {
-        const runs = runsOf(verify, c.key);
+        const runs = roundRuns(verify, c.key);
         return [
           c.label,
           summary(times(runs), 0),
           fmt(dbMiB / (median(times(runs)) / 1000), 0),
           c.key === 'litevault' ? '1' : summary(paired(runs, lv, ratio(ms))),
           verdicts(runs),
-          node(c, eldCell, runs),
-          node(c, rssCell, runs),
-          node(c, cpuCell, runs),
+          nodeCell(c, eldCell, runs),
+          nodeCell(c, rssCell, runs),
+          nodeCell(c, cpuCell, runs),
           summary(okRuns(runs).map(parentMs), 0),
         ];
       }),
@@ -122,13 +101,13 @@ function renderVerify(verify) {
     table(
       ['Competitor', 'Time, ms: median (min–max)', 'MiB/s', '÷ unchecked', 'Event loop delay, ms', 'Peak RSS above idle Node', 'CPU user / system, ms', 'Check (round 1)'],
       verify.competitors.filter((c) => c.group !== 'check').map((c) => {
-        const runs = runsOf(verify, c.key);
+        const runs = roundRuns(verify, c.key);
         const check = runs.find((r) => r && r.check)?.check;
         return [
           c.label,
           summary(times(runs), 0),
           fmt(dbMiB / (median(times(runs)) / 1000), 0),
-          pairOf[c.key] ? summary(paired(runs, runsOf(verify, pairOf[c.key]), ratio(ms))) : '1',
+          pairOf[c.key] ? summary(paired(runs, roundRuns(verify, pairOf[c.key]), ratio(ms))) : '1',
           eldCell(runs),
           rssCell(runs),
           cpuCell(runs),

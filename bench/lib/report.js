@@ -4,6 +4,7 @@ const { median, min, max, percentile, fmt, summary, bytes } = require('./stats')
 const { okRuns, times, markOf, kib, beyond, table, paired, ratio, ratioCell, eldCell, rssCell } = require('./report-common');
 const { renderVault, vaultSummaryRow, spliceVault } = require('./report-vault');
 const { renderVerify, verifySummaryRow, spliceVerify } = require('./report-verify');
+const { renderStream, streamSummaryRow, spliceStream } = require('./report-stream');
 
 /** Per-round ratios pick(a) / pick(b) over rounds where both ran. */
 const pairedRatios = (as, bs, pick = (r) => r.ms) => paired(as, bs, ratio(pick));
@@ -55,6 +56,7 @@ function render(results) {
   if (results.writer) out.push(...writerSection(results));
   if (results.vault) out.push(...renderVault(results.vault));
   if (results.verify) out.push(...renderVerify(results.verify));
+  if (results.stream) out.push(...renderStream(results.stream));
   out.push(...loopAndMemory(results));
   out.push(...method(results));
   return out.join('\n') + '\n';
@@ -153,6 +155,8 @@ function targets(results, is1GiB) {
   else notRun('Vault: full, incremental and restore vs sqlite3, zstd, restic and cp');
   if (results.verify) rows.push(verifySummaryRow(results.verify, opts.smoke));
   else notRun('Verify targets: `verify()` vs integrity_check and quick_check; the cost of verified vault backups');
+  if (results.stream) rows.push(streamSummaryRow(results.stream, opts.smoke));
+  else notRun('Stream targets: `litevault backup db -` vs `cat`; a stream into a slow consumer (RSS, event loop)');
 
   if (backup) {
     const runs = okRuns(backup.rounds.map((round) => round.litevault)).filter((r) => r.rss);
@@ -356,6 +360,12 @@ function loopAndMemory(results) {
     add('litevault vault backups, verified and not (verify section)', r('vault').concat(r('vault-noverify')));
     add('litevault backup(), verified and not (verify section)', r('backup-verify').concat(r('backup')));
   }
+  if (results.stream) {
+    const r = (key) => results.stream.rounds.map((round) => round[key]);
+    add('litevault backupStream() into /dev/null (stream section)', r('in-process'));
+    add(`litevault backupStream() into a consumer taking 1 MiB every ${results.stream.intervalMs} ms (stream section)`, r('slow'));
+    add('idle Node child, as long as that slow stream (stream section; reference)', r('idle'));
+  }
   if (!groups.length) return [];
   const rows = groups.map(([label, ok]) => {
     const maxes = ok.map((r) => r.eld.maxMs);
@@ -394,4 +404,4 @@ function method(results) {
   ];
 }
 
-module.exports = { render, spliceVault, spliceVerify };
+module.exports = { render, spliceVault, spliceVerify, spliceStream };
