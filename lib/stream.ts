@@ -35,8 +35,8 @@ export interface BackupStreamSnapshot {
 export interface BackupStreamOptions {
   /**
    * Bytes per chunk the stream emits, rounded down to whole pages (at least one page). Also the
-   * stream's highWaterMark: a slow consumer makes it hold at most this chunk and two being read.
-   * Default 1 MiB.
+   * stream's highWaterMark: a slow consumer makes it hold about one chunk (two when chunkBytes
+   * is not a whole number of pages) and two being read. Default 1 MiB.
    */
   chunkBytes?: number;
   /**
@@ -56,21 +56,23 @@ const READS_IN_FLIGHT = 2; // the threadpool reads the next chunks while the con
 
 /**
  * A consistent snapshot of a database as a stream of bytes: the same image `backup()` writes to a
- * new file. The snapshot (the source's read lock) is taken before the first byte and released
- * when the last byte is read, or when the stream errors or is destroyed; once 'end' or 'close'
- * was emitted no lock is held. Before the first byte it emits 'snapshot' with a
- * {@link BackupStreamSnapshot}; the same object is {@link BackupStream.snapshot}.
- * Errors are LitevaultErrors: SQLITE_BUSY (the read lock), SQLITE_NOTADB, SQLITE_IOERR_*,
- * SQLITE_ABORT (signal).
+ * new file. The snapshot (the source's read lock) is taken when the stream is first read, or when
+ * {@link BackupStream.snapshot} is first looked at (so a stream nobody reads holds nothing), and
+ * released when the last byte has been read, or when the stream errors or is destroyed; once
+ * 'end' or 'close' was emitted no lock is held. Before the first byte it emits 'snapshot' with a
+ * {@link BackupStreamSnapshot}. Errors are LitevaultErrors: SQLITE_BUSY (the read lock),
+ * SQLITE_LOCKED (the handle is in another operation of this process), SQLITE_NOTADB,
+ * SQLITE_IOERR_*, SQLITE_ABORT (signal).
  */
 export class BackupStream extends Readable {
-  /** Resolves before the first byte is emitted; rejects if the snapshot could not be taken. */
-  readonly snapshot: Promise<BackupStreamSnapshot>;
+  readonly #snapshot: Promise<BackupStreamSnapshot>;
   readonly #source: string | Database;
   readonly #busyTimeout: number;
   readonly #chunkBytes: number;
   readonly #signal: AbortSignal | undefined;
   #settleSnapshot!: { resolve: (s: BackupStreamSnapshot) => void; reject: (err: unknown) => void };
+  #started: Promise<void> | undefined; // #start(), once
+  #released: Promise<void> | undefined; // #doRelease(), once
   #owned: Database | undefined;
   #native: NativeImageReader | undefined;
   #chunk = 0;
@@ -95,8 +97,8 @@ export class BackupStream extends Readable {
     this.#busyTimeout = busyTimeout;
     this.#chunkBytes = chunkBytes;
     this.#signal = options.signal;
-    this.snapshot = new Promise((resolve, reject) => (this.#settleSnapshot = { resolve, reject }));
-    this.snapshot.catch(() => undefined); // its rejection is the stream's 'error' too
+    this.#snapshot = new Promise((resolve, reject) => (this.#settleSnapshot = { resolve, reject }));
+    this.#snapshot.catch(() => undefined); // its rejection is the stream's 'error' too
     if (this.#signal) {
       const signal = this.#signal;
       this.#onAbort = () => this.destroy(cancelled('backup stream', signal));
@@ -104,21 +106,33 @@ export class BackupStream extends Readable {
     }
   }
 
-  override _construct(callback: (err?: Error | null) => void): void {
-    this.#start().then(
-      () => callback(),
-      (err: Error) => {
-        this.#settleSnapshot.reject(err);
-        callback(err);
-      },
-    );
+  /**
+   * What the stream is a copy of, before its first byte (takes the snapshot if the stream was
+   * not read yet); rejects if the snapshot could not be taken.
+   */
+  get snapshot(): Promise<BackupStreamSnapshot> {
+    this.#begin().catch(() => undefined); // the failure is #snapshot's and the stream's
+    return this.#snapshot;
+  }
+
+  // Takes the snapshot once; a failure destroys the stream with it.
+  #begin(): Promise<void> {
+    this.#started ??= this.#start().catch((err: Error) => {
+      this.#settleSnapshot.reject(err);
+      this.destroy(err);
+      throw err;
+    });
+    return this.#started;
   }
 
   async #start(): Promise<void> {
     if (this.#signal?.aborted) throw cancelled('backup stream', this.#signal);
+    if (this.destroyed) throw destroyedEarly();
     const db = typeof this.#source === 'string' ? (this.#owned = await openSource(this.#source, this.#busyTimeout)) : this.#source;
+    if (this.destroyed) throw destroyedEarly();
     this.#native = new binding.ImageReader(nativeOf(db, 'backupStream()'));
     const s = await this.#native.begin(this.#busyTimeout);
+    if (this.destroyed) throw destroyedEarly();
     this.#chunk = Math.max(s.pageSize, Math.floor(this.#chunkBytes / s.pageSize) * s.pageSize);
     this.#bytes = s.bytes;
     const snapshot: BackupStreamSnapshot = { pageSize: s.pageSize, pageCount: s.pageCount, bytes: s.bytes, journalMode: s.wal ? 'wal' : 'rollback', snapshotFrame: s.walFrame };
@@ -127,7 +141,12 @@ export class BackupStream extends Readable {
   }
 
   override _read(): void {
-    this.#pump();
+    this.#begin().then(
+      () => {
+        if (!this.destroyed) this.#pump();
+      },
+      () => undefined, // #begin destroyed the stream with its error
+    );
   }
 
   // Keeps READS_IN_FLIGHT reads going and pushes their chunks in order while the consumer wants
@@ -148,19 +167,15 @@ export class BackupStream extends Readable {
         this.#waiting = false;
         this.#reads.shift();
         if (this.destroyed) return;
-        const last = this.#next >= this.#bytes && this.#reads.length === 0;
-        if (last) {
+        if (this.#next >= this.#bytes && this.#reads.length === 0) {
           // The snapshot is released before the last byte is handed over, so 'end' means no lock.
           this.#release().then(
-            () => {
-              this.push(buffer);
-              this.push(null);
-            },
+            () => this.#deliver(buffer, true),
             (err: Error) => this.destroy(err),
           );
-          return;
+        } else if (this.#deliver(buffer, false)) {
+          this.#pump();
         }
-        if (this.push(buffer)) this.#pump();
       },
       (err: Error) => {
         this.#waiting = false;
@@ -169,26 +184,48 @@ export class BackupStream extends Readable {
     );
   }
 
-  // Ends the read transaction (after the reads in flight) and closes a database we opened.
-  async #release(): Promise<void> {
-    if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
-    await Promise.allSettled(this.#reads);
-    const native = this.#native;
-    this.#native = undefined;
-    if (native) await native.end();
-    const owned = this.#owned;
-    this.#owned = undefined;
-    if (owned) await owned.close();
+  // push() unless the stream was destroyed meanwhile; a consumer's 'data' handler that throws
+  // destroys the stream (releasing the snapshot) instead of escaping into a promise.
+  #deliver(buffer: Buffer, last: boolean): boolean {
+    if (this.destroyed) return false;
+    try {
+      const more = this.push(buffer);
+      if (last) this.push(null);
+      return more;
+    } catch (err) {
+      this.destroy(err as Error);
+      return false;
+    }
+  }
+
+  // Ends the read transaction (after the snapshot was taken, if that is under way, and after the
+  // reads in flight) and closes a database we opened. Once, however many paths ask.
+  #release(): Promise<void> {
+    this.#released ??= (async () => {
+      if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
+      await this.#started?.catch(() => undefined);
+      await Promise.allSettled(this.#reads);
+      const native = this.#native;
+      this.#native = undefined;
+      if (native) await native.end();
+      const owned = this.#owned;
+      this.#owned = undefined;
+      if (owned) await owned.close();
+    })();
+    return this.#released;
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    // A no-op once the snapshot was taken.
-    this.#settleSnapshot.reject(err ?? new LitevaultError({ message: 'backup stream destroyed before its snapshot was taken', code: 'SQLITE_ABORT' }));
+    this.#settleSnapshot.reject(err ?? destroyedEarly()); // a no-op once the snapshot was taken
     this.#release().then(
       () => callback(err),
       (releaseErr: Error) => callback(err ?? releaseErr),
     );
   }
+}
+
+function destroyedEarly(): LitevaultError {
+  return new LitevaultError({ message: 'backup stream destroyed before its snapshot was taken', code: 'SQLITE_ABORT' });
 }
 
 /**
@@ -257,6 +294,12 @@ export async function restoreStream(input: Readable | AsyncIterable<Uint8Array>,
   const temp = privateTempPath(destination);
   let published = false;
   const file = await fs.promises.open(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  // A stalled input must not hold off a cancel: aborting destroys a Readable input, which ends
+  // the loop below at once (other iterables are checked at their next chunk).
+  const onAbort = (): void => {
+    if (input instanceof Readable) input.destroy(cancelled('stream restore', signal));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     let received = 0;
     const header = Buffer.alloc(HEADER);
@@ -301,6 +344,7 @@ export async function restoreStream(input: Readable | AsyncIterable<Uint8Array>,
     published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal }, what);
     return { destination, pageSize, pageCount, bytes: received, ms: Date.now() - started };
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await file.close().catch(() => undefined);
     if (!published) fs.rmSync(temp, { force: true });
     removeCompanions(temp);

@@ -611,14 +611,18 @@ export class Vault {
     checkName(name, what);
     if (options.tempDir !== undefined && (typeof options.tempDir !== 'string' || options.tempDir.length === 0)) throw misuse(`${what}: tempDir must be a directory path`);
     const chunkBytes = options.chunkBytes ?? 1 << 20;
-    if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw misuse(`${what}: chunkBytes must be a positive integer`);
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > 1 << 30) throw misuse(`${what}: chunkBytes must be an integer 1..1073741824`);
     const self = this;
+    // Destroying the stream (or options.signal) aborts a rebuild still under way, not only the
+    // reads after it.
+    const stop = new AbortController();
+    const rebuildOptions = { ...options, signal: stop.signal };
     async function* image(): AsyncGenerator<Buffer> {
-      const plan = await self.#find(name, options, what);
+      const plan = await self.#find(name, rebuildOptions, what);
       const temp = privateTempPath(nodePath.join(options.tempDir ?? os.tmpdir(), `litevault-export-${name}.db`));
       const job = restoreJob(temp, plan.chain);
       try {
-        await self.#rebuild(job, plan, options);
+        await self.#rebuild(job, plan, rebuildOptions);
         const file = await fs.promises.open(temp, 'r');
         try {
           for (let at = 0; ; ) {
@@ -635,13 +639,30 @@ export class Vault {
         removeCompanions(temp);
       }
     }
-    const stream = Readable.from(image(), { objectMode: false, highWaterMark: chunkBytes });
+    // Not Readable.from(): its destroy waits for the generator's next step, which during the
+    // rebuild is the whole rebuild; this one aborts the rebuild first.
+    const iterator = image();
     const { signal } = options;
-    if (signal) {
-      const onAbort = (): void => void stream.destroy(cancelled('vault export', signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      stream.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
+    const stream = new Readable({
+      highWaterMark: chunkBytes,
+      read() {
+        iterator.next().then(
+          (r) => void this.push(r.done ? null : r.value),
+          (err: Error) => this.destroy(err),
+        );
+      },
+      destroy(err, callback) {
+        signal?.removeEventListener('abort', onAbort);
+        stop.abort();
+        iterator.return(undefined).then(
+          () => callback(err),
+          (returnErr: Error) => callback(err ?? returnErr),
+        );
+      },
+    });
+    const onAbort = (): void => void stream.destroy(cancelled('vault export', signal));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     return stream;
   }
 
