@@ -187,6 +187,8 @@ export interface NativeImageReader {
   begin(busyTimeoutMs: number): Promise<NativeImageSnapshot>;
   /** Fills `buffer` with the image's bytes from `offset` (whole pages); several may run at once. */
   read(offset: number, buffer: Buffer): Promise<void>;
+  /** The image's bytes [offset, offset + length) written to descriptor fd in order (sendfile); one call at a time. */
+  sendTo(fd: number, offset: number, length: number): Promise<void>;
   /** Waits for reads in flight and releases every lock; idempotent. */
   end(): Promise<void>;
 }

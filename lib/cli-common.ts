@@ -213,14 +213,22 @@ export async function streamToStdout(stream: Readable, onBytes?: (written: numbe
   } catch (err) {
     if (!stream.destroyed) stream.destroy();
     if (!stream.closed) await new Promise((resolve) => stream.once('close', resolve));
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE') {
-      throw new LitevaultError({
-        message: `standard output was closed by its reader (EPIPE) after ${written} bytes: the image is incomplete; the stream was ended (no lock or temporary file is left)`,
-        code: 'SQLITE_IOERR_WRITE',
-        errno: EPIPE,
-      });
-    }
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') throw stdoutClosed(written);
     throw err;
   }
   return written;
+}
+
+/** Whether `err` says standard output's reader went away (EPIPE), from the core or from Node. */
+export function isEpipe(err: unknown): boolean {
+  return (err instanceof LitevaultError && err.errno === EPIPE) || (err as NodeJS.ErrnoException)?.code === 'EPIPE';
+}
+
+/** The error a `-` destination ends with when its reader goes away after `written` bytes. */
+export function stdoutClosed(written: number): LitevaultError {
+  return new LitevaultError({
+    message: `standard output was closed by its reader (EPIPE) after ${written} bytes: the image is incomplete; the stream was ended (no lock or temporary file is left)`,
+    code: 'SQLITE_IOERR_WRITE',
+    errno: EPIPE,
+  });
 }

@@ -14,13 +14,13 @@
  * Arguments are parsed by node:util parseArgs; `--` ends the options.
  */
 import * as fs from 'node:fs';
-import { Cancelled, cancelOnSignals, checkStdinGivesImage, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, progressOption, SIGNAL_EXIT, streamToStdout, UsageError, Values } from './cli-common';
+import { Cancelled, cancelOnSignals, checkStdinGivesImage, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, isEpipe, progressOption, SIGNAL_EXIT, stdoutClosed, UsageError, Values } from './cli-common';
 import { VAULT_HELP, VAULT_USAGE, vaultCommand } from './cli-vault';
 import { inspect, DatabaseInfo } from './inspect';
 import { backup, BackupProgress, DEFAULT_MAX_RESTARTS } from './backup';
 import { checkpoint, CheckpointMode } from './checkpoint';
 import { LitevaultError } from './errors';
-import { backupStream, BackupStreamSnapshot, restoreStream } from './stream';
+import { backupToDescriptor, restoreStream } from './stream';
 import { verify, VerifyResult } from './verify';
 
 const USAGE = `usage: litevault <command> [options] [--] <arguments>
@@ -279,12 +279,16 @@ async function streamBackup(source: string, destination: string, values: Values,
     if (destination === '-') {
       checkStdoutTakesImage();
       operation.what = `cannot stream a backup of '${source}' to standard output`;
-      const stream = backupStream(source, { busyTimeout, signal: cancel.signal });
-      let total = 0;
-      stream.once('snapshot', (s: BackupStreamSnapshot) => (total = s.bytes));
-      const written = await streamToStdout(stream, (n) => report(n, total));
+      let done = 0;
+      let result;
+      try {
+        result = await backupToDescriptor(source, 1, { busyTimeout, signal: cancel.signal, onProgress: (n, total) => report((done = n), total) });
+      } catch (err) {
+        if (isEpipe(err)) throw stdoutClosed(done);
+        throw err;
+      }
       bar.done();
-      const s = await stream.snapshot;
+      const { snapshot: s, written } = result;
       const line = `backed up ${source} to standard output: ${s.pageCount} pages of ${s.pageSize} bytes (${(written / 1048576).toFixed(1)} MiB) in ${Date.now() - started} ms${s.snapshotFrame ? ` (the source as of WAL frame ${s.snapshotFrame})` : ''}`;
       if (out.json) process.stderr.write(JSON.stringify({ source, destination: '-', ...s, ms: Date.now() - started }) + '\n');
       else out.notice(line);

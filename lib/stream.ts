@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { openSource } from './backup';
-import { binding, NativeImageReader } from './binding';
+import { binding, NativeImageReader, NativeImageSnapshot } from './binding';
 import { Database, nativeOf } from './database';
 import { cancelled, LitevaultError, misuse } from './errors';
 import { privateTempPath } from './private-temp';
@@ -131,11 +131,10 @@ export class BackupStream extends Readable {
     const db = typeof this.#source === 'string' ? (this.#owned = await openSource(this.#source, this.#busyTimeout)) : this.#source;
     if (this.destroyed) throw destroyedEarly();
     this.#native = new binding.ImageReader(nativeOf(db, 'backupStream()'));
-    const s = await this.#native.begin(this.#busyTimeout);
+    const snapshot = snapshotOf(await this.#native.begin(this.#busyTimeout));
     if (this.destroyed) throw destroyedEarly();
-    this.#chunk = Math.max(s.pageSize, Math.floor(this.#chunkBytes / s.pageSize) * s.pageSize);
-    this.#bytes = s.bytes;
-    const snapshot: BackupStreamSnapshot = { pageSize: s.pageSize, pageCount: s.pageCount, bytes: s.bytes, journalMode: s.wal ? 'wal' : 'rollback', snapshotFrame: s.walFrame };
+    this.#chunk = Math.max(snapshot.pageSize, Math.floor(this.#chunkBytes / snapshot.pageSize) * snapshot.pageSize);
+    this.#bytes = snapshot.bytes;
     this.#settleSnapshot.resolve(snapshot);
     this.emit('snapshot', snapshot);
   }
@@ -223,6 +222,46 @@ export class BackupStream extends Readable {
     );
   }
 }
+
+function snapshotOf(s: NativeImageSnapshot): BackupStreamSnapshot {
+  return { pageSize: s.pageSize, pageCount: s.pageCount, bytes: s.bytes, journalMode: s.wal ? 'wal' : 'rollback', snapshotFrame: s.walFrame };
+}
+
+/**
+ * @internal The CLI's `litevault backup <db> -`: the same image as {@link backupStream} written
+ * straight to descriptor `fd` by the core (sendfile: the kernel moves the database file's pages,
+ * nothing passes through JavaScript), in 8 MiB steps between which `signal` is honoured and
+ * `onProgress` called. Holds the snapshot from the first byte to the last, as the stream does.
+ * Rejects with the core's error: SQLITE_IOERR_WRITE with errno 32 (EPIPE) when fd's reader went
+ * away (onProgress said how far it got).
+ */
+export async function backupToDescriptor(
+  source: string,
+  fd: number,
+  options: { busyTimeout: number; signal?: AbortSignal; onProgress?: (written: number, total: number) => void },
+): Promise<{ snapshot: BackupStreamSnapshot; written: number }> {
+  const { signal } = options;
+  if (signal?.aborted) throw cancelled('backup stream', signal);
+  const db = await openSource(source, options.busyTimeout);
+  const native = new binding.ImageReader(nativeOf(db, 'backupStream()'));
+  let written = 0;
+  try {
+    const snapshot = snapshotOf(await native.begin(options.busyTimeout));
+    while (written < snapshot.bytes) {
+      if (signal?.aborted) throw cancelled('backup stream', signal);
+      const n = Math.min(SEND_BYTES, snapshot.bytes - written);
+      await native.sendTo(fd, written, n);
+      written += n;
+      options.onProgress?.(written, snapshot.bytes);
+    }
+    return { snapshot, written };
+  } finally {
+    await native.end();
+    await db.close();
+  }
+}
+
+const SEND_BYTES = 8 << 20; // per sendTo: the granularity of progress and cancellation
 
 function destroyedEarly(): LitevaultError {
   return new LitevaultError({ message: 'backup stream destroyed before its snapshot was taken', code: 'SQLITE_ABORT' });

@@ -54,6 +54,22 @@ class ReadWorker : public PromiseWorker {
   const size_t n_;
 };
 
+class SendWorker : public PromiseWorker {
+ public:
+  SendWorker(Napi::Env env, std::shared_ptr<ImageReader> reader, int fd, uint64_t offset, size_t n)
+      : PromiseWorker(env, "litevault:imageReader.sendTo"), reader_(std::move(reader)), fd_(fd), offset_(offset), n_(n) {}
+
+ protected:
+  Status Run() override { return reader_->sendTo(fd_, offset_, n_, fd_ == 1 ? "standard output" : "descriptor " + std::to_string(fd_)); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::shared_ptr<ImageReader> reader_;
+  const int fd_;
+  const uint64_t offset_;
+  const size_t n_;
+};
+
 class EndWorker : public PromiseWorker {
  public:
   EndWorker(Napi::Env env, std::shared_ptr<ImageReader> reader)
@@ -77,6 +93,7 @@ Napi::Function ImageReaderWrap::Define(Napi::Env env) {
                      {
                          InstanceMethod<&ImageReaderWrap::Begin>("begin"),
                          InstanceMethod<&ImageReaderWrap::Read>("read"),
+                         InstanceMethod<&ImageReaderWrap::SendTo>("sendTo"),
                          InstanceMethod<&ImageReaderWrap::End>("end"),
                      });
 }
@@ -118,6 +135,18 @@ Napi::Value ImageReaderWrap::Read(const Napi::CallbackInfo& info) {
     return rejectMisuse(env, "imageReader.read(offset, buffer): offset a non-negative integer, buffer a Buffer");
   }
   auto* worker = new ReadWorker(env, reader_, static_cast<uint64_t>(offset), info[1].As<Napi::Object>(), data, n);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+Napi::Value ImageReaderWrap::SendTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double fd = 0, offset = 0, n = 0;
+  if (info.Length() < 3 || !integerOf(info[0], 0, 2147483647, &fd) || !integerOf(info[1], 0, 9007199254740991.0, &offset) ||
+      !integerOf(info[2], 0, 9007199254740991.0, &n)) {
+    return rejectMisuse(env, "imageReader.sendTo(fd, offset, length): non-negative integers");
+  }
+  auto* worker = new SendWorker(env, reader_, static_cast<int>(fd), static_cast<uint64_t>(offset), static_cast<size_t>(n));
   worker->KeepAlive(info.This().As<Napi::Object>());
   return worker->Start();
 }

@@ -5,6 +5,8 @@
 //   reader.begin(busyTimeoutMs) -> Promise<{pageSize, pageCount, bytes, wal, walFrame}>   (threadpool)
 //   reader.read(offset, buffer) -> Promise<void>   fills buffer with the image's bytes from offset
 //                                                  (whole pages; several may run at once)
+//   reader.sendTo(fd, offset, length) -> Promise<void>   those bytes written to descriptor fd
+//                                                  (the CLI's stdout; one call at a time)
 //   reader.end() -> Promise<void>                  every lock released; idempotent
 //
 // The environment cleanup hook ends a reader its environment left open (env_handles.h).
@@ -29,6 +31,7 @@ class ImageReaderWrap : public Napi::ObjectWrap<ImageReaderWrap> {
  private:
   Napi::Value Begin(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value SendTo(const Napi::CallbackInfo& info);
   Napi::Value End(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ImageReader> reader_;

@@ -16,6 +16,9 @@
 //            database of 4096 bytes, as backup() writes it. Several reads may run at once on
 //            different threads: each plans its pages under the connection's mutex
 //            (Pager::planRead) and then only preads (Pager::readPlanned).
+//   sendTo   the same bytes written to a descriptor (stdout) instead: file pages by sendfile,
+//            with no copy through user memory; page 1, the lock-byte page and WAL frames
+//            through a one-page buffer. Sequential per descriptor.
 //   end      waits for reads in flight, ends the read transaction (every lock released);
 //            idempotent, any time, also without begin().
 //
@@ -30,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -45,6 +49,7 @@ class ImageReader {
     uint64_t bytes = 0;      // pageSize x pageCount
     bool wal = false;        // the source is in WAL mode
     uint32_t walFrame = 0;   // WAL source: the snapshot's last frame (mxFrame)
+    bool empty = false;      // the source has no pages: the image is the one-page empty database
   };
 
   // No I/O. Errors: SQLITE_MISUSE (no source, closed handle).
@@ -57,11 +62,18 @@ class ImageReader {
   // offset and n multiples of the page size, offset + n <= bytes. Errors: SQLITE_MISUSE (before
   // begin, after end, a bad range), I/O errors.
   Status read(uint64_t offset, size_t n, uint8_t* out);
+  // The same bytes written to descriptor `fd` (standard output) in order, file pages by
+  // sendfile (os/out_fd.h). One call at a time per descriptor. Errors: read()'s, and
+  // SQLITE_IOERR_WRITE (errno EPIPE when fd's reader went away) naming `what`.
+  Status sendTo(int fd, uint64_t offset, size_t n, const std::string& what);
   void end();
 
  private:
   explicit ImageReader(std::shared_ptr<Connection> source) : source_(std::move(source)) {}
   void stampPage1(uint8_t* page1, bool cksumvfs) const;
+  Status readShared(uint64_t offset, size_t n, uint8_t* out);
+  Status pagesOf(uint64_t offset, size_t n, uint32_t* first, uint32_t* last) const;
+  Status plan(uint32_t from, uint32_t to, std::vector<Pager::ReadPiece>* out, const Pager** pager);
 
   const std::shared_ptr<Connection> source_;
   // begin/end exclusive, read shared; guards everything below.

@@ -7,6 +7,7 @@
 
 #include "base/busy_wait.h"
 #include "format/byte_order.h"
+#include "os/out_fd.h"
 #include "os/sync_point.h"
 #include "pager/journal_playback.h"
 #include "verify/cksumvfs.h"
@@ -322,6 +323,18 @@ Status Pager::readPlanned(const std::vector<ReadPiece>& plan, uint32_t first, ui
       LV_RETURN_IF_ERROR(readFilePages(piece.page, piece.count, at));
     } else {
       LV_RETURN_IF_ERROR(wal_->readFrame(piece.frame, at));
+    }
+  }
+  return Status::ok();
+}
+
+Status Pager::sendPlanned(const std::vector<ReadPiece>& plan, int fd, uint8_t* scratch, const std::string& what) const {
+  for (const ReadPiece& piece : plan) {
+    if (piece.frame == 0) {
+      LV_RETURN_IF_ERROR(sendFileTo(fd, *db_, uint64_t(piece.page - 1) * pageSize_, size_t(piece.count) * pageSize_, what));
+    } else {
+      LV_RETURN_IF_ERROR(wal_->readFrame(piece.frame, scratch));
+      LV_RETURN_IF_ERROR(writeAllTo(fd, scratch, pageSize_, what));
     }
   }
   return Status::ok();

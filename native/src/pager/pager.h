@@ -141,6 +141,9 @@ class Pager {
   };
   Status planRead(uint32_t first, uint32_t count, std::vector<ReadPiece>* plan);
   Status readPlanned(const std::vector<ReadPiece>& plan, uint32_t first, uint8_t* out) const;
+  // The planned pages written to descriptor `fd` in order instead (os/out_fd.h): file runs by
+  // sendfile, WAL frames through `scratch` (one page). `what` names fd in messages.
+  Status sendPlanned(const std::vector<ReadPiece>& plan, int fd, uint8_t* scratch, const std::string& what) const;
 
   // The WAL, once a read found the database in WAL mode (null before, and for rollback mode).
   Wal* wal() const { return wal_.get(); }
