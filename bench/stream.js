@@ -8,8 +8,9 @@
 //              `sqlite3 db ".backup dest"` to a file | `litevault --version > /dev/null` (the
 //              CLI's start-up and exit alone; reference);
 //   slow:      a Node child whose consumer, an async iterator over backupStream(db), awaits a
-//              10 ms timer after each 1 MiB chunk (at most 1 MiB every 10 ms) | an idle Node child
-//              for as long as the previous slow stream took (the event-loop and RSS reference).
+//              10 ms timer after each 1 MiB chunk (at most 1 MiB every 10 ms) | the same consumer
+//              over fs.createReadStream of the file (Node's own floor; reference) | an idle Node
+//              child for as long as the previous slow stream took (the event-loop and RSS reference).
 // Checks: every in-process stream's byte count (the /dev/null sink's bytesWritten, the slow
 // consumer's sum of chunks) equals pageCount × pageSize; round 1 checks sqlite3's copy with
 // quick_check and a row count; before the rounds, one untimed `litevault backup db - > file`
@@ -59,6 +60,7 @@ async function streamSection(context) {
     { key: 'sqlite3-backup', group: 'null', copy: true, label: '`sqlite3 db ".backup dest"` (to a file, fsynced)', run: async () => commandRun(await runTimed('sqlite3', [src, `.backup '${dst}'`])) },
     { key: 'cli-startup', group: 'null', reference: true, label: '`litevault --version > /dev/null` (the CLI\'s start-up and exit alone; reference)', run: toDevNull(process.execPath, [cli, '--version']) },
     { key: 'slow', group: 'slow', node: true, label: `\`for await (const chunk of backupStream(db))\` awaiting a ${INTERVAL_MS} ms timer after each ${CHUNK_BYTES / 1048576} MiB chunk`, run: streamed({ op: 'lv-stream-slow', intervalMs: INTERVAL_MS }) },
+    { key: 'fs-slow', group: 'slow', node: true, reference: true, label: `the same consumer over \`fs.createReadStream(db, {highWaterMark: ${CHUNK_BYTES / 1048576} MiB})\` (Node's own file stream: the floor; reference)`, run: streamed({ op: 'fs-stream-slow', intervalMs: INTERVAL_MS, chunkBytes: CHUNK_BYTES }) },
     { key: 'idle', group: 'slow', node: true, idle: true, label: 'idle Node child, as long as the previous slow stream (reference)', run: () => runNode('node-op.js', { op: 'idle', ms: Math.round(lastSlowMs) }) },
   ];
 

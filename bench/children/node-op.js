@@ -268,6 +268,27 @@ async function main() {
         Object.assign(out, streamed.out, { bytes, chunks, maxChunk });
         break;
       }
+      case 'fs-stream-slow': {
+        // The same slow consumer over Node's own file stream of the database file
+        // (fs.createReadStream, 1 MiB chunks): the event loop and memory floor of streaming a
+        // file in Node at all (a reference for lv-stream-slow, not a copy of a live database).
+        let bytes = 0;
+        let chunks = 0;
+        let maxChunk = 0;
+        announce('start');
+        const cpu0 = process.cpuUsage();
+        t0 = now();
+        for await (const chunk of require('fs').createReadStream(spec.src, { highWaterMark: spec.chunkBytes })) {
+          bytes += chunk.length;
+          chunks++;
+          maxChunk = Math.max(maxChunk, chunk.length);
+          await sleep(spec.intervalMs);
+        }
+        t1 = now();
+        announce('end');
+        Object.assign(out, { cpu: cpuSince(cpu0), bytes, chunks, maxChunk, snapshot: { bytes } });
+        break;
+      }
       case 'bs-pragma': {
         // Timed: only the pragma (integrity_check or quick_check: one row 'ok', or the problems).
         tOpen = now();
