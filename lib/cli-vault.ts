@@ -8,6 +8,7 @@ import { LitevaultError } from './errors';
 import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType } from './vault/vault';
 import { Cancelled, cancelOnSignals, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, progressBar, progressOption, streamToStdout, UsageError, Values } from './cli-common';
 import { DEFAULT_MAX_RESTARTS } from './backup';
+import { parseKey, readKeyFile } from './vault/vault-key';
 
 export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental or differential backups into a vault
   vault list <vault>              the backups a vault holds
@@ -15,16 +16,21 @@ export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental 
   vault prune <vault> --keep-...  remove old backups (never one a kept backup needs)
   vault verify <vault>            check every object, chain and backup (nothing is written)`;
 
+const KEY_HELP = `  --key-file F         the key of an encrypted vault: a file of 32 raw bytes, or of 64 hex
+                       digits or base64 (default: the LITEVAULT_KEY environment variable,
+                       in the same text form); see README "Encryption"
+`;
+
 const VERB_HELP: Record<string, string> = {
   backup: `usage: litevault vault backup [options] [--] <db>... <vault>
 
-Backs up each live database <db> into the vault directory <vault> (created 0700 if missing),
-each under its own name (its file name, or --name for one database). A full backup stores
-every page of one consistent snapshot; an incremental the pages that differ from the previous
-backup of that name; a differential the pages that differ from its last full backup. A backup
-is committed atomically when its manifest is written: a failed, cancelled or killed run leaves
-the vault as it was. One backup per name at a time: another one fails with
-LITEVAULT_BACKUP_IN_PROGRESS (exit 1; retry later).
+Backs up each live database <db> into the vault directory <vault> (created 0700 if missing;
+encrypted when a key is given, see --key-file), each under its own name (its file name, or
+--name for one database). A full backup stores every page of one consistent snapshot; an
+incremental the pages that differ from the previous backup of that name; a differential the
+pages that differ from its last full backup. A backup is committed atomically when its
+manifest is written: a failed, cancelled or killed run leaves the vault as it was. One backup
+per name at a time: another one fails with LITEVAULT_BACKUP_IN_PROGRESS (exit 1; retry later).
 
 options:
   --type T             auto (default: incremental, or full when there is no usable full
@@ -43,7 +49,7 @@ options:
   --no-verify          do not check the source's structure while reading it (by default a
                        damaged source fails with SQLITE_CORRUPT and nothing is committed)
   --progress P         bar (default on a terminal), json (one line per step on stderr) or none
-${COMMON_HELP}
+${KEY_HELP}${COMMON_HELP}
 --json prints one JSON object per database on stdout: the result (id, name, type, base,
 pageCount, pageSize, pagesScanned, pagesStored, bytesStored, snapshot, restarts, heldLock, ms,
 notes) with "source", or {"source", "error"} for a database that failed.
@@ -55,7 +61,7 @@ Lists the committed backups of every name (or of --name N), oldest first.
 
 options:
   --name N             only this name
-${COMMON_HELP}
+${KEY_HELP}${COMMON_HELP}
 --json prints {"vault", "backups": [{id, seq, name, type, base, full, createdAt, pageCount,
 pageSize, pagesStored, bytesStored, journalMode}]}.
 
@@ -77,7 +83,7 @@ options:
   --at ID              the backup to restore (see 'litevault vault list')
   --overwrite          replace the content of an existing database
   --busy-timeout MS    lock wait for an overwritten destination (default 5000)
-${COMMON_HELP}
+${KEY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
   prune: `usage: litevault vault prune [options] [--] <vault>
 
@@ -93,7 +99,7 @@ options:
   --keep-monthly N     ... of each of the last N months
   --name N             only this name
   --dry-run            say what would be removed; remove nothing
-${COMMON_HELP}
+${KEY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
 };
 
@@ -111,7 +117,7 @@ options:
   --max-findings N     findings listed per backup (default 100)
   --cksumvfs auto|on|off   cksumvfs page checksums (default auto)
   --progress P         bar (default on a terminal), json or none
-${COMMON_HELP}
+${KEY_HELP}${COMMON_HELP}
 --json prints the result: {"vault", "ok", "backups": [{name, id, type, ok, pageSize, pageCount,
 findings, findingCount, error}], "problems", "packsChecked", "pagesChecked", "ms"}.
 
@@ -124,10 +130,23 @@ verbs:
 ${VAULT_USAGE.replace(/^ {2}vault /gm, '  ')}
 
 Run 'litevault vault <verb> --help' for a verb's options. The vault format is
-docs/vault-format.md.
+docs/vault-format.md. An encrypted vault's key comes from --key-file F or the LITEVAULT_KEY
+environment variable (every verb); 'vault backup' creates a new vault encrypted when given one.
 
 ${EXIT_CODES}`,
 };
+
+const KEY_OPTIONS = { 'key-file': { type: 'string' } } as const;
+
+// Every verb opens its vault here: with the key of --key-file, else of LITEVAULT_KEY, else none
+// (an encrypted vault then fails with LITEVAULT_KEY_REQUIRED; a key for a vault without
+// encryption fails with LITEVAULT_BAD_KEY).
+function openVault(location: string, values: Values, create = false): Promise<Vault> {
+  const file = values['key-file'];
+  const env = process.env.LITEVAULT_KEY;
+  const key = typeof file === 'string' ? readKeyFile(file) : env !== undefined && env !== '' ? parseKey(env, 'LITEVAULT_KEY') : undefined;
+  return Vault.open(location, { create, key });
+}
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -162,6 +181,7 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
     'max-restarts': { type: 'string' },
     'no-verify': { type: 'boolean' },
     progress: { type: 'string' },
+    ...KEY_OPTIONS,
   });
   if (values.help) return verbHelp('backup');
   if (positionals.length < 2) throw new UsageError(`vault backup needs one or more databases and a vault, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
@@ -178,7 +198,7 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
   const out = output(values);
   const progressKind = progressOption(values, out);
   operation.what = `cannot open vault '${vaultPath}'`;
-  const vault = await Vault.open(vaultPath, { create: true });
+  const vault = await openVault(vaultPath, values, true);
   const cancel = cancelOnSignals();
   let failed = 0;
   try {
@@ -240,19 +260,19 @@ function table(backups: VaultBackupInfo[]): string {
 }
 
 async function listVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { name: { type: 'string' } });
+  const { values, positionals } = parse(args, { name: { type: 'string' }, ...KEY_OPTIONS });
   if (values.help) return verbHelp('list');
   if (positionals.length !== 1) throw new UsageError(`vault list needs one vault, not ${positionals.length} arguments`);
   const out = output(values);
   operation.what = `cannot list vault '${positionals[0]}'`;
-  const vault = await Vault.open(positionals[0]!);
+  const vault = await openVault(positionals[0]!, values);
   const backups = await vault.list(values.name as string | undefined);
   out.result(table(backups), { vault: vault.location, backups });
   return EXIT.ok;
 }
 
 async function restoreVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' } });
+  const { values, positionals } = parse(args, { at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' }, ...KEY_OPTIONS });
   if (values.help) return verbHelp('restore');
   if (positionals.length !== 3) throw new UsageError(`vault restore needs a vault, a name and a destination, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const [vaultPath, name, destination] = positionals as [string, string, string];
@@ -261,7 +281,7 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
   const progressKind = progressOption(values, out);
   if (destination === '-') return exportToStdout(vaultPath, name, values, progressKind, out, operation);
   operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to '${destination}'`;
-  const vault = await Vault.open(vaultPath);
+  const vault = await openVault(vaultPath, values);
   const existed = fs.existsSync(destination);
   const cancel = cancelOnSignals();
   const bar = progressBar(progressKind === 'bar');
@@ -298,7 +318,7 @@ async function exportToStdout(vaultPath: string, name: string, values: Values, p
   checkStdoutTakesImage();
   operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to standard output`;
   const started = Date.now();
-  const vault = await Vault.open(vaultPath);
+  const vault = await openVault(vaultPath, values);
   const cancel = cancelOnSignals();
   const bar = progressBar(progressKind === 'bar');
   try {
@@ -341,6 +361,7 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
     'keep-monthly': { type: 'string' },
     name: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    ...KEY_OPTIONS,
   });
   if (values.help) return verbHelp('prune');
   if (positionals.length !== 1) throw new UsageError(`vault prune needs one vault, not ${positionals.length} arguments`);
@@ -355,7 +376,7 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
   if (rules.keepWithin !== undefined && !/^\d+[smhdwy]$/.test(rules.keepWithin)) throw new UsageError(`--keep-within takes a number and a unit (s, m, h, d, w, y), e.g. 7d, not '${rules.keepWithin}'`);
   const out = output(values);
   operation.what = `cannot prune vault '${positionals[0]}'`;
-  const vault = await Vault.open(positionals[0]!);
+  const vault = await openVault(positionals[0]!, values);
   const r = await vault.prune({ ...rules, name: values.name as string | undefined, dryRun: values['dry-run'] === true });
   const verb = r.dryRun ? 'would remove' : 'removed';
   const removed = r.removed.length === 0 ? 'no backups' : `${r.removed.length} backup${r.removed.length === 1 ? '' : 's'} (${r.removed.map((b) => `${b.name} ${b.id}`).join(', ')})`;
@@ -371,6 +392,7 @@ async function verifyVerb(args: string[], operation: { what: string }): Promise<
     'max-findings': { type: 'string' },
     cksumvfs: { type: 'string' },
     progress: { type: 'string' },
+    ...KEY_OPTIONS,
   });
   if (values.help) return verbHelp('verify');
   if (positionals.length !== 1) throw new UsageError(`vault verify needs one vault, not ${positionals.length} arguments`);
@@ -380,7 +402,7 @@ async function verifyVerb(args: string[], operation: { what: string }): Promise<
   const out = output(values);
   const progressKind = progressOption(values, out);
   operation.what = `cannot verify vault '${positionals[0]}'`;
-  const vault = await Vault.open(positionals[0]!);
+  const vault = await openVault(positionals[0]!, values);
   const cancel = cancelOnSignals();
   const bar = progressBar(progressKind === 'bar');
   try {

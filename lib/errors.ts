@@ -43,7 +43,13 @@ export type LitevaultErrorCode =
  * - LITEVAULT_BACKUP_IN_PROGRESS: another backup or prune of the name is running (retryable);
  * - LITEVAULT_NOT_FOUND: no backup with that name or id (or no such object in storage);
  * - LITEVAULT_EXISTS: a restore onto an existing file without `overwrite`;
- * - LITEVAULT_STORAGE: the storage failed (errno or HTTP status in the message).
+ * - LITEVAULT_STORAGE: the storage failed (errno or HTTP status in the message);
+ * - LITEVAULT_BAD_KEY: the key does not open the vault (its key check does not match), is not a key
+ *   (32 bytes; 64 hex digits or base64), cannot be read from its key file, or was given for a vault
+ *   without encryption;
+ * - LITEVAULT_KEY_REQUIRED: an encrypted vault opened without a key.
+ * In an encrypted vault, an object that fails authentication (altered, or moved from another key,
+ * name, backup or vault) is LITEVAULT_VAULT_CORRUPT naming the object.
  */
 export type VaultErrorCode =
   | 'LITEVAULT_NOT_A_VAULT'
@@ -54,7 +60,9 @@ export type VaultErrorCode =
   | 'LITEVAULT_BACKUP_IN_PROGRESS'
   | 'LITEVAULT_NOT_FOUND'
   | 'LITEVAULT_EXISTS'
-  | 'LITEVAULT_STORAGE';
+  | 'LITEVAULT_STORAGE'
+  | 'LITEVAULT_BAD_KEY'
+  | 'LITEVAULT_KEY_REQUIRED';
 
 /** The fields the native addon (or litevault's own TypeScript) builds an error from. */
 export interface LitevaultErrorFields {

@@ -3,5 +3,5 @@ import { createRequire } from 'node:module';
 
 const litevault = createRequire(import.meta.url)('./index.js');
 
-export const { LitevaultError, inspect, nativeAddon, Database, Backup, backup, Checkpoint, checkpoint, verify, BackupStream, backupStream, restoreStream, Vault } = litevault;
+export const { LitevaultError, inspect, nativeAddon, Database, Backup, backup, Checkpoint, checkpoint, verify, BackupStream, backupStream, restoreStream, Vault, readVaultKeyFile } = litevault;
 export default litevault;

@@ -37,4 +37,6 @@ export type {
   VaultVerifyResult,
 } from './vault/vault';
 export type { RetentionRules } from './vault/retention';
+export { readKeyFile as readVaultKeyFile } from './vault/vault-key';
+export type { VaultKey } from './vault/vault-key';
 export type { Storage, StoredObject, StorageLock } from './vault/storage';

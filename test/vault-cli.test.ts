@@ -4,9 +4,10 @@
 // --json` (a backups array with id/name/type/base), `vault restore --at` and `--overwrite`,
 // `vault prune --keep-last` with and without --dry-run, --truncate-wal, --fallback-full, the
 // exit statuses (0 done, 1 failed with one JSON error object on stderr, 2 usage), and the
-// commands of README's "Backups over time" section use only documented verbs and options.
+// commands of README's "Backups over time" section (its encryption example too, with a key file)
+// use only documented verbs and options and run as written.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -278,11 +279,11 @@ describe("README's \"Backups over time\"", () => {
   it.skipIf(start < 0)('its commands use only the vault verbs and options the CLI documents', () => {
     expect(lines.length, 'the section shows vault commands').toBeGreaterThan(0);
     const allowed: Record<string, string[]> = {
-      backup: ['--type', '--name', '--truncate-wal', '--fallback-full', '--json'],
-      list: ['--name', '--json'],
-      restore: ['--at', '--overwrite', '--json'],
-      prune: ['--keep-last', '--keep-within', '--keep-daily', '--keep-weekly', '--keep-monthly', '--name', '--dry-run', '--json'],
-      verify: ['--name', '--at', '--max-findings', '--cksumvfs', '--json'],
+      backup: ['--type', '--name', '--truncate-wal', '--fallback-full', '--json', '--key-file'],
+      list: ['--name', '--json', '--key-file'],
+      restore: ['--at', '--overwrite', '--json', '--key-file'],
+      prune: ['--keep-last', '--keep-within', '--keep-daily', '--keep-weekly', '--keep-monthly', '--name', '--dry-run', '--json', '--key-file'],
+      verify: ['--name', '--at', '--max-findings', '--cksumvfs', '--json', '--key-file'],
     };
     const verbs = new Set<string>();
     for (const line of lines) {
@@ -309,6 +310,10 @@ describe("README's \"Backups over time\"", () => {
     const vaultDir = path.join(root, 'vault');
     const restored = path.join(root, 'app-restored.db');
     const live = path.join(root, 'live.db');
+    // The encryption example: its key file, its vault and its restore.
+    const keyFile = path.join(root, 'vault.key');
+    fs.writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    const decrypted = path.join(root, 'app-decrypted.db');
     const appDump = logicalDump(app);
     let appFirstId: string | null = null;
     for (const line of lines) {
@@ -316,6 +321,9 @@ describe("README's \"Backups over time\"", () => {
       cmd = cmd
         .replace(/\S*\/tenants\/\*\.db/g, tenants.join(' '))
         .replace(/\/backups\/vault/g, vaultDir)
+        .replace(/\/backups\/encrypted/g, path.join(root, 'encrypted'))
+        .replace(/\/etc\/litevault\/vault\.key/g, keyFile)
+        .replace(/\/tmp\/app-decrypted\.db/g, decrypted)
         .replace(/\/tmp\/app-restored\.db/g, restored);
       // The restore over the live database: onto a copy of it (live.db), at a backup that exists.
       if (/ restore /.test(cmd) && / --overwrite/.test(cmd)) {
@@ -323,7 +331,7 @@ describe("README's \"Backups over time\"", () => {
         cmd = cmd.replace(/\/srv\/app\.db/g, live).replace(/--at \S+/, `--at ${appFirstId ?? '1'}`);
       }
       cmd = cmd.replace(/\/srv\/app\.db/g, app);
-      expect(cmd, 'every path of the example was replaced').not.toMatch(/(^| )\/(srv|backups)\/|\/tmp\/app-restored/);
+      expect(cmd, 'every path of the example was replaced').not.toMatch(/(^| )\/(srv|backups|etc)\/|\/tmp\/app-(restored|decrypted)/);
       const r = run(cmd.split(/\s+/));
       expect(r.status, `${line}\n-> litevault ${cmd}\n${r.stderr}`).toBe(0);
       if (/ backup /.test(` ${cmd} `) && cmd.includes(app) && appFirstId === null) {
@@ -334,6 +342,7 @@ describe("README's \"Backups over time\"", () => {
     expect(fs.existsSync(restored)).toBe(true);
     expect(integrityCheck(restored)).toBe('ok');
     expect(logicalDump(restored)).toBe(appDump);
+    expect(logicalDump(decrypted), 'the encrypted vault restores the same database').toBe(appDump);
     if (fs.existsSync(live)) {
       expect(integrityCheck(live)).toBe('ok');
       expect(logicalDump(live)).toBe(appDump);

@@ -353,9 +353,9 @@ describe('damaged vaults: a typed error naming what is wrong, nothing written at
     await restoreFails(d, ['LITEVAULT_VAULT_CORRUPT'], /0000000001|backup 1\b/);
   });
 
-  it('litevault-vault.json: version 2 -> LITEVAULT_UNSUPPORTED_FORMAT; another format, missing or not JSON -> LITEVAULT_NOT_A_VAULT; all naming the file', async () => {
+  it('litevault-vault.json: version 3 (unknown; 2 is an encrypted vault) -> LITEVAULT_UNSUPPORTED_FORMAT; another format, missing or not JSON -> LITEVAULT_NOT_A_VAULT; all naming the file', async () => {
     const cases: Array<[string | null, string[]]> = [
-      [JSON.stringify({ format: 'litevault-vault', version: 2, vaultId: '0'.repeat(32), createdAt: new Date().toISOString() }), ['LITEVAULT_UNSUPPORTED_FORMAT']],
+      [JSON.stringify({ format: 'litevault-vault', version: 3, vaultId: '0'.repeat(32), createdAt: new Date().toISOString() }), ['LITEVAULT_UNSUPPORTED_FORMAT']],
       [JSON.stringify({ format: 'something-else', version: 1 }), ['LITEVAULT_NOT_A_VAULT']],
       [null, ['LITEVAULT_NOT_A_VAULT']],
       ['{"format": "litevault-vault", "vers', ['LITEVAULT_NOT_A_VAULT', 'LITEVAULT_VAULT_CORRUPT']],

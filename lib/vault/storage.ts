@@ -2,7 +2,8 @@
  * Storage: the one interface a vault keeps its objects through (docs/vault-format.md, "Keys" and
  * "The commit rule"). It moves finished objects only (Buffers of a few MiB at most); it knows
  * nothing of pages, packs or manifests. Implementations: DirectoryStorage (a local directory)
- * now, an S3 one next; both give the same guarantees:
+ * now, an S3 one next; both give the same guarantees (and EncryptedStorage, which wraps any
+ * Storage, keeps them):
  * - put() and create() make an object appear complete or not at all (never a partial object
  *   under its key), and durable before they resolve;
  * - create() is the conditional create the commit rule rests on: of two creates of one key,

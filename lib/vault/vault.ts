@@ -28,8 +28,10 @@ import { placeRestored, removeCompanions, restoreDestinationExists } from '../re
 import { nativeCheckOptions, VerifyFinding } from '../verify';
 import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
+import { EncryptedStorage } from './encrypted-storage';
 import { checkRules, keptSeqs, RetentionRules } from './retention';
 import { Storage } from './storage';
+import { ENCRYPTED_FORMAT_VERSION, newEncryption, parseKey, unlockStorage, VaultKey } from './vault-key';
 
 export type { BackupType } from './catalog';
 
@@ -51,6 +53,14 @@ interface SupplyRun {
 export interface VaultOpenOptions {
   /** Create the vault (directory 0700 and its litevault-vault.json) if there is none. Default false. */
   create?: boolean;
+  /**
+   * The vault's key (docs/vault-format.md, "Encryption"): 32 bytes as a Buffer, or as 64 hex
+   * digits or base64 in a string. With `create` on a new vault, the vault is created encrypted;
+   * an encrypted vault needs it (LITEVAULT_KEY_REQUIRED without it, LITEVAULT_BAD_KEY for a wrong
+   * one), and a vault without encryption refuses one (LITEVAULT_BAD_KEY). The API takes the key
+   * only from here (never from the environment); the CLI reads LITEVAULT_KEY or --key-file.
+   */
+  key?: VaultKey;
   /** @internal Another Storage than a directory (object storage; tests' fault injection). */
   storage?: Storage;
 }
@@ -315,22 +325,28 @@ function positive(value: unknown, what: string): void {
 export class Vault {
   /** Where the vault is (its directory). */
   readonly location: string;
+  /** The vault's objects are encrypted (docs/vault-format.md, "Encryption"). */
+  readonly encrypted: boolean;
   readonly #storage: Storage;
   readonly #catalog: Catalog;
 
   private constructor(storage: Storage) {
     this.#storage = storage;
     this.location = storage.location;
+    this.encrypted = storage instanceof EncryptedStorage;
     this.#catalog = new Catalog(storage);
   }
 
   /**
-   * Opens the vault at `location` (a directory).
+   * Opens the vault at `location` (a directory); with `key`, an encrypted one (see
+   * {@link VaultOpenOptions.key}).
    * @throws LitevaultError LITEVAULT_NOT_A_VAULT (no vault there and no `create`, or a non-empty
-   *   directory that is not a vault), LITEVAULT_UNSUPPORTED_FORMAT, LITEVAULT_STORAGE.
+   *   directory that is not a vault), LITEVAULT_UNSUPPORTED_FORMAT, LITEVAULT_KEY_REQUIRED,
+   *   LITEVAULT_BAD_KEY, LITEVAULT_STORAGE.
    */
   static async open(location: string, options: VaultOpenOptions = {}): Promise<Vault> {
     if (typeof location !== 'string' || location.length === 0) throw misuse('Vault.open(location): location must be a non-empty string');
+    const key = options.key === undefined ? undefined : parseKey(options.key, 'Vault.open(): key');
     const storage = options.storage ?? new DirectoryStorage(location);
     const notVault = (why: string): LitevaultError => new LitevaultError({ message: `'${storage.location}' is not a litevault vault: ${why}`, code: 'LITEVAULT_NOT_A_VAULT' });
     let config: Buffer;
@@ -340,24 +356,26 @@ export class Vault {
       if (!(err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND')) throw err;
       if (options.create !== true) throw notVault(`it has no ${CONFIG_KEY} (create one with Vault.open(location, { create: true }) or 'litevault vault backup')`);
       if ((await storage.list('')).length > 0) throw notVault(`it holds other files and no ${CONFIG_KEY}; not creating a vault over them`);
-      const created = { format: 'litevault-vault', version: FORMAT_VERSION, vaultId: randomBytes(16).toString('hex'), createdAt: new Date().toISOString() };
+      const vaultId = randomBytes(16).toString('hex');
+      const encryption = key === undefined ? {} : { encryption: newEncryption(key, vaultId) };
+      const created = { format: 'litevault-vault', version: key === undefined ? FORMAT_VERSION : ENCRYPTED_FORMAT_VERSION, vaultId, createdAt: new Date().toISOString(), ...encryption };
       await storage.create(CONFIG_KEY, Buffer.from(JSON.stringify(created, null, 2) + '\n'));
       config = await storage.get(CONFIG_KEY);
     }
-    let parsed: { format?: unknown; version?: unknown };
+    let parsed: { format?: unknown; version?: unknown; vaultId?: unknown; encryption?: unknown };
     try {
       parsed = JSON.parse(config.toString('utf8')) as typeof parsed;
     } catch {
       throw notVault(`${CONFIG_KEY} is not JSON`);
     }
     if (parsed?.format !== 'litevault-vault') throw notVault(`${CONFIG_KEY} does not describe a litevault vault`);
-    if (parsed.version !== FORMAT_VERSION) {
+    if (parsed.version !== FORMAT_VERSION && parsed.version !== ENCRYPTED_FORMAT_VERSION) {
       throw new LitevaultError({
-        message: `vault '${storage.location}': ${CONFIG_KEY} has format version ${JSON.stringify(parsed.version)}; this litevault (${version}) reads version ${FORMAT_VERSION} only`,
+        message: `vault '${storage.location}': ${CONFIG_KEY} has format version ${JSON.stringify(parsed.version)}; this litevault (${version}) reads versions ${FORMAT_VERSION} and ${ENCRYPTED_FORMAT_VERSION} only`,
         code: 'LITEVAULT_UNSUPPORTED_FORMAT',
       });
     }
-    return new Vault(storage);
+    return new Vault(unlockStorage(storage, parsed, key));
   }
 
   /**
