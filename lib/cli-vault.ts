@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { LitevaultError } from './errors';
-import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType } from './vault/vault';
+import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType, VaultOpenOptions } from './vault/vault';
 import { Cancelled, cancelOnSignals, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, progressBar, progressOption, streamToStdout, UsageError, Values } from './cli-common';
 import { DEFAULT_MAX_RESTARTS } from './backup';
 
@@ -15,11 +15,53 @@ export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental 
   vault prune <vault> --keep-...  remove old backups (never one a kept backup needs)
   vault verify <vault>            check every object, chain and backup (nothing is written)`;
 
+// Every verb takes a remote vault's connection options.
+const REMOTE_OPTIONS = {
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  'path-style': { type: 'boolean' },
+  'no-path-style': { type: 'boolean' },
+} as const;
+
+const REMOTE_HELP = `remote vaults (<vault> as s3://bucket or s3://bucket/prefix; the bucket must exist;
+credentials from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE,
+~/.aws/credentials and ~/.aws/config):
+  --endpoint URL       an S3-compatible store (R2, MinIO, ...); default AWS_ENDPOINT_URL_S3,
+                       AWS_ENDPOINT_URL or the profile's endpoint_url, else AWS S3
+  --region R           the region to sign for (default AWS_REGION or the profile's; R2: auto)
+  --path-style, --no-path-style
+                       path-style requests (host/bucket/key); default on when an endpoint is
+                       given, off for AWS S3
+`;
+
+// Vault.open for a verb: the remote options for an s3:// vault, a usage error for a directory.
+function openVault(location: string, values: Values, create = false): Promise<Vault> {
+  const options: VaultOpenOptions = { create };
+  const given = Object.keys(REMOTE_OPTIONS).filter((k) => values[k] !== undefined);
+  if (!location.startsWith('s3://')) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} applies to s3:// vaults only, not to '${location}'`);
+    return Vault.open(location, options);
+  }
+  if (values['path-style'] !== undefined && values['no-path-style'] !== undefined) throw new UsageError('--path-style and --no-path-style exclude each other');
+  if (values.endpoint !== undefined) {
+    if (!/^https?:\/\/./.test(values.endpoint as string)) throw new UsageError(`--endpoint must be an http:// or https:// URL, not '${String(values.endpoint)}'`);
+    options.endpoint = values.endpoint as string;
+  }
+  if (values.region !== undefined) options.region = values.region as string;
+  if (values['path-style'] !== undefined) options.forcePathStyle = true;
+  if (values['no-path-style'] !== undefined) options.forcePathStyle = false;
+  // The SDK's notice about its own future Node versions is not this command's output (README
+  // says which Node versions remote vaults need).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return Vault.open(location, options);
+}
+
 const VERB_HELP: Record<string, string> = {
   backup: `usage: litevault vault backup [options] [--] <db>... <vault>
 
-Backs up each live database <db> into the vault directory <vault> (created 0700 if missing),
-each under its own name (its file name, or --name for one database). A full backup stores
+Backs up each live database <db> into the vault <vault>: a directory (created 0700 if
+missing) or s3://bucket/prefix on object storage (created under the prefix if missing), each
+under its own name (its file name, or --name for one database). A full backup stores
 every page of one consistent snapshot; an incremental the pages that differ from the previous
 backup of that name; a differential the pages that differ from its last full backup. A backup
 is committed atomically when its manifest is written: a failed, cancelled or killed run leaves
@@ -43,7 +85,7 @@ options:
   --no-verify          do not check the source's structure while reading it (by default a
                        damaged source fails with SQLITE_CORRUPT and nothing is committed)
   --progress P         bar (default on a terminal), json (one line per step on stderr) or none
-${COMMON_HELP}
+${REMOTE_HELP}${COMMON_HELP}
 --json prints one JSON object per database on stdout: the result (id, name, type, base,
 pageCount, pageSize, pagesScanned, pagesStored, bytesStored, snapshot, restarts, heldLock, ms,
 notes) with "source", or {"source", "error"} for a database that failed.
@@ -55,7 +97,7 @@ Lists the committed backups of every name (or of --name N), oldest first.
 
 options:
   --name N             only this name
-${COMMON_HELP}
+${REMOTE_HELP}${COMMON_HELP}
 --json prints {"vault", "backups": [{id, seq, name, type, base, full, createdAt, pageCount,
 pageSize, pagesStored, bytesStored, journalMode}]}.
 
@@ -77,7 +119,7 @@ options:
   --at ID              the backup to restore (see 'litevault vault list')
   --overwrite          replace the content of an existing database
   --busy-timeout MS    lock wait for an overwritten destination (default 5000)
-${COMMON_HELP}
+${REMOTE_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
   prune: `usage: litevault vault prune [options] [--] <vault>
 
@@ -93,7 +135,7 @@ options:
   --keep-monthly N     ... of each of the last N months
   --name N             only this name
   --dry-run            say what would be removed; remove nothing
-${COMMON_HELP}
+${REMOTE_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
 };
 
@@ -111,7 +153,7 @@ options:
   --max-findings N     findings listed per backup (default 100)
   --cksumvfs auto|on|off   cksumvfs page checksums (default auto)
   --progress P         bar (default on a terminal), json or none
-${COMMON_HELP}
+${REMOTE_HELP}${COMMON_HELP}
 --json prints the result: {"vault", "ok", "backups": [{name, id, type, ok, pageSize, pageCount,
 findings, findingCount, error}], "problems", "packsChecked", "pagesChecked", "ms"}.
 
@@ -123,8 +165,10 @@ export const VAULT_HELP: Record<string, string> = {
 verbs:
 ${VAULT_USAGE.replace(/^ {2}vault /gm, '  ')}
 
-Run 'litevault vault <verb> --help' for a verb's options. The vault format is
-docs/vault-format.md.
+A <vault> is a directory, or s3://bucket/prefix on S3-compatible object storage (AWS S3,
+Cloudflare R2, MinIO, ...; --endpoint, --region, credentials from the AWS chain): the same
+format and the same verbs. Run 'litevault vault <verb> --help' for a verb's options. The vault
+format is docs/vault-format.md.
 
 ${EXIT_CODES}`,
 };
@@ -151,6 +195,7 @@ function describe(r: VaultBackupResult, source: string, vault: string): string {
 
 async function backupVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
+    ...REMOTE_OPTIONS,
     type: { type: 'string' },
     name: { type: 'string' },
     'fallback-full': { type: 'boolean' },
@@ -178,7 +223,7 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
   const out = output(values);
   const progressKind = progressOption(values, out);
   operation.what = `cannot open vault '${vaultPath}'`;
-  const vault = await Vault.open(vaultPath, { create: true });
+  const vault = await openVault(vaultPath, values, true);
   const cancel = cancelOnSignals();
   let failed = 0;
   try {
@@ -240,19 +285,19 @@ function table(backups: VaultBackupInfo[]): string {
 }
 
 async function listVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { name: { type: 'string' } });
+  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, name: { type: 'string' } });
   if (values.help) return verbHelp('list');
   if (positionals.length !== 1) throw new UsageError(`vault list needs one vault, not ${positionals.length} arguments`);
   const out = output(values);
   operation.what = `cannot list vault '${positionals[0]}'`;
-  const vault = await Vault.open(positionals[0]!);
+  const vault = await openVault(positionals[0]!, values);
   const backups = await vault.list(values.name as string | undefined);
   out.result(table(backups), { vault: vault.location, backups });
   return EXIT.ok;
 }
 
 async function restoreVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' } });
+  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' } });
   if (values.help) return verbHelp('restore');
   if (positionals.length !== 3) throw new UsageError(`vault restore needs a vault, a name and a destination, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const [vaultPath, name, destination] = positionals as [string, string, string];
@@ -261,7 +306,7 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
   const progressKind = progressOption(values, out);
   if (destination === '-') return exportToStdout(vaultPath, name, values, progressKind, out, operation);
   operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to '${destination}'`;
-  const vault = await Vault.open(vaultPath);
+  const vault = await openVault(vaultPath, values);
   const existed = fs.existsSync(destination);
   const cancel = cancelOnSignals();
   const bar = progressBar(progressKind === 'bar');
@@ -298,7 +343,7 @@ async function exportToStdout(vaultPath: string, name: string, values: Values, p
   checkStdoutTakesImage();
   operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to standard output`;
   const started = Date.now();
-  const vault = await Vault.open(vaultPath);
+  const vault = await openVault(vaultPath, values);
   const cancel = cancelOnSignals();
   const bar = progressBar(progressKind === 'bar');
   try {
@@ -334,6 +379,7 @@ function count(values: Values, name: string): number | undefined {
 
 async function pruneVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
+    ...REMOTE_OPTIONS,
     'keep-last': { type: 'string' },
     'keep-within': { type: 'string' },
     'keep-daily': { type: 'string' },
@@ -355,7 +401,7 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
   if (rules.keepWithin !== undefined && !/^\d+[smhdwy]$/.test(rules.keepWithin)) throw new UsageError(`--keep-within takes a number and a unit (s, m, h, d, w, y), e.g. 7d, not '${rules.keepWithin}'`);
   const out = output(values);
   operation.what = `cannot prune vault '${positionals[0]}'`;
-  const vault = await Vault.open(positionals[0]!);
+  const vault = await openVault(positionals[0]!, values);
   const r = await vault.prune({ ...rules, name: values.name as string | undefined, dryRun: values['dry-run'] === true });
   const verb = r.dryRun ? 'would remove' : 'removed';
   const removed = r.removed.length === 0 ? 'no backups' : `${r.removed.length} backup${r.removed.length === 1 ? '' : 's'} (${r.removed.map((b) => `${b.name} ${b.id}`).join(', ')})`;
@@ -366,6 +412,7 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
 
 async function verifyVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
+    ...REMOTE_OPTIONS,
     name: { type: 'string' },
     at: { type: 'string' },
     'max-findings': { type: 'string' },
@@ -380,7 +427,7 @@ async function verifyVerb(args: string[], operation: { what: string }): Promise<
   const out = output(values);
   const progressKind = progressOption(values, out);
   operation.what = `cannot verify vault '${positionals[0]}'`;
-  const vault = await Vault.open(positionals[0]!);
+  const vault = await openVault(positionals[0]!, values);
   const cancel = cancelOnSignals();
   const bar = progressBar(progressKind === 'bar');
   try {
