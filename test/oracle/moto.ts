@@ -72,7 +72,10 @@ async function start(): Promise<Moto> {
   for (let tries = 0; tries < 3; tries++) {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
-    const p = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Not under the sanitizer run's preloaded runtime: it is there for our addon, not for Python.
+    const env = { ...process.env };
+    delete env.LD_PRELOAD;
+    const p = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env });
     child = p;
     let stderr = '';
     p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
