@@ -337,13 +337,21 @@ describe('typed failures', () => {
     }
   });
 
-  it('a missing object is LITEVAULT_NOT_FOUND; URLs that are not s3://bucket[/prefix] are SQLITE_MISUSE', async () => {
+  it('a missing object is LITEVAULT_NOT_FOUND; URLs that are not s3://bucket[/prefix], and remote options with a directory, are SQLITE_MISUSE', async () => {
     const s = new S3Storage(`s3://${bucket}/${prefix()}`, { endpoint: server.endpoint });
     expect((await rejection(s.get('nothing/here'))).code).toBe('LITEVAULT_NOT_FOUND');
     await s.delete('nothing/here'); // a missing object is not an error
     for (const bad of ['s3://', 's3:///x', 's3://b/a//c', 's3://b/./c', 's3://b/..']) {
       expect((await rejection(Vault.open(bad, { endpoint: server.endpoint }))).code, bad).toBe('SQLITE_MISUSE');
     }
+    // Remote options with a directory are a mistake, not ignored (and nothing is created).
+    const vdir = fresh('not-remote');
+    for (const opts of [{ endpoint: server.endpoint }, { region: 'us-east-1' }, { leaseMs: 1000 }]) {
+      const err = await rejection(Vault.open(vdir, { ...opts, create: true }));
+      expect(err.code).toBe('SQLITE_MISUSE');
+      expect(err.message).toContain('s3:// vaults only');
+    }
+    expect(fs.existsSync(vdir)).toBe(false);
   });
 });
 

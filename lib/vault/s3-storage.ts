@@ -93,9 +93,17 @@ const SERVER_DATE = '$litevaultServerDate';
 
 const URL_FORM = /^s3:\/\/([A-Za-z0-9][A-Za-z0-9._-]{0,254})(?:\/(.*))?$/;
 
-/** Whether a vault location names object storage (`s3://bucket/prefix`). */
-export function isRemoteLocation(location: string): boolean {
-  return location.startsWith('s3://');
+const REMOTE_KEYS = ['endpoint', 'region', 'forcePathStyle', 'credentials', 'maxAttempts', 'leaseMs', 'multipartBytes', 'partBytes'] as const;
+
+/**
+ * The storage of an `s3://bucket/prefix` location, or null for any other location (a
+ * directory), for which remote options are SQLITE_MISUSE rather than silently ignored.
+ */
+export function remoteStorage(location: string, options: RemoteVaultOptions): S3Storage | null {
+  if (location.startsWith('s3://')) return new S3Storage(location, options);
+  const given = REMOTE_KEYS.find((k) => options[k] !== undefined);
+  if (given !== undefined) throw misuse(`Vault.open(): ${given} applies to s3:// vaults only, not to the directory '${location}'`);
+  return null;
 }
 
 // `s3://bucket/a/b/` -> { bucket, root: 'a/b/' }; the prefix has no empty, '.' or '..' segment.

@@ -29,7 +29,7 @@ import { nativeCheckOptions, VerifyFinding } from '../verify';
 import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
 import { checkRules, keptSeqs, RetentionRules } from './retention';
-import { isRemoteLocation, RemoteVaultOptions, S3Storage } from './s3-storage';
+import { RemoteVaultOptions, remoteStorage } from './s3-storage';
 import { Storage, StorageLock } from './storage';
 
 export type { BackupType } from './catalog';
@@ -335,7 +335,7 @@ export class Vault {
    */
   static async open(location: string, options: VaultOpenOptions = {}): Promise<Vault> {
     if (typeof location !== 'string' || location.length === 0) throw misuse('Vault.open(location): location must be a non-empty string');
-    const storage = options.storage ?? (isRemoteLocation(location) ? new S3Storage(location, options) : new DirectoryStorage(location));
+    const storage = options.storage ?? remoteStorage(location, options) ?? new DirectoryStorage(location);
     const notVault = (why: string): LitevaultError => new LitevaultError({ message: `'${storage.location}' is not a litevault vault: ${why}`, code: 'LITEVAULT_NOT_A_VAULT' });
     let config: Buffer;
     try {
