@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LitevaultError, Vault } from '../dist/index.js';
-import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { incompressibleDb, integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
 import { stopMoto } from './oracle/moto';
 import { STORAGE_KINDS, vaultPlace, type VaultPlace } from './oracle/vault-places';
 
@@ -38,15 +38,7 @@ afterEach(() => {
 });
 
 /** A database of about `mib` MiB of incompressible rows, made by the sqlite3 shell. */
-function bigDb(file: string, mib: number): string {
-  const f = fresh(file);
-  const rows = Math.ceil((mib * MIB) / 3000);
-  sqliteShell(
-    f,
-    `CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<${rows}) INSERT INTO t SELECT i, randomblob(3000) FROM c;`,
-  );
-  return f;
-}
+const bigDb = (file: string, mib: number): string => incompressibleDb(fresh(file), mib);
 
 async function settle<T>(p: Promise<T>): Promise<{ ok: T } | { err: unknown }> {
   return p.then(

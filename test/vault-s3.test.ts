@@ -23,7 +23,7 @@ import { LitevaultError, Vault } from '../dist/index.js';
 import { S3Storage } from '../dist/vault/s3-storage.js';
 import { rejection } from './oracle/expect';
 import { freePort, moto, stopMoto, type Moto } from './oracle/moto';
-import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
+import { incompressibleDb, integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
 import { vaultPlace } from './oracle/vault-places';
 
 afterAll(removeTmpDirs);
@@ -52,12 +52,7 @@ beforeAll(async () => {
 });
 
 /** A database of about `mib` MiB of incompressible rows, made by the sqlite3 shell. */
-function bigDb(file: string, mib: number): string {
-  const f = fresh(file);
-  const rows = Math.ceil((mib * MIB) / 3000);
-  sqliteShell(f, `CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<${rows}) INSERT INTO t SELECT i, randomblob(3000) FROM c;`);
-  return f;
-}
+const bigDb = (file: string, mib: number): string => incompressibleDb(fresh(file), mib);
 
 const prefix = (): string => `p${n++}-${randomBytes(3).toString('hex')}`;
 const head = (key: string) => client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -270,6 +265,24 @@ describe('leases', () => {
     await v.restore('l', out, { at: first.id });
     expect(integrityCheck(out)).toBe('ok');
   }, 60_000);
+});
+
+describe('lease expiry goes by the store\'s clock', () => {
+  it('a taker whose own clock is an hour ahead still finds an unexpired lease held (the store\'s Date against its Last-Modified)', async () => {
+    const location = `s3://${bucket}/${prefix()}`;
+    const holder = new S3Storage(location, { endpoint: server.endpoint, leaseMs: 60_000 });
+    const held = await holder.lock('c');
+    const realNow = Date.now;
+    Date.now = () => realNow() + 3600_000;
+    try {
+      const err = await rejection(new S3Storage(location, { endpoint: server.endpoint }).lock('c'));
+      expect(err.code).toBe('LITEVAULT_BACKUP_IN_PROGRESS');
+    } finally {
+      Date.now = realNow;
+    }
+    await held.release();
+    expect(await exists(`${location.slice(`s3://${bucket}/`.length)}/locks/c.lease`)).toBe(false);
+  });
 });
 
 describe('sweep', () => {

@@ -253,7 +253,7 @@ export class S3Storage implements Storage {
     for (let attempt = 1; ; attempt++) {
       let res: S3.GetObjectCommandOutput;
       try {
-        res = await this.#send('read', key, new GetObjectCommand({ Bucket: this.#bucket, Key: this.#root + key }));
+        res = await this.#send(operation, key, new GetObjectCommand({ Bucket: this.#bucket, Key: this.#root + key }));
       } catch (err) {
         const cause = (err as { cause?: SdkError }).cause;
         if (status(cause) === 404 && cause?.name !== 'NoSuchBucket') return null;
