@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { LitevaultError } from './errors';
-import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType } from './vault/vault';
+import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType, VaultOpenOptions } from './vault/vault';
 import { Cancelled, cancelOnSignals, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, progressBar, progressOption, streamToStdout, UsageError, Values } from './cli-common';
 import { DEFAULT_MAX_RESTARTS } from './backup';
 import { parseKey, readKeyFile } from './vault/vault-key';
@@ -21,10 +21,58 @@ const KEY_HELP = `  --key-file F         the key of an encrypted vault: a file o
                        in the same text form); see README "Encryption"
 `;
 
+// Every verb takes a remote vault's connection options and an encrypted vault's key.
+const REMOTE_OPTIONS = {
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  'path-style': { type: 'boolean' },
+  'no-path-style': { type: 'boolean' },
+  'key-file': { type: 'string' },
+} as const;
+
+const REMOTE_HELP = `remote vaults (<vault> as s3://bucket or s3://bucket/prefix; the bucket must exist;
+credentials from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE,
+~/.aws/credentials and ~/.aws/config):
+  --endpoint URL       an S3-compatible store (R2, MinIO, ...); default AWS_ENDPOINT_URL_S3,
+                       AWS_ENDPOINT_URL or the profile's endpoint_url, else AWS S3
+  --region R           the region to sign for (default AWS_REGION or the profile's; R2: auto)
+  --path-style, --no-path-style
+                       path-style requests (host/bucket/key); default on when an endpoint is
+                       given, off for AWS S3
+`;
+
+// Vault.open for a verb: the remote options for an s3:// vault (a usage error for a directory),
+// and the key of --key-file, else of LITEVAULT_KEY, else none (an encrypted vault then fails with
+// LITEVAULT_KEY_REQUIRED; a key for a vault without encryption fails with LITEVAULT_BAD_KEY).
+function openVault(location: string, values: Values, create = false): Promise<Vault> {
+  const file = values['key-file'];
+  const env = process.env.LITEVAULT_KEY;
+  const key = typeof file === 'string' ? readKeyFile(file) : env !== undefined && env !== '' ? parseKey(env, 'LITEVAULT_KEY') : undefined;
+  const options: VaultOpenOptions = { create, key };
+  const given = Object.keys(REMOTE_OPTIONS).filter((k) => k !== 'key-file' && values[k] !== undefined);
+  if (!location.startsWith('s3://')) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} applies to s3:// vaults only, not to '${location}'`);
+    return Vault.open(location, options);
+  }
+  if (values['path-style'] !== undefined && values['no-path-style'] !== undefined) throw new UsageError('--path-style and --no-path-style exclude each other');
+  if (values.endpoint !== undefined) {
+    if (!/^https?:\/\/./.test(values.endpoint as string)) throw new UsageError(`--endpoint must be an http:// or https:// URL, not '${String(values.endpoint)}'`);
+    options.endpoint = values.endpoint as string;
+  }
+  if (values.region !== undefined) options.region = values.region as string;
+  if (values['path-style'] !== undefined) options.forcePathStyle = true;
+  if (values['no-path-style'] !== undefined) options.forcePathStyle = false;
+  // The SDK's notice about its own future Node versions is not this command's output (README
+  // says which Node versions remote vaults need).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return Vault.open(location, options);
+}
+
 const VERB_HELP: Record<string, string> = {
   backup: `usage: litevault vault backup [options] [--] <db>... <vault>
 
-Backs up each live database <db> into the vault directory <vault> (created 0700 if missing;
+Backs up each live database <db> into the vault <vault>: a directory (created 0700 if
+missing) or s3://bucket/prefix on object storage (created under the prefix if missing;
 encrypted when a key is given, see --key-file), each under its own name (its file name, or
 --name for one database). A full backup stores every page of one consistent snapshot; an
 incremental the pages that differ from the previous backup of that name; a differential the
@@ -49,7 +97,7 @@ options:
   --no-verify          do not check the source's structure while reading it (by default a
                        damaged source fails with SQLITE_CORRUPT and nothing is committed)
   --progress P         bar (default on a terminal), json (one line per step on stderr) or none
-${KEY_HELP}${COMMON_HELP}
+${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints one JSON object per database on stdout: the result (id, name, type, base,
 pageCount, pageSize, pagesScanned, pagesStored, bytesStored, snapshot, restarts, heldLock, ms,
 notes) with "source", or {"source", "error"} for a database that failed.
@@ -61,7 +109,7 @@ Lists the committed backups of every name (or of --name N), oldest first.
 
 options:
   --name N             only this name
-${KEY_HELP}${COMMON_HELP}
+${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints {"vault", "backups": [{id, seq, name, type, base, full, createdAt, pageCount,
 pageSize, pagesStored, bytesStored, journalMode}]}.
 
@@ -83,7 +131,7 @@ options:
   --at ID              the backup to restore (see 'litevault vault list')
   --overwrite          replace the content of an existing database
   --busy-timeout MS    lock wait for an overwritten destination (default 5000)
-${KEY_HELP}${COMMON_HELP}
+${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
   prune: `usage: litevault vault prune [options] [--] <vault>
 
@@ -99,7 +147,7 @@ options:
   --keep-monthly N     ... of each of the last N months
   --name N             only this name
   --dry-run            say what would be removed; remove nothing
-${KEY_HELP}${COMMON_HELP}
+${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
 };
 
@@ -117,7 +165,7 @@ options:
   --max-findings N     findings listed per backup (default 100)
   --cksumvfs auto|on|off   cksumvfs page checksums (default auto)
   --progress P         bar (default on a terminal), json or none
-${KEY_HELP}${COMMON_HELP}
+${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints the result: {"vault", "ok", "backups": [{name, id, type, ok, pageSize, pageCount,
 findings, findingCount, error}], "problems", "packsChecked", "pagesChecked", "ms"}.
 
@@ -129,24 +177,15 @@ export const VAULT_HELP: Record<string, string> = {
 verbs:
 ${VAULT_USAGE.replace(/^ {2}vault /gm, '  ')}
 
-Run 'litevault vault <verb> --help' for a verb's options. The vault format is
-docs/vault-format.md. An encrypted vault's key comes from --key-file F or the LITEVAULT_KEY
-environment variable (every verb); 'vault backup' creates a new vault encrypted when given one.
+A <vault> is a directory, or s3://bucket/prefix on S3-compatible object storage (AWS S3,
+Cloudflare R2, MinIO, ...; --endpoint, --region, credentials from the AWS chain): the same
+format and the same verbs. Run 'litevault vault <verb> --help' for a verb's options. The vault
+format is docs/vault-format.md. An encrypted vault's key comes from --key-file F or the
+LITEVAULT_KEY environment variable (every verb); 'vault backup' creates a new vault encrypted
+when given one.
 
 ${EXIT_CODES}`,
 };
-
-const KEY_OPTIONS = { 'key-file': { type: 'string' } } as const;
-
-// Every verb opens its vault here: with the key of --key-file, else of LITEVAULT_KEY, else none
-// (an encrypted vault then fails with LITEVAULT_KEY_REQUIRED; a key for a vault without
-// encryption fails with LITEVAULT_BAD_KEY).
-function openVault(location: string, values: Values, create = false): Promise<Vault> {
-  const file = values['key-file'];
-  const env = process.env.LITEVAULT_KEY;
-  const key = typeof file === 'string' ? readKeyFile(file) : env !== undefined && env !== '' ? parseKey(env, 'LITEVAULT_KEY') : undefined;
-  return Vault.open(location, { create, key });
-}
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -170,6 +209,7 @@ function describe(r: VaultBackupResult, source: string, vault: string): string {
 
 async function backupVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
+    ...REMOTE_OPTIONS,
     type: { type: 'string' },
     name: { type: 'string' },
     'fallback-full': { type: 'boolean' },
@@ -181,7 +221,6 @@ async function backupVerb(args: string[], operation: { what: string }): Promise<
     'max-restarts': { type: 'string' },
     'no-verify': { type: 'boolean' },
     progress: { type: 'string' },
-    ...KEY_OPTIONS,
   });
   if (values.help) return verbHelp('backup');
   if (positionals.length < 2) throw new UsageError(`vault backup needs one or more databases and a vault, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
@@ -260,7 +299,7 @@ function table(backups: VaultBackupInfo[]): string {
 }
 
 async function listVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { name: { type: 'string' }, ...KEY_OPTIONS });
+  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, name: { type: 'string' } });
   if (values.help) return verbHelp('list');
   if (positionals.length !== 1) throw new UsageError(`vault list needs one vault, not ${positionals.length} arguments`);
   const out = output(values);
@@ -272,7 +311,7 @@ async function listVerb(args: string[], operation: { what: string }): Promise<nu
 }
 
 async function restoreVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' }, ...KEY_OPTIONS });
+  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' } });
   if (values.help) return verbHelp('restore');
   if (positionals.length !== 3) throw new UsageError(`vault restore needs a vault, a name and a destination, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const [vaultPath, name, destination] = positionals as [string, string, string];
@@ -354,6 +393,7 @@ function count(values: Values, name: string): number | undefined {
 
 async function pruneVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
+    ...REMOTE_OPTIONS,
     'keep-last': { type: 'string' },
     'keep-within': { type: 'string' },
     'keep-daily': { type: 'string' },
@@ -361,7 +401,6 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
     'keep-monthly': { type: 'string' },
     name: { type: 'string' },
     'dry-run': { type: 'boolean' },
-    ...KEY_OPTIONS,
   });
   if (values.help) return verbHelp('prune');
   if (positionals.length !== 1) throw new UsageError(`vault prune needs one vault, not ${positionals.length} arguments`);
@@ -387,12 +426,12 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
 
 async function verifyVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
+    ...REMOTE_OPTIONS,
     name: { type: 'string' },
     at: { type: 'string' },
     'max-findings': { type: 'string' },
     cksumvfs: { type: 'string' },
     progress: { type: 'string' },
-    ...KEY_OPTIONS,
   });
   if (values.help) return verbHelp('verify');
   if (positionals.length !== 1) throw new UsageError(`vault verify needs one vault, not ${positionals.length} arguments`);

@@ -4,8 +4,9 @@
  * The native core returns a Status (a SQLite result code, an errno and a message naming the file
  * and the operation); the addon turns it into this class. `code` uses SQLite's vocabulary
  * ('SQLITE_BUSY', 'SQLITE_CORRUPT', 'SQLITE_IOERR_READ', ...). `retryable` is decided in one
- * place, the native core: true for SQLITE_BUSY and SQLITE_LOCKED (and their extended forms) and
- * LITEVAULT_BACKUP_IN_PROGRESS only.
+ * place for each source: the native core sets it for SQLITE_BUSY and SQLITE_LOCKED (and their
+ * extended forms); the vault sets it for LITEVAULT_BACKUP_IN_PROGRESS and, for remote vaults,
+ * LITEVAULT_REMOTE_UNAVAILABLE. Nothing else is retryable.
  */
 
 /**
@@ -50,6 +51,13 @@ export type LitevaultErrorCode =
  * - LITEVAULT_KEY_REQUIRED: an encrypted vault opened without a key.
  * In an encrypted vault, an object that fails authentication (altered, or moved from another key,
  * name, backup or vault) is LITEVAULT_VAULT_CORRUPT naming the object.
+ * Remote vaults (s3://), each naming the object key, the operation and the HTTP status (also in `httpStatus`):
+ * - LITEVAULT_REMOTE_UNAVAILABLE: the store answered 5xx or throttled (503 SlowDown, 429), timed out or
+ *   dropped the connection on every attempt the retries allowed (retryable);
+ * - LITEVAULT_REMOTE_DENIED: 401/403: missing or wrong credentials, or no permission for the bucket or key;
+ * - LITEVAULT_REMOTE_NO_BUCKET: the bucket does not exist (404 NoSuchBucket);
+ * - LITEVAULT_REMOTE_UNSUPPORTED: the store does not implement what a vault needs (501, e.g. conditional
+ *   writes with If-None-Match / If-Match).
  */
 export type VaultErrorCode =
   | 'LITEVAULT_NOT_A_VAULT'
@@ -62,7 +70,11 @@ export type VaultErrorCode =
   | 'LITEVAULT_EXISTS'
   | 'LITEVAULT_STORAGE'
   | 'LITEVAULT_BAD_KEY'
-  | 'LITEVAULT_KEY_REQUIRED';
+  | 'LITEVAULT_KEY_REQUIRED'
+  | 'LITEVAULT_REMOTE_UNAVAILABLE'
+  | 'LITEVAULT_REMOTE_DENIED'
+  | 'LITEVAULT_REMOTE_NO_BUCKET'
+  | 'LITEVAULT_REMOTE_UNSUPPORTED';
 
 /** The fields the native addon (or litevault's own TypeScript) builds an error from. */
 export interface LitevaultErrorFields {
@@ -70,8 +82,10 @@ export interface LitevaultErrorFields {
   code: LitevaultErrorCode;
   /** The OS error number, when the failure came from a system call. */
   errno?: number;
-  /** Set by the native core; errors made in TypeScript are never retryable. */
+  /** Whether the same call may succeed later (see the class's comment for who sets it). */
   retryable?: boolean;
+  /** The HTTP status a remote store answered, when a remote vault's request failed with one. */
+  httpStatus?: number;
 }
 
 /** Every failure litevault reports: a SQLite-style `code`, an `errno` when the OS gave one, and whether retrying can help. */
@@ -80,8 +94,10 @@ export class LitevaultError extends Error {
   readonly code: LitevaultErrorCode;
   /** The OS error number (e.g. 2 for ENOENT), when a system call failed. */
   readonly errno: number | undefined;
-  /** True only for SQLITE_BUSY, SQLITE_LOCKED and LITEVAULT_BACKUP_IN_PROGRESS: the same call may succeed later. */
+  /** True only for SQLITE_BUSY, SQLITE_LOCKED, LITEVAULT_BACKUP_IN_PROGRESS and LITEVAULT_REMOTE_UNAVAILABLE: the same call may succeed later. */
   readonly retryable: boolean;
+  /** The HTTP status of a remote vault's failed request (e.g. 403, 503); undefined otherwise (and for a dropped connection). */
+  readonly httpStatus: number | undefined;
 
   constructor(fields: LitevaultErrorFields) {
     super(fields.message);
@@ -89,6 +105,7 @@ export class LitevaultError extends Error {
     this.code = fields.code;
     this.errno = fields.errno;
     this.retryable = fields.retryable === true;
+    this.httpStatus = fields.httpStatus;
   }
 }
 

@@ -14,6 +14,8 @@
 // connection has open, restore onto an existing file without overwrite (LITEVAULT_EXISTS),
 // incremental without a full (LITEVAULT_NO_FULL_BACKUP), another database under the same name
 // (LITEVAULT_BASE_MISMATCH).
+// All of it runs, from this same code, against a vault in a local directory and against one on
+// object storage (a prefix in a bucket of a real S3-protocol server, moto_server on loopback).
 import Sqlite from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,14 +25,17 @@ import { corpusSpecs, createDatabase, type CorpusEntry } from './oracle/corpus';
 import { integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
 import { rejection } from './oracle/expect';
 import { chain, differingBytes, sha, sqliteBackup } from './oracle/vault-chain';
+import { stopMoto } from './oracle/moto';
+import { STORAGE_KINDS, vaultPlace, type VaultPlace } from './oracle/vault-places';
 
 afterAll(removeTmpDirs);
+afterAll(stopMoto);
 const dir = tmpDir('litevault-vault-chains-');
 let n = 0;
 const fresh = (name: string): string => path.join(dir, `${n++}-${name}`);
 
-describe('vault chains over the corpus equal SQLite\'s own .backup at every snapshot', () => {
-  const vaultDir = path.join(dir, 'vault');
+describe.each(STORAGE_KINDS)('%s vault: chains over the corpus equal SQLite\'s own .backup at every snapshot', (kind) => {
+  let place: VaultPlace;
   let vault: Vault;
   // Every corpus entry except the 0-byte file (tested on its own below), plus a larger WAL
   // database with frames left in its -wal, so WAL sources are also covered at ~2000 pages.
@@ -42,14 +47,18 @@ describe('vault chains over the corpus equal SQLite\'s own .backup at every snap
     { name: 'wal-frames-8mib', spec: { journalMode: 'wal', keepWal: true, targetBytes: 8 * 1024 * 1024, overflow: true } },
   ];
 
-  it('Vault.open({create}) makes the vault directory 0700 with litevault-vault.json', async () => {
-    vault = await Vault.open(vaultDir, { create: true });
-    expect(vault.location).toBe(vaultDir);
-    expect(fs.statSync(vaultDir).mode & 0o777).toBe(0o700);
-    const id = JSON.parse(fs.readFileSync(path.join(vaultDir, 'litevault-vault.json'), 'utf8'));
+  it('Vault.open({create}) makes the vault (a directory: 0700) with litevault-vault.json (a directory: 0600)', async () => {
+    place = await vaultPlace(kind, fresh('vault'));
+    vault = await Vault.open(place.location, { ...place.options, create: true });
+    expect(vault.location).toBe(place.location);
+    expect(await place.keys()).toEqual(['litevault-vault.json']);
+    const id = JSON.parse((await place.read('litevault-vault.json')).toString('utf8'));
     expect(id).toMatchObject({ format: 'litevault-vault', version: 1 });
     expect(id.vaultId).toMatch(/^[0-9a-f]{32}$/);
-    expect(fs.statSync(path.join(vaultDir, 'litevault-vault.json')).mode & 0o777).toBe(0o600);
+    if (kind === 'directory') {
+      expect(fs.statSync(place.location).mode & 0o777).toBe(0o700);
+      expect(fs.statSync(path.join(place.location, 'litevault-vault.json')).mode & 0o777).toBe(0o600);
+    }
   });
 
   for (const entry of entries) {
@@ -58,7 +67,10 @@ describe('vault chains over the corpus equal SQLite\'s own .backup at every snap
     });
   }
 
-  it('every file in the vault is 0600 and every directory 0700; no temporaries are left', () => {
+  it('the vault holds only the format\'s keys, and nothing of unfinished writes (no temporaries, no incomplete multipart uploads); a directory\'s files are 0600 and its directories 0700', async () => {
+    expect(await place.leftovers()).toEqual([]);
+    for (const key of await place.keys()) expect(key, 'a key of the format').toMatch(/^(litevault-vault\.json|backups\/[^/]+\/\d{10}\.manifest|packs\/[^/]+\/[0-9a-f]{2}\/[0-9a-f]{32}\.pack|locks\/[^/]+\.lock)$/);
+    if (kind !== 'directory') return;
     const walk = (d: string): void => {
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
         const p = path.join(d, e.name);
@@ -69,13 +81,14 @@ describe('vault chains over the corpus equal SQLite\'s own .backup at every snap
         } else expect(fs.statSync(p).mode & 0o777, p).toBe(0o600);
       }
     };
-    walk(vaultDir);
+    walk(place.location);
   });
 
   it('a 0-byte database: a full backup restores to what SQLite reads as the same empty database; the next backup after SQLite writes restores byte for byte', async () => {
     const src = fresh('empty.db');
     createDatabase(src, { empty: true });
-    const v = await Vault.open(path.join(dir, 'vault-empty'), { create: true });
+    const empty = await vaultPlace(kind, fresh('vault-empty'));
+    const v = await Vault.open(empty.location, { ...empty.options, create: true });
     const r = await v.backup(src, { name: 'empty', type: 'full' });
     expect(r.type).toBe('full');
     expect(fs.statSync(src).size).toBe(0);
@@ -98,7 +111,13 @@ describe('vault chains over the corpus equal SQLite\'s own .backup at every snap
   });
 });
 
-describe('vault chain rules', () => {
+describe.each(STORAGE_KINDS)('%s vault: chain rules', (kind) => {
+  // A new vault of this kind for one test (and where it is, to look inside).
+  let last: VaultPlace;
+  const newVault = async (label: string): Promise<Vault> => {
+    last = await vaultPlace(kind, fresh(label));
+    return Vault.open(last.location, { ...last.options, create: true });
+  };
   const rowsSql = (rows: number, tag: string, pageSize = 4096): string =>
     `PRAGMA page_size=${pageSize}; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ` +
     `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<${rows}) INSERT INTO t SELECT i, '${tag}' || hex(randomblob(60)) FROM c;`;
@@ -109,7 +128,7 @@ describe('vault chain rules', () => {
   };
 
   it("type 'auto' takes a full when the name has none, then incrementals", async () => {
-    const v = await Vault.open(fresh('vault-auto'), { create: true });
+    const v = await newVault('vault-auto');
     const src = realDb('auto.db', rowsSql(500, 'a'));
     const a = await v.backup(src);
     expect(a).toMatchObject({ type: 'full', base: null, name: path.basename(src) });
@@ -126,8 +145,7 @@ describe('vault chain rules', () => {
   });
 
   it('incremental and differential without a full backup: LITEVAULT_NO_FULL_BACKUP, vault unchanged; with fallbackToFull a full', async () => {
-    const vdir = fresh('vault-nofull');
-    const v = await Vault.open(vdir, { create: true });
+    const v = await newVault('vault-nofull');
     const src = realDb('nofull.db', rowsSql(200, 'n'));
     const before = sha(src);
     for (const type of ['incremental', 'differential'] as const) {
@@ -137,14 +155,14 @@ describe('vault chain rules', () => {
       expect(err.message).toContain('nf');
     }
     expect(await v.list()).toEqual([]);
-    expect(fs.existsSync(path.join(vdir, 'backups', 'nf')) ? fs.readdirSync(path.join(vdir, 'backups', 'nf')) : []).toEqual([]);
+    expect((await last.keys()).filter((k) => k.startsWith('backups/nf/'))).toEqual([]);
     const r = await v.backup(src, { name: 'nf', type: 'differential', fallbackToFull: true });
     expect(r).toMatchObject({ type: 'full', base: null, seq: 1 });
     expect(sha(src)).toBe(before);
   });
 
   it('another database under the same name: LITEVAULT_BASE_MISMATCH for incremental and differential; fallbackToFull takes a full', async () => {
-    const v = await Vault.open(fresh('vault-other'), { create: true });
+    const v = await newVault('vault-other');
     const a = realDb('a.db', rowsSql(300, 'a'));
     const b = realDb('b.db', rowsSql(300, 'b')); // same page size, same page count: only identity differs
     const full = await v.backup(a, { name: 'shared', type: 'full' });
@@ -166,7 +184,7 @@ describe('vault chain rules', () => {
   });
 
   it('restore onto an existing file without overwrite: LITEVAULT_EXISTS and the file is byte-identical', async () => {
-    const v = await Vault.open(fresh('vault-exists'), { create: true });
+    const v = await newVault('vault-exists');
     const src = realDb('ex.db', rowsSql(300, 's'));
     await v.backup(src, { name: 'ex' });
     const dest = realDb('ex-dest.db', rowsSql(50, 'd'));
@@ -180,7 +198,7 @@ describe('vault chain rules', () => {
   });
 
   it('unknown name or id: LITEVAULT_NOT_FOUND; a name with "/" or "..": SQLITE_MISUSE', async () => {
-    const v = await Vault.open(fresh('vault-nf'), { create: true });
+    const v = await newVault('vault-nf');
     const src = realDb('nf.db', rowsSql(50, 'x'));
     await v.backup(src, { name: 'known' });
     expect((await rejection(v.restore('unknown', fresh('o.db')))).code).toBe('LITEVAULT_NOT_FOUND');
@@ -191,7 +209,7 @@ describe('vault chain rules', () => {
   });
 
   it('restore with overwrite onto a database a better-sqlite3 connection has open: the connection reads the restored content', async () => {
-    const v = await Vault.open(fresh('vault-live'), { create: true });
+    const v = await newVault('vault-live');
     const src = realDb('live-src.db', rowsSql(800, 'new'));
     const r1 = await v.backup(src, { name: 'live', type: 'full' });
     sqliteShell(src, "DELETE FROM t WHERE id > 600; UPDATE t SET v = 'upd' WHERE id < 10;");

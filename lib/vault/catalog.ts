@@ -94,7 +94,7 @@ export class Catalog {
       } else if (top === 'packs') {
         if (!NAME.test(name!) || !isPackPath(rest.join('/'))) throw this.#foreign(key);
         names.add(name!);
-      } else if (top === 'locks' && (rest.length !== 0 || !/\.lock$/.test(name!))) {
+      } else if (top === 'locks' && (rest.length !== 0 || !/\.(lock|lease)$/.test(name!))) {
         throw this.#foreign(key);
       }
     }

@@ -214,6 +214,7 @@ export class DirectoryStorage implements Storage {
     const held = await binding.lockFile(nodePath.join(dir, `${name}.lock`));
     let released = false;
     return {
+      check: async () => undefined, // the kernel's lock cannot be lost while we live
       release: async () => {
         if (released) return;
         released = true;

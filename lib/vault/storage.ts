@@ -2,15 +2,17 @@
  * Storage: the one interface a vault keeps its objects through (docs/vault-format.md, "Keys" and
  * "The commit rule"). It moves finished objects only (Buffers of a few MiB at most); it knows
  * nothing of pages, packs or manifests. Implementations: DirectoryStorage (a local directory)
- * now, an S3 one next; both give the same guarantees (and EncryptedStorage, which wraps any
- * Storage, keeps them):
+ * and S3Storage (s3://bucket/prefix); both give the same guarantees (and EncryptedStorage,
+ * which wraps any Storage, keeps them):
  * - put() and create() make an object appear complete or not at all (never a partial object
  *   under its key), and durable before they resolve;
  * - create() is the conditional create the commit rule rests on: of two creates of one key,
  *   exactly one resolves true;
- * - lock() never waits, and a holder that dies never blocks the next taker.
+ * - lock() never waits, and a holder that dies never blocks the next taker (a directory's OFD
+ *   lock is dropped by the kernel at once, an S3 lease expires after its TTL).
  * Failures are LitevaultError LITEVAULT_STORAGE naming the key and the operation (errno set
- * when the OS gave one), except a missing object in get(), which is LITEVAULT_NOT_FOUND.
+ * when the OS gave one; remote stores: LITEVAULT_REMOTE_* with the HTTP status), except a
+ * missing object in get(), which is LITEVAULT_NOT_FOUND.
  */
 
 /** One object as list() reports it. */
@@ -23,7 +25,13 @@ export interface StoredObject {
 
 /** A held lock; see {@link Storage.lock}. */
 export interface StorageLock {
-  /** Releases the lock (idempotent). */
+  /**
+   * Resolves if the lock is still held, renewing it first if it is a lease that is due;
+   * LitevaultError LITEVAULT_BACKUP_IN_PROGRESS if it was lost (a lease that expired and was
+   * taken over). The vault calls it before the commit and before every deletion under the name.
+   */
+  check(): Promise<void>;
+  /** Releases the lock (idempotent; never rejects: a lease that cannot be deleted expires). */
   release(): Promise<void>;
 }
 

@@ -30,7 +30,8 @@ import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Ma
 import { DirectoryStorage } from './directory-storage';
 import { EncryptedStorage } from './encrypted-storage';
 import { checkRules, keptSeqs, RetentionRules } from './retention';
-import { Storage } from './storage';
+import { RemoteVaultOptions, remoteStorage } from './s3-storage';
+import { Storage, StorageLock } from './storage';
 import { ENCRYPTED_FORMAT_VERSION, newEncryption, parseKey, unlockStorage, VaultKey } from './vault-key';
 
 export type { BackupType } from './catalog';
@@ -49,9 +50,9 @@ interface SupplyRun {
   onPack: (pages: number) => void;
 }
 
-/** Options for {@link Vault.open}. */
-export interface VaultOpenOptions {
-  /** Create the vault (directory 0700 and its litevault-vault.json) if there is none. Default false. */
+/** Options for {@link Vault.open}; those of {@link RemoteVaultOptions} apply to `s3://` vaults only. */
+export interface VaultOpenOptions extends RemoteVaultOptions {
+  /** Create the vault (directory 0700, or under its s3:// prefix, and its litevault-vault.json) if there is none. Default false. */
   create?: boolean;
   /**
    * The vault's key (docs/vault-format.md, "Encryption"): 32 bytes as a Buffer, or as 64 hex
@@ -323,7 +324,7 @@ function positive(value: unknown, what: string): void {
 
 /** A vault: open one with {@link Vault.open}. */
 export class Vault {
-  /** Where the vault is (its directory). */
+  /** Where the vault is (its directory, or its s3://bucket/prefix URL). */
   readonly location: string;
   /** The vault's objects are encrypted (docs/vault-format.md, "Encryption"). */
   readonly encrypted: boolean;
@@ -338,16 +339,18 @@ export class Vault {
   }
 
   /**
-   * Opens the vault at `location` (a directory); with `key`, an encrypted one (see
+   * Opens the vault at `location`: a directory, or `s3://bucket/prefix` on S3-compatible object
+   * storage (the same format; see {@link RemoteVaultOptions} for the endpoint, region and
+   * credentials; the bucket must exist); with `key`, an encrypted one (see
    * {@link VaultOpenOptions.key}).
    * @throws LitevaultError LITEVAULT_NOT_A_VAULT (no vault there and no `create`, or a non-empty
-   *   directory that is not a vault), LITEVAULT_UNSUPPORTED_FORMAT, LITEVAULT_KEY_REQUIRED,
-   *   LITEVAULT_BAD_KEY, LITEVAULT_STORAGE.
+   *   directory or prefix that is not a vault), LITEVAULT_UNSUPPORTED_FORMAT,
+   *   LITEVAULT_KEY_REQUIRED, LITEVAULT_BAD_KEY, LITEVAULT_STORAGE, LITEVAULT_REMOTE_* (s3://).
    */
   static async open(location: string, options: VaultOpenOptions = {}): Promise<Vault> {
     if (typeof location !== 'string' || location.length === 0) throw misuse('Vault.open(location): location must be a non-empty string');
     const key = options.key === undefined ? undefined : parseKey(options.key, 'Vault.open(): key');
-    const storage = options.storage ?? new DirectoryStorage(location);
+    const storage = options.storage ?? remoteStorage(location, options) ?? new DirectoryStorage(location);
     const notVault = (why: string): LitevaultError => new LitevaultError({ message: `'${storage.location}' is not a litevault vault: ${why}`, code: 'LITEVAULT_NOT_A_VAULT' });
     let config: Buffer;
     try {
@@ -435,12 +438,13 @@ export class Vault {
         const seq = (all.at(-1)?.meta.seq ?? 0) + 1;
         const manifest = this.#manifest(name, seq, takenAt, plan, result, compression, level);
         meta = manifest.meta;
+        await lock.check();
         if (!(await this.#storage.create(manifest.key, manifest.bytes))) {
           throw new LitevaultError({ message: `${what}: another backup of ${name} committed backup ${seq} meanwhile`, code: 'LITEVAULT_BACKUP_IN_PROGRESS', retryable: true });
         }
         // Committed. What follows can only leave garbage behind, never lose the backup.
         try {
-          await this.#collect(name, [...all, manifest]);
+          await this.#collect(name, [...all, manifest], lock);
         } catch (err) {
           notes.push(`unused packs were left for the next backup or prune to remove: ${(err as Error).message}`);
         }
@@ -755,11 +759,12 @@ export class Vault {
           continue;
         }
         for (const m of removed) {
+          await lock.check();
           await this.#storage.delete(m.key);
           this.#catalog.forget(m.key);
           result.bytesFreed += m.bytes.length;
         }
-        const collected = await this.#collect(name, kept);
+        const collected = await this.#collect(name, kept, lock);
         result.packsRemoved += collected.packs;
         result.bytesFreed += collected.bytes;
         await this.#storage.sweep(`packs/${name}/`);
@@ -902,14 +907,16 @@ export class Vault {
   }
 
   // Deletes the packs of `name` that none of `manifests` uses. The caller holds the name's lock,
-  // so no backup of the name is writing packs meanwhile.
-  async #collect(name: string, manifests: Manifest[]): Promise<{ packs: number; bytes: number }> {
+  // so no backup of the name is writing packs meanwhile; it is checked before every deletion (a
+  // lost lease must not delete the packs of the run that took it over).
+  async #collect(name: string, manifests: Manifest[], lock: StorageLock): Promise<{ packs: number; bytes: number }> {
     const used = new Set(manifests.flatMap((m) => m.meta.packs.map((p) => packKey(name, p.key))));
     let packs = 0;
     let bytes = 0;
     // Only pack keys are candidates: a foreign file is LITEVAULT_VAULT_CORRUPT, never deleted.
     for (const { key, size } of await this.#catalog.packs(name)) {
       if (used.has(key)) continue;
+      await lock.check();
       await this.#storage.delete(key);
       packs++;
       bytes += size;

@@ -64,6 +64,13 @@ interface ExecError extends Error {
   stderr?: string | Buffer;
 }
 
+/** Makes `dbPath` a database of about `mib` MiB of incompressible rows (3000-byte random blobs) with the sqlite3 shell; returns the path. */
+export function incompressibleDb(dbPath: string, mib: number): string {
+  const rows = Math.ceil((mib * 1024 * 1024) / 3000);
+  sqliteShell(dbPath, `CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i<${rows}) INSERT INTO t SELECT i, randomblob(3000) FROM c;`);
+  return dbPath;
+}
+
 /**
  * Runs the sqlite3 shell in a child process on `dbPath` with `-bail` (stop at the first error),
  * `-batch`, `-init /dev/null` (so no `~/.sqliterc` changes the output) and the given SQL (and
