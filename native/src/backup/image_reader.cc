@@ -54,7 +54,6 @@ Status ImageReader::begin(int busyTimeoutMs, Snapshot* out) {
     snapshot_.pageSize = src.pageCount() != 0 ? src.pageSize() : kDefaultPageSize;
     snapshot_.pageCount = src.pageCount() != 0 ? src.pageCount() : 1;
     snapshot_.bytes = uint64_t(snapshot_.pageSize) * snapshot_.pageCount;
-    LV_SYNC_POINT("image-reader-begun");
   }
   *out = snapshot_;
   return Status::ok();
