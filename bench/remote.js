@@ -153,8 +153,8 @@ async function remoteSection(context) {
       const url = `s3://${bucket}/${VAULT_PREFIX}`;
       rec.bucket = bucket;
       freshCopy();
-      const made = await runNode('node-op.js', { op: 'lv-vault-init', vault: url, remote });
-      if (!made.ok) throw new Error(`remote: cannot create the vault ${url}: ${made.error}`);
+      const created = await runNode('node-op.js', { op: 'lv-vault-init', vault: url, remote });
+      if (!created.ok) throw new Error(`remote: cannot create the vault ${url}: ${created.error}`);
       const lvBackup = (type) => runNode('node-op.js', { op: 'lv-vault-backup', vault: url, remote, src: work, name: NAME, type });
       const rawUpload = (key, contentMd5) => async () => {
         const prefix = PREFIXES[key];
