@@ -75,7 +75,7 @@ function vaultOptions(extra = {}) {
 // also carries what litevault's put() adds: Content-MD5 and If-None-Match: * (a bigger one: a
 // CRC32 per part, the condition on the completion, as S3Storage's multipart uploads).
 async function sdkUpload({ S3Client }, { Upload }, before) {
-  const bodies = spec.objects.map((o) => fs.readFileSync(o.file));
+  const bodies = await Promise.all(spec.objects.map((o) => fs.promises.readFile(o.file))); // off the event loop
   const multipart = bodies.filter((b) => b.length > spec.partBytes).length;
   before();
   const t0 = now();
