@@ -14,7 +14,9 @@
 //   verify:     litevault verify() vs PRAGMA integrity_check / quick_check, and what checking
 //               costs a vault backup and backup() (verify.js);
 //   stream:     litevault backupStream() and `litevault backup db -` to /dev/null vs cat and
-//               sqlite3 .backup, and a stream into a slow consumer vs an idle Node (stream.js).
+//               sqlite3 .backup, and a stream into a slow consumer vs an idle Node (stream.js);
+//   remote:     litevault full and incremental backups to moto_server on loopback vs uploading
+//               the same objects with the AWS SDK's lib-storage alone (remote.js).
 // Every Node-side run is a fresh child that measures its own event-loop delay and peak RSS.
 // Results (medians, min–max, ratios against the targets) go to bench/RESULTS.md.
 'use strict';
@@ -26,17 +28,18 @@ const { describe, fileSha256 } = require('./lib/machine');
 const { vaultSection } = require('./vault');
 const { verifySection } = require('./verify');
 const { streamSection } = require('./stream');
+const { remoteSection } = require('./remote');
 const { litevault, betterSqlite3, root } = require('./lib/load');
 const { percentile, bytes, median } = require('./lib/stats');
-const { render, spliceVault, spliceVerify, spliceStream } = require('./lib/report');
+const { render, spliceVault, spliceVerify, spliceStream, spliceRemote } = require('./lib/report');
 
 const HELP = `usage: node bench/run.js [options]
   --size <MiB>          database size for the backup and writer benchmarks (default 1024)
   --rounds <N>          interleaved rounds (default 3)
   --out <file>          where to write the report (default bench/RESULTS.md)
-  --only <section>      backup | checkpoint | writer | vault | verify | stream (default: all
-                        six); --only vault (verify, stream) into an existing report replaces
-                        just its Vault (Verify, Stream) section
+  --only <section>      backup | checkpoint | writer | vault | verify | stream | remote
+                        (default: all seven); --only vault (verify, stream, remote) into an
+                        existing report replaces just its Vault (Verify, ...) section
   --smoke               tiny sizes, 1 round, report to a temp file; proves the harness runs,
                         asserts no timings (exit 0 unless a run failed to produce a result)
   --frames <N>          WAL frames for the checkpoint benchmark (default 100000)
@@ -50,7 +53,8 @@ const HELP = `usage: node bench/run.js [options]
                         the CPUs idle (default 0: just record what else was running)
   --keep                keep the work directory
   --render <raw.json>   only re-render a report (to --out) from a run's raw JSON; with
-                        --only vault (verify, stream) and an existing --out, only that section
+                        --only vault (verify, stream, remote) and an existing --out, only
+                        that section
   --help`;
 
 function parseArgs(argv) {
@@ -118,10 +122,10 @@ function parseArgs(argv) {
   return o;
 }
 
-const SECTIONS = ['backup', 'checkpoint', 'writer', 'vault', 'verify', 'stream'];
+const SECTIONS = ['backup', 'checkpoint', 'writer', 'vault', 'verify', 'stream', 'remote'];
 // The self-contained sections: `--only <section>` into an existing report (and its .json twin)
 // replaces just that section and its key, keeping the other sections' results.
-const SPLICE = { vault: spliceVault, verify: spliceVerify, stream: spliceStream };
+const SPLICE = { vault: spliceVault, verify: spliceVerify, stream: spliceStream, remote: spliceRemote };
 
 const log = (...args) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${args.join(' ')}\n`);
 
@@ -169,11 +173,14 @@ async function main() {
   // working copy, two vaults (zstd and 'none'), the restic repository, sqlite3's output and its
   // .zst: 5 more copies of the database (the backup section's copy slot is not in use then). The
   // verify section's copy or vault (one at a time, no bigger than the database) and the stream
-  // section's sqlite3 copy (or its check's) take the copy slot.
+  // section's sqlite3 copy (or its check's) take the copy slot. The remote section (after the
+  // vault section's files are gone) needs its working copy, the local vault (at most the
+  // database's size), the restored copy, and what moto keeps of a round's three uploads (objects
+  // of more than 5 MiB go to temp files, the rest stays in its memory): 6 copies at most.
   const mib = 1048576;
   const walBytes = opts.frames * (4096 + 24) + 32;
   const needBackup = sections.some((s) => s !== 'checkpoint') ? 2 * opts.size * mib + 64 * mib : 0;
-  const needVault = sections.includes('vault') ? 5 * opts.size * mib : 0;
+  const needVault = Math.max(sections.includes('vault') ? 5 * opts.size * mib : 0, sections.includes('remote') ? 6 * opts.size * mib : 0);
   const needCheckpoint = sections.includes('checkpoint') ? 2 * (opts.ckptSize * mib + walBytes) : 0;
   const needPrefault = opts.prefault ? opts.size * mib * 1.1 : 0;
   results.diskNeeded = Math.ceil((needBackup + needVault + needCheckpoint + needPrefault) * 1.1);
@@ -204,7 +211,7 @@ async function main() {
       results.vault = await vaultSection({ opts, src, workDir, errors, settle, log, rotate, commandRun });
       results.vault.durationMs = now() - vaultStarted;
     }
-    for (const [key, section] of [['verify', verifySection], ['stream', streamSection]]) {
+    for (const [key, section] of [['verify', verifySection], ['stream', streamSection], ['remote', remoteSection]]) {
       if (!sections.includes(key)) continue;
       const sectionStarted = now();
       results[key] = await section({ opts, src, workDir, errors, settle, log, rotate, commandRun, verifyCopy });
@@ -297,7 +304,7 @@ function commandLine() {
   return `npm run ${event}${extra.length ? ` -- ${extra.join(' ')}` : ''}   (runs: ${direct})`;
 }
 
-// A self-contained section's results (vault, verify, stream) carry their run's own description (the
+// A self-contained section's results (vault, verify, stream, remote) carry their run's own description (the
 // command, machine, load and CPU activity during the section), so the section renders on its own
 // when spliced into a report made by an earlier run.
 function sectionRunRecord(results, key) {
@@ -314,7 +321,7 @@ function sectionRunRecord(results, key) {
       smoke: opts.smoke,
       prefault: opts.prefault,
       waitQuietS: opts.waitQuietS,
-      warmFirst: true, // vault.js, verify.js and stream.js settle with { warmFirst: true }
+      warmFirst: true, // vault.js, verify.js, stream.js and remote.js settle with { warmFirst: true }
       source: results.source,
       machine,
       addonNote: results.addonNote,

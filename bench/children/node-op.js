@@ -1,7 +1,9 @@
 // One measured Node-side operation in a fresh process: litevault's backup, checkpoint or
 // verify(), a litevault backupStream() into /dev/null or into a slow consumer, a litevault vault
-// backup or restore, better-sqlite3's backup, PRAGMA wal_checkpoint or PRAGMA integrity_check /
-// quick_check, or an idle wait (the noise floor).
+// backup or restore (a directory vault, or an s3:// one with spec.remote), better-sqlite3's
+// backup, PRAGMA wal_checkpoint or PRAGMA integrity_check / quick_check, an upload of files with
+// the AWS SDK's lib-storage alone (the remote section's reference), or an idle wait (the noise
+// floor).
 // It measures, for itself:
 //  - wall time of the operation (process.hrtime), and where it applies with the open included;
 //  - the event loop's delay with perf_hooks.monitorEventLoopDelay({ resolution: 1 }) enabled from
@@ -57,6 +59,57 @@ function tracedStorage(dir, trace) {
   return new DirectoryStorage(dir, ops);
 }
 
+// Vault.open()'s options: an s3:// vault's (spec.remote: endpoint, ...), create for the
+// untimed setup, or the traced storage of a diagnostic run.
+function vaultOptions(extra = {}) {
+  return { ...(spec.remote ?? {}), ...extra };
+}
+
+// The remote section's reference (op sdk-upload): spec.objects ({file, key}) read into memory
+// (untimed: `before` runs before the clock starts), then uploaded into spec.bucket with
+// lib-storage's Upload as a plain SDK user would, spec.inFlight objects at a time, the last
+// object (the manifest) alone after all the others (litevault's commit rule's order). The client
+// is configured as litevault's S3Storage configures its own (endpoint, path style, retries, no
+// SDK checksums); Upload's parts are S3Storage's (spec.partBytes, spec.partsInFlight), so an
+// object of up to one part goes as a single PutObject. With spec.contentMd5, each such object
+// also carries what litevault's put() adds: Content-MD5 and If-None-Match: * (a bigger one: a
+// CRC32 per part, the condition on the completion, as S3Storage's multipart uploads).
+async function sdkUpload({ S3Client }, { Upload }, before) {
+  const bodies = await Promise.all(spec.objects.map((o) => fs.promises.readFile(o.file))); // off the event loop
+  const multipart = bodies.filter((b) => b.length > spec.partBytes).length;
+  before();
+  const t0 = now();
+  const client = new S3Client({
+    endpoint: spec.remote.endpoint,
+    forcePathStyle: true,
+    maxAttempts: 5,
+    retryMode: 'standard',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },
+  });
+  const upload = (i) => {
+    const body = bodies[i];
+    const params = { Bucket: spec.bucket, Key: spec.objects[i].key, Body: body };
+    if (spec.contentMd5) {
+      Object.assign(params, { IfNoneMatch: '*' });
+      if (body.length > spec.partBytes) params.ChecksumAlgorithm = 'CRC32';
+      else params.ContentMD5 = require('crypto').createHash('md5').update(body).digest('base64');
+    }
+    return new Upload({ client, params, partSize: spec.partBytes, queueSize: spec.partsInFlight, leavePartsOnError: false }).done();
+  };
+  const last = bodies.length - 1;
+  let next = 0;
+  const worker = async () => {
+    while (next < last) await upload(next++);
+  };
+  await Promise.all(Array.from({ length: spec.inFlight }, worker));
+  await upload(last);
+  const t1 = now();
+  client.destroy();
+  return { t0, t1, out: { objects: bodies.length, bytes: bodies.reduce((a, b) => a + b.length, 0), multipart } };
+}
+
 // process.cpuUsage() since `cpu0` (every thread of the process), in ms.
 function cpuSince(cpu0) {
   const cpu = process.cpuUsage(cpu0);
@@ -84,7 +137,7 @@ async function timedStream(lib, spec, consume) {
 }
 
 async function main() {
-  const lib = spec.op.startsWith('lv-') ? litevault() : spec.op.startsWith('bs-') ? betterSqlite3() : null;
+  const lib = spec.op.startsWith('lv-') ? litevault() : spec.op.startsWith('bs-') ? betterSqlite3() : spec.op.startsWith('sdk-') ? [require('@aws-sdk/client-s3'), require('@aws-sdk/lib-storage')] : null;
   const loadedRssKiB = Math.round(process.memoryUsage().rss / 1024);
   const out = { op: spec.op, ok: true };
 
@@ -154,7 +207,7 @@ async function main() {
       case 'lv-vault-init': {
         // Untimed setup: creates the (empty) vault, as `restic init` creates the repository.
         t0 = now();
-        const vault = await lib.Vault.open(spec.vault, { create: true });
+        const vault = await lib.Vault.open(spec.vault, vaultOptions({ create: true }));
         t1 = now();
         out.location = vault.location;
         break;
@@ -180,7 +233,7 @@ async function main() {
         const cpu0 = process.cpuUsage();
         const trace = spec.trace ? {} : null;
         t0 = now();
-        const vault = await lib.Vault.open(spec.vault, trace ? { storage: tracedStorage(spec.vault, trace) } : {});
+        const vault = await lib.Vault.open(spec.vault, vaultOptions(trace ? { storage: tracedStorage(spec.vault, trace) } : {}));
         out.openMs = now() - t0;
         out.result = await vault.backup(spec.src, options);
         t1 = now();
@@ -208,7 +261,7 @@ async function main() {
         announce('start');
         const cpu0 = process.cpuUsage();
         t0 = now();
-        const vault = await lib.Vault.open(spec.vault, trace ? { storage: tracedStorage(spec.vault, trace) } : {});
+        const vault = await lib.Vault.open(spec.vault, vaultOptions(trace ? { storage: tracedStorage(spec.vault, trace) } : {}));
         out.openMs = now() - t0;
         out.result = await vault.restore(spec.name, spec.dst, options);
         t1 = now();
@@ -220,7 +273,7 @@ async function main() {
       }
       case 'lv-vault-list': {
         t0 = now();
-        const vault = await lib.Vault.open(spec.vault);
+        const vault = await lib.Vault.open(spec.vault, vaultOptions());
         out.result = (await vault.list(spec.name)).map(({ id, seq, type, base, full }) => ({ id, seq, type, base, full }));
         t1 = now();
         break;
@@ -287,6 +340,19 @@ async function main() {
         t1 = now();
         announce('end');
         Object.assign(out, { cpu: cpuSince(cpu0), bytes, chunks, maxChunk, snapshot: { bytes } });
+        break;
+      }
+      case 'sdk-upload': {
+        // Timed: the client made, every object uploaded (the files were read before).
+        announce('start');
+        let cpu0;
+        const uploaded = await sdkUpload(lib[0], lib[1], () => {
+          out.preloadedRssKiB = Math.round(process.memoryUsage().rss / 1024);
+          cpu0 = process.cpuUsage();
+        });
+        ({ t0, t1 } = uploaded);
+        announce('end');
+        Object.assign(out, uploaded.out, { cpu: cpuSince(cpu0) });
         break;
       }
       case 'bs-pragma': {

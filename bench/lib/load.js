@@ -34,21 +34,25 @@ function litevault() {
   return retrying(`litevault (${at})`, () => require(at));
 }
 
+// The path of a file of litevault's dist/, in the same place litevault() loads it from.
+function litevaultDist(rel) {
+  return path.join(process.env.LITEVAULT_BENCH_ROOT ?? root, 'dist', rel);
+}
+
 // A module of litevault's dist/ other than its entry point (the bench's instrumented vault
 // storage uses dist/vault/directory-storage.js), from the same place litevault() loads.
 function litevaultModule(rel) {
   litevault();
-  const base = process.env.LITEVAULT_BENCH_ROOT ? path.join(process.env.LITEVAULT_BENCH_ROOT, 'dist') : path.join(root, 'dist');
-  return require(path.join(base, rel));
+  return require(litevaultDist(rel));
 }
 
 // The path of litevault's command line (dist/cli.js), from the same place litevault() loads.
 function litevaultCli() {
-  return path.join(process.env.LITEVAULT_BENCH_ROOT ?? root, 'dist', 'cli.js');
+  return litevaultDist('cli.js');
 }
 
 function betterSqlite3() {
   return require(betterSqlitePath);
 }
 
-module.exports = { litevault, litevaultModule, litevaultCli, betterSqlite3, root, litevaultPath, sleepSync };
+module.exports = { litevault, litevaultModule, litevaultDist, litevaultCli, betterSqlite3, root, litevaultPath, sleepSync };

@@ -5,6 +5,7 @@ const { okRuns, times, markOf, kib, beyond, table, paired, ratio, ratioCell, eld
 const { renderVault, vaultSummaryRow, spliceVault } = require('./report-vault');
 const { renderVerify, verifySummaryRow, spliceVerify } = require('./report-verify');
 const { renderStream, streamSummaryRow, spliceStream } = require('./report-stream');
+const { renderRemote, remoteSummaryRow, spliceRemote } = require('./report-remote');
 
 /** Per-round ratios pick(a) / pick(b) over rounds where both ran. */
 const pairedRatios = (as, bs, pick = (r) => r.ms) => paired(as, bs, ratio(pick));
@@ -57,6 +58,7 @@ function render(results) {
   if (results.vault) out.push(...renderVault(results.vault));
   if (results.verify) out.push(...renderVerify(results.verify));
   if (results.stream) out.push(...renderStream(results.stream));
+  if (results.remote) out.push(...renderRemote(results.remote));
   out.push(...loopAndMemory(results));
   out.push(...method(results));
   return out.join('\n') + '\n';
@@ -157,6 +159,8 @@ function targets(results, is1GiB) {
   else notRun('Verify targets: `verify()` vs integrity_check and quick_check; the cost of verified vault backups');
   if (results.stream) rows.push(streamSummaryRow(results.stream, opts.smoke));
   else notRun('Stream targets: `litevault backup db -` vs `cat`; a stream into a slow consumer (RSS, event loop)');
+  if (results.remote) rows.push(remoteSummaryRow(results.remote, opts.smoke));
+  else notRun('Remote targets: a full backup to moto vs the raw upload of its bytes; peak RSS of remote backups');
 
   if (backup) {
     const runs = okRuns(backup.rounds.map((round) => round.litevault)).filter((r) => r.rss);
@@ -366,6 +370,11 @@ function loopAndMemory(results) {
     add(`litevault backupStream() into a consumer taking 1 MiB every ${results.stream.intervalMs} ms (stream section)`, r('slow'));
     add('idle Node child, as long as that slow stream (stream section; reference)', r('idle'));
   }
+  if (results.remote) {
+    const r = (name, key) => results.remote.rounds.map((round) => round[name]?.[key]);
+    add('litevault vault backups to moto, full and incremental (remote section)', r('full', 'litevault').concat(r('incremental', 'litevault')));
+    add('lib-storage uploads of the same objects (remote section; references, their objects in memory)', r('full', 'raw').concat(r('full', 'raw-md5')));
+  }
   if (!groups.length) return [];
   const rows = groups.map(([label, ok]) => {
     const maxes = ok.map((r) => r.eld.maxMs);
@@ -404,4 +413,4 @@ function method(results) {
   ];
 }
 
-module.exports = { render, spliceVault, spliceVerify, spliceStream };
+module.exports = { render, spliceVault, spliceVerify, spliceStream, spliceRemote };
