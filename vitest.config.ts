@@ -8,12 +8,13 @@ export default defineConfig({
     // The sanitizer run (scripts/test-asan.sh, LITEVAULT_SANITIZED=1) leaves out what exercises no
     // native code of its own beyond what the rest covers: packaging and build checks, the CLI's
     // argument handling, the SIGKILL trial suites (their children run the same paths the
-    // other tests run in-process), and the remote-vault tests (test/vault-s3.test.ts, and the s3
-    // runs of the storage-parameterized ones: test/oracle/vault-places.ts), whose native code is
-    // the directory runs'. `npm test` runs everything.
+    // other tests run in-process), and the remote-vault tests (test/vault-s3.test.ts,
+    // test/vault-remote-faults.test.ts, and the s3 runs of the storage-parameterized ones:
+    // test/oracle/vault-places.ts), whose native code is the directory runs'. `npm test` runs
+    // everything.
     exclude:
       process.env.LITEVAULT_SANITIZED === '1'
-        ? [...configDefaults.exclude, 'test/install.test.ts', 'test/build-sources.test.ts', 'test/binary-baseline.test.ts', 'test/cli.test.ts', 'test/vault-cli.test.ts', 'test/backup-crash.test.ts', 'test/checkpoint-crash.test.ts', 'test/vault-crash.test.ts', 'test/vault-s3.test.ts']
+        ? [...configDefaults.exclude, 'test/install.test.ts', 'test/build-sources.test.ts', 'test/binary-baseline.test.ts', 'test/cli.test.ts', 'test/vault-cli.test.ts', 'test/backup-crash.test.ts', 'test/checkpoint-crash.test.ts', 'test/vault-crash.test.ts', 'test/vault-s3.test.ts', 'test/vault-remote-faults.test.ts']
         : configDefaults.exclude,
     pool: 'forks',
     // The sanitizer run takes two test files at a time, also on a 2-core machine (vitest's

@@ -39,12 +39,13 @@ import { LitevaultError, testBinding as binding, Vault, type VaultBackupType } f
 import { DirectoryStorage, realFsOps } from '../dist/vault/directory-storage.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrityCheck, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
 import { mulberry32 } from './oracle/random';
+import { BACKUP_HEADER_FIELDS, fileDiff, WAL_DESTINATION_FIELDS } from './oracle/expect';
+import { fileSha, restoredState } from './oracle/restored';
 
 afterAll(() => {
   binding.setFaultPlan({ mode: 'off' });
@@ -77,8 +78,6 @@ function pick<T>(items: readonly T[]): T {
 const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env };
 delete CHILD_ENV.LITEVAULT_TEST_ADDON;
 
-const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
-const fileSha = (f: string): string | null => (fs.existsSync(f) ? sha256(fs.readFileSync(f)) : null);
 const errText = (e: unknown): string =>
   e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message.slice(0, 300)}` : String(e);
 
@@ -124,40 +123,6 @@ function mutate(file: string, fraction: number, vacuum = false): void {
 function oracle(source: string, ref: string): void {
   fs.rmSync(ref, { force: true });
   sqliteShell(source, `.backup '${ref}'\n`);
-}
-
-/** Header bytes SQLite's backup (and litevault's writer) may set differently: change counter, schema cookie, version-valid-for + SQLite version. */
-const IGNORED: Array<[number, number]> = [
-  [24, 28],
-  [40, 44],
-  [92, 100],
-];
-/** A WAL destination keeps its file format bytes (18, 19) through an overwrite. */
-const IGNORED_WAL: Array<[number, number]> = [...IGNORED, [18, 20]];
-
-/** null when the images are equal outside `ignored`, else where they first differ. */
-function imageDiff(a: Buffer, b: Buffer, ignored = IGNORED): string | null {
-  if (a.length !== b.length) return `size ${a.length} vs ${b.length}`;
-  const skip = (i: number): boolean => ignored.some(([lo, hi]) => i >= lo && i < hi);
-  for (let i = 0; i < Math.min(100, a.length); i++) if (a[i] !== b[i] && !skip(i)) return `header byte ${i}: ${a[i]} vs ${b[i]}`;
-  if (a.subarray(100).equals(b.subarray(100))) return null;
-  const raw = a.length >= 18 ? a.readUInt16BE(16) : 0;
-  const page = raw === 1 ? 65536 : raw >= 512 ? raw : 4096;
-  for (let off = 0; off < a.length; off += page) {
-    const s = Math.max(off, 100);
-    const e = Math.min(a.length, off + page);
-    if (s < e && !a.subarray(s, e).equals(b.subarray(s, e))) {
-      let i = s;
-      while (a[i] === b[i]) i++;
-      return `byte ${i} (page ${Math.floor(i / page) + 1})`;
-    }
-  }
-  return 'differs';
-}
-
-function fileDiff(file: string, ref: string, ignored = IGNORED): string | null {
-  if (!fs.existsSync(file)) return 'missing';
-  return imageDiff(fs.readFileSync(file), fs.readFileSync(ref), ignored);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -688,7 +653,7 @@ describe('vault operations survive SIGKILL at any instant', () => {
       const failures: string[] = [];
       for (let trial = 1; trial <= RESTORE_TRIALS; trial++) {
         const c = pick(committed1);
-        const kind = pick(['new', 'new', 'overwrite-rollback', 'overwrite-wal']);
+        const kind = pick(['new', 'new', 'overwrite-rollback', 'overwrite-wal'] as const);
         const tdir = path.join(dir, `trial-${trial}`);
         fs.mkdirSync(tdir);
         const dest = path.join(tdir, 'restored.db');
@@ -704,37 +669,11 @@ describe('vault operations survive SIGKILL at any instant', () => {
         if (!run.killed && !run.done) problems.push(`the child ended (${run.exit}) without being killed or finishing`);
         const others = fs.readdirSync(tdir).filter((f) => !['restored.db', 'restored.db-journal', 'restored.db-wal', 'restored.db-shm'].includes(f));
         leftoverTemps += others.length;
-        let outcome: string;
+        const { state: outcome, problems: found } = restoredState(dest, c.ref, kind, { path: old, sha: beforeSha });
+        problems.push(...found);
         if (kind === 'new') {
-          if (!fs.existsSync(dest)) {
-            outcome = 'absent';
-            if (run.done) problems.push('the child reported the restore done, but the destination is missing');
-          } else {
-            const d = fileDiff(dest, c.ref);
-            outcome = d === null ? 'complete' : 'partial';
-            if (d !== null) problems.push(`a new destination exists but is not the backup: ${d}`);
-            else {
-              const ic = integrityCheck(dest);
-              if (ic !== 'ok') problems.push(`integrity_check of the complete destination: ${ic.slice(0, 200)}`);
-            }
-          }
+          if (run.done && outcome === 'absent') problems.push('the child reported the restore done, but the destination is missing');
         } else {
-          // SQLite's read-write open rolls back a hot journal / recovers the WAL, and checkpoints it on close.
-          let ic = '';
-          try {
-            ic = integrityCheck(dest);
-          } catch (e) {
-            ic = errText(e);
-          }
-          if (ic !== 'ok') problems.push(`integrity_check of the overwritten destination: ${ic.slice(0, 200)}`);
-          if (fileSha(dest) === beforeSha) outcome = 'old';
-          else if (fileDiff(dest, c.ref, kind === 'overwrite-wal' ? IGNORED_WAL : IGNORED) === null) outcome = 'new';
-          else {
-            outcome = 'mix';
-            problems.push(
-              `the overwritten destination is neither the old database nor the backup (vs old: ${fileDiff(dest, old, IGNORED_WAL)}; vs backup: ${fileDiff(dest, c.ref, IGNORED_WAL)})`,
-            );
-          }
           if (run.done && outcome !== 'new') problems.push(`the child reported the restore done, but SQLite sees ${outcome}`);
           for (const s of ['-journal', '-wal']) if (fs.existsSync(dest + s) && fs.statSync(dest + s).size > 0 && !coldJournal(dest + s)) problems.push(`${s} left after SQLite's close`);
         }
@@ -1306,7 +1245,7 @@ describe('every disk-changing native operation of a restore failing in turn (os/
       await vv.restore('n', p0.dest, { at: target, overwrite: kind !== 'new' });
       const operations = binding.faultOperations();
       binding.setFaultPlan({ mode: 'off' });
-      expect(fileDiff(p0.dest, ref, kind === 'overwrite-wal' ? IGNORED_WAL : IGNORED), `uninterrupted ${kind} restore`).toBeNull();
+      expect(fileDiff(p0.dest, ref, kind === 'overwrite-wal' ? WAL_DESTINATION_FIELDS : BACKUP_HEADER_FIELDS), `uninterrupted ${kind} restore`).toBeNull();
       expect(operations, `native disk operations of a ${kind} restore`).toBeGreaterThan(2);
       const plans: Array<{ name: string; plan: { mode: 'fail' | 'stop'; errno?: 'EIO' | 'ENOSPC' } }> = [{ name: 'EIO', plan: { mode: 'fail', errno: 'EIO' } }];
       // ENOSPC takes the same paths as EIO in the core (only the code differs): once, on the new path, to bound the time.
@@ -1351,10 +1290,10 @@ describe('every disk-changing native operation of a restore failing in turn (os/
             })();
             if (ic !== 'ok') problems.push(`integrity_check: ${ic.slice(0, 200)}`);
             if (fileSha(dest) === before) outcome = 'old';
-            else if (fileDiff(dest, ref, IGNORED_WAL) === null) outcome = 'new';
+            else if (fileDiff(dest, ref, WAL_DESTINATION_FIELDS) === null) outcome = 'new';
             else {
               outcome = 'mix';
-              problems.push(`the destination is neither the old database nor the backup: ${fileDiff(dest, ref, IGNORED_WAL)}`);
+              problems.push(`the destination is neither the old database nor the backup: ${fileDiff(dest, ref, WAL_DESTINATION_FIELDS)}`);
             }
             if (err === null && plan.mode === 'fail' && outcome !== 'new') problems.push(`the restore resolved but SQLite sees ${outcome}`);
           }

@@ -5,8 +5,8 @@
 // - local commands never load the AWS SDK (require.cache of a child process), s3:// ones do;
 // - the conditional writes the commit rule rests on, as moto honours them: If-None-Match: * on
 //   PutObject and on CompleteMultipartUpload (multipart packs, restored byte-exact by SQLite's
-//   judgement), and a create whose answer was lost and that the SDK sent again (a loopback
-//   proxy drops the first answer) still resolves true;
+//   judgement), and a create whose answer was lost and that the SDK sent again (the fault
+//   proxy, test/oracle/fault-proxy.ts, drops the first answer) still resolves true;
 // - leases: one left by a SIGKILLed holder is refused until it expires, then taken over; a
 //   lease lost to another holder stops the run before it commits or deletes anything;
 // - sweep aborts the multipart uploads a killed run left;
@@ -16,13 +16,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LitevaultError, Vault } from '../dist/index.js';
 import { S3Storage } from '../dist/vault/s3-storage.js';
 import { rejection } from './oracle/expect';
-import { freePort, moto, stopMoto, type Moto } from './oracle/moto';
+import { startFaultProxy } from './oracle/fault-proxy';
+import { moto, stopMoto, type Moto } from './oracle/moto';
 import { incompressibleDb, integrityCheck, logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite';
 import { vaultPlace } from './oracle/vault-places';
 
@@ -143,38 +143,20 @@ describe('conditional writes on the store', () => {
     expect(logicalDump(out)).toBe(logicalDump(db));
   });
 
-  it("a create whose answer is lost (a loopback proxy forwards the PUT to moto and drops the connection before the answer) and that the SDK sends again still resolves true: the 412 is its own write", async () => {
+  it("a create whose answer is lost (the fault proxy forwards the PUT to moto and drops the connection before the answer) and that the SDK sends again still resolves true: the 412 is its own write", async () => {
     const p = prefix();
-    let dropped = 0;
-    let requests = 0;
-    const target = new URL(server.endpoint);
-    const proxy = http.createServer((req, res) => {
-      requests++;
-      const drop = req.method === 'PUT' && req.url!.includes('/lost-answer') && dropped === 0;
-      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        if (drop) {
-          dropped++;
-          answer.resume();
-          answer.once('end', () => req.socket.destroy()); // moto stored it; the client never hears
-          return;
-        }
-        res.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(res);
-      });
-      req.pipe(up);
-    });
-    const port = await freePort();
-    await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
+    const proxy = await startFaultProxy(server.endpoint);
     try {
-      const s = new S3Storage(`s3://${bucket}/${p}`, { endpoint: `http://127.0.0.1:${port}` });
+      proxy.setPlan({ rules: [{ method: 'PUT', key: /\/lost-answer\//, nth: 1, action: { kind: 'drop-after' } }] });
+      const s = new S3Storage(`s3://${bucket}/${p}`, { endpoint: proxy.endpoint });
       expect(await s.create('lost-answer/x/0000000001.manifest', Buffer.from('the manifest'))).toBe(true);
-      expect(dropped).toBe(1);
-      expect(requests, 'the PUT was sent twice, then the object read back').toBeGreaterThanOrEqual(3);
+      expect(proxy.log.filter((r) => r.action === 'drop-after').map((r) => r.storeStatus), 'moto stored it; the client never heard').toEqual([200]);
+      expect(proxy.log.map((r) => r.operation), 'the PUT was sent twice, then the object read back').toEqual(['PutObject', 'PutObject', 'GetObject']);
       expect(await getText(`${p}/lost-answer/x/0000000001.manifest`)).toBe('the manifest');
       // And another writer's object under the same key is still "exists".
       expect(await s.create('lost-answer/x/0000000001.manifest', Buffer.from('another manifest'))).toBe(false);
     } finally {
-      await new Promise((r) => proxy.close(r));
+      await proxy.close();
     }
   });
 });
@@ -317,36 +299,26 @@ describe('typed failures', () => {
   });
 
   it('a store that answers 503 SlowDown, and one that drops every connection: LITEVAULT_REMOTE_UNAVAILABLE (retryable) after exactly maxAttempts requests, naming the object and the status', async () => {
-    let requests = 0;
-    let mode: 'slowdown' | 'drop' = 'slowdown';
-    const bad = http.createServer((req, res) => {
-      requests++;
-      req.resume();
-      if (mode === 'drop') return void req.socket.destroy();
-      res.writeHead(503, { 'content-type': 'application/xml' });
-      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
-    });
-    const port = await freePort();
-    await new Promise<void>((r) => bad.listen(port, '127.0.0.1', r));
+    const proxy = await startFaultProxy(server.endpoint);
     try {
-      const s = new S3Storage(`s3://${bucket}/x`, { endpoint: `http://127.0.0.1:${port}`, maxAttempts: 3 });
+      proxy.setPlan({ rules: [{ action: { kind: 'status', status: 503 } }] });
+      const s = new S3Storage(`s3://${bucket}/x`, { endpoint: proxy.endpoint, maxAttempts: 3 });
       const e1 = await rejection(s.put('packs/a/0b/0b.pack', Buffer.from('x')));
       expect(e1.code).toBe('LITEVAULT_REMOTE_UNAVAILABLE');
       expect(e1.retryable).toBe(true);
       expect(e1.httpStatus).toBe(503);
       expect(e1.message).toContain(`s3://${bucket}/x/packs/a/0b/0b.pack`);
       expect(e1.message).toContain('SlowDown');
-      expect(requests).toBe(3);
-      mode = 'drop';
-      requests = 0;
+      expect(proxy.log).toHaveLength(3);
+      proxy.setPlan({ rules: [{ action: { kind: 'drop-before' } }] });
       const e2 = await rejection(s.get('backups/a/0000000001.manifest'));
       expect(e2.code).toBe('LITEVAULT_REMOTE_UNAVAILABLE');
       expect(e2.retryable).toBe(true);
       expect(e2.httpStatus).toBeUndefined();
       expect(e2.message).toContain(`s3://${bucket}/x/backups/a/0000000001.manifest`);
-      expect(requests).toBe(3);
+      expect(proxy.log).toHaveLength(3);
     } finally {
-      await new Promise((r) => bad.close(r));
+      await proxy.close();
     }
   });
 

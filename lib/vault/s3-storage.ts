@@ -404,7 +404,14 @@ export class S3Storage implements Storage {
       const now = Date.now();
       return Buffer.from(JSON.stringify({ holder, pid: process.pid, renewal, ttlMs: this.#leaseMs, renewedAt: new Date(now).toISOString(), expiresAt: new Date(now + this.#leaseMs).toISOString() }) + '\n');
     };
-    const ops: LeaseOps = { write: (data: Buffer, condition: Condition) => this.#writeIf(key, data, condition, 'renew the lease'), delete: (etag: string) => this.#deleteIf(key, etag) };
+    const ops: LeaseOps = {
+      write: (data: Buffer, condition: Condition) => this.#writeIf(key, data, condition, 'renew the lease'),
+      own: async () => {
+        const found = await this.#read(key, 'read the lease');
+        return found !== null && parseLease(found.bytes)?.holder === holder ? found.etag : null;
+      },
+      delete: (etag: string) => this.#deleteIf(key, etag),
+    };
     for (let tries = 0; tries < 2; tries++) {
       const sentAt = performance.now();
       const created = await this.#writeIf(key, body(0), { IfNoneMatch: '*' }, 'take the lease');
@@ -434,18 +441,21 @@ export class S3Storage implements Storage {
     });
   }
 
-  // Deletes the lease if it still has our ETag. A store that does not implement conditional
-  // deletes (501) gets a plain one: we held the lease a moment ago.
-  async #deleteIf(key: string, etag: string): Promise<void> {
+  // Deletes the lease if it still has `etag`: true, or false when it has another ETag (412). A
+  // missing lease counts as deleted; a store that does not implement conditional deletes (501)
+  // gets a plain one: we held the lease a moment ago.
+  async #deleteIf(key: string, etag: string): Promise<boolean> {
     const { DeleteObjectCommand } = loadSdk();
     try {
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#root + key, IfMatch: etag }));
     } catch (err) {
       const s = status(err);
-      if (s === 412 || s === 404) return; // taken over, or gone
+      if (s === 412) return false;
+      if (s === 404) return true;
       if (s !== 501) throw remoteError('release the lease', this.#url(key), err);
       await this.delete(key);
     }
+    return true;
   }
 }
 
@@ -484,10 +494,14 @@ function parseLease(bytes: Buffer): LeaseBody | null {
   }
 }
 
-/** What a lease does through its storage: conditional writes and the conditional delete. */
+/** What a lease does through its storage: conditional writes, a read of whose it is, and the conditional delete. */
 interface LeaseOps {
+  /** The new ETag, or null when the condition failed (the lease has another ETag, or none). */
   write(data: Buffer, condition: Condition): Promise<string | null>;
-  delete(etag: string): Promise<void>;
+  /** The lease's ETag if it still names this taking's holder, else null. */
+  own(): Promise<string | null>;
+  /** True when deleted (or gone), false when the lease has another ETag. */
+  delete(etag: string): Promise<boolean>;
 }
 
 /**
@@ -495,8 +509,12 @@ interface LeaseOps {
  * ETag of our last write). It is ours for certain while less than ttl has passed since the last
  * successful write was sent: a taker waits for ttl (plus the clock slack) after the store wrote
  * it. check() renews when a third of that has gone by, and fails once the lease is lost (a
- * renewal found another holder's ETag, or could not be written for a whole ttl). release()
- * deletes it if it is still ours; it never throws (a lease it could not delete expires).
+ * renewal found another holder's lease, or could not be written for a whole ttl). A renewal
+ * the store wrote but whose answer never came leaves the lease under an ETag we never heard of:
+ * the next renewal's If-Match fails, finds our own holder there, adopts that ETag and writes
+ * again (when the store wrote the adopted one is unknown, so the certainty still counts from
+ * the last write we heard of until then); release() does the same. release() deletes it if it
+ * is still ours; it never throws (a lease it could not delete expires).
  */
 class S3Lease implements StorageLock {
   readonly #ops: LeaseOps;
@@ -534,17 +552,24 @@ class S3Lease implements StorageLock {
       if (this.#lost) throw this.#lost;
       if (this.#released) return;
       if (!force && performance.now() - this.#writtenAt < this.#ttl / 3) return;
-      const sentAt = performance.now();
-      let etag: string | null;
       try {
-        etag = await this.#ops.write(this.#body(++this.#renewal), { IfMatch: this.#etag });
+        for (let adopted = false; ; adopted = true) {
+          const sentAt = performance.now();
+          const etag = await this.#ops.write(this.#body(++this.#renewal), { IfMatch: this.#etag });
+          if (etag !== null) {
+            this.#etag = etag;
+            this.#writtenAt = sentAt;
+            return;
+          }
+          // Another ETag: another holder's lease, or one of our renewals whose answer was lost.
+          const ours = adopted ? null : await this.#ops.own();
+          if (ours === null) this.#lose('another holder took it over after it expired');
+          this.#etag = ours!;
+        }
       } catch (err) {
-        if (performance.now() - this.#writtenAt >= this.#ttl) this.#lose(`it could not be renewed for ${this.#ttl} ms: ${(err as Error).message}`);
+        if (err !== this.#lost && performance.now() - this.#writtenAt >= this.#ttl) this.#lose(`it could not be renewed for ${this.#ttl} ms: ${(err as Error).message}`);
         throw err;
       }
-      if (etag === null) this.#lose('another holder took it over after it expired');
-      this.#etag = etag!;
-      this.#writtenAt = sentAt;
     });
     this.#chain = run.catch(() => undefined);
     return run;
@@ -562,6 +587,12 @@ class S3Lease implements StorageLock {
     clearInterval(this.#timer);
     await this.#chain;
     if (this.#lost) return;
-    await this.#ops.delete(this.#etag).catch(() => undefined);
+    try {
+      if (await this.#ops.delete(this.#etag)) return;
+      const ours = await this.#ops.own(); // a renewal whose answer was lost: delete it under its ETag
+      if (ours !== null) await this.#ops.delete(ours);
+    } catch {
+      // it expires
+    }
   }
 }

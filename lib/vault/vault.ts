@@ -318,6 +318,18 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/**
+ * The manifest's create failed without an answer saying whether it was written (a remote store
+ * that did the work but whose every answer was lost, a directory whose link(2) succeeded before
+ * a failed fsync): the backup may be committed. The same error, saying so.
+ */
+function commitUnknown(err: unknown, name: string, seq: number): unknown {
+  if (!(err instanceof LitevaultError)) return err;
+  const { code, errno, retryable, httpStatus } = err;
+  const message = `${err.message}; backup ${seq} of ${name} may have been committed (the store may have written its manifest before the failure): list the vault to see`;
+  return Object.assign(new LitevaultError({ message, code, errno, retryable, httpStatus }), { cause: err });
+}
+
 function positive(value: unknown, what: string): void {
   if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw misuse(`${what} must be a positive number`);
 }
@@ -384,7 +396,10 @@ export class Vault {
   /**
    * Backs up one database (a path, or an open Database) into the vault. The backup is committed
    * when its manifest is written, last; until then nothing of it is visible, and a failure,
-   * cancellation or kill leaves the vault as it was.
+   * cancellation or kill leaves the vault as it was. The one exception is a failure of that
+   * write itself: the store may have written the manifest though no answer said so (a remote
+   * store's lost answers), and then the backup is committed; the error says that it may have
+   * been ({@link Vault.list} shows whether it was).
    * @throws LitevaultError LITEVAULT_NO_FULL_BACKUP, LITEVAULT_BASE_MISMATCH,
    *   LITEVAULT_BACKUP_IN_PROGRESS (retryable), LITEVAULT_VAULT_CORRUPT (a damaged base),
    *   LITEVAULT_STORAGE, SQLite codes for the database, SQLITE_ABORT when cancelled.
@@ -439,7 +454,7 @@ export class Vault {
         const manifest = this.#manifest(name, seq, takenAt, plan, result, compression, level);
         meta = manifest.meta;
         await lock.check();
-        if (!(await this.#storage.create(manifest.key, manifest.bytes))) {
+        if (!(await this.#storage.create(manifest.key, manifest.bytes).catch((err: unknown) => Promise.reject(commitUnknown(err, name, seq))))) {
           throw new LitevaultError({ message: `${what}: another backup of ${name} committed backup ${seq} meanwhile`, code: 'LITEVAULT_BACKUP_IN_PROGRESS', retryable: true });
         }
         // Committed. What follows can only leave garbage behind, never lose the backup.
