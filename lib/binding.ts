@@ -77,8 +77,8 @@ export interface NativeVaultScanOptions {
 export interface NativeScanStep {
   /** The scan has seen every page of the snapshot and handed out every pack: call finish(). */
   done: boolean;
-  /** A complete pack object to store now (at most one per step), or null. */
-  pack: Buffer | null;
+  /** A complete pack object to store now (at most one per step) is in the step's buffer at [0, packBytes); 0: none. */
+  packBytes: number;
   /** Its key (32 hex = its checksum trailer). */
   packKey: string | null;
   pageSize: number;
@@ -120,8 +120,13 @@ export interface NativeScanResult {
 
 /** @internal native/src/addon/vault_wrap.h VaultScanWrap */
 export interface NativeVaultScan {
-  /** Reads up to 8 MiB of pages, hashes them, keeps the changed ones; BUSY/LOCKED are retryable. */
-  step(): Promise<NativeScanStep>;
+  /** The size a step's buffer must have: the biggest pack object. */
+  readonly maxPackBytes: number;
+  /**
+   * Reads up to 8 MiB of pages, hashes them, keeps the changed ones; a pack it hands out is
+   * written into `buffer` (kept referenced until the step settles). BUSY/LOCKED are retryable.
+   */
+  step(buffer: Buffer): Promise<NativeScanStep>;
   /** Only after done; releases every lock. */
   finish(): Promise<NativeScanResult>;
   /** Cancels: ends the read transaction; idempotent; safe any time. */

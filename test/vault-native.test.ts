@@ -60,14 +60,18 @@ async function scan(dbPath: string, base: Backup[], label: string, opts: ScanOpt
       busyTimeoutMs: 5000,
     });
     const packs = new Map<string, Buffer>();
+    const out = Buffer.alloc(s.maxPackBytes);
     let step;
     let i = 0;
     do {
-      step = await s.step();
-      if (step.pack) {
-        expect(b.vaultHash(step.pack.subarray(0, step.pack.length - 16))).toBe(step.packKey);
-        expect(step.pack.subarray(step.pack.length - 16).toString('hex')).toBe(step.packKey);
-        packs.set(step.packKey!, Buffer.from(step.pack));
+      step = await s.step(out);
+      if (step.packBytes > 0) {
+        const pack = out.subarray(0, step.packBytes);
+        expect(b.vaultHash(pack.subarray(0, pack.length - 16))).toBe(step.packKey);
+        expect(pack.subarray(pack.length - 16).toString('hex')).toBe(step.packKey);
+        packs.set(step.packKey!, Buffer.from(pack));
+      } else {
+        expect(step.packKey).toBeNull();
       }
       opts.between?.(i++);
     } while (!step.done);
@@ -270,17 +274,20 @@ describe('VaultScan errors', () => {
     try {
       const s = new b.VaultScan(db, { base: [], compression: 'zstd', level: 1, threads: 2, maxRestarts: -1, busyTimeoutMs: 0 });
       writer.exec('BEGIN EXCLUSIVE');
-      const busy = await rejection(s.step());
+      expect(s.maxPackBytes).toBe(32 + (8 << 20) + 16); // header, 8 MiB of raw images, checksum
+      expect((await rejection(s.step(Buffer.alloc(s.maxPackBytes - 1)))).code).toBe('SQLITE_MISUSE');
+      const out = Buffer.alloc(s.maxPackBytes);
+      const busy = await rejection(s.step(out));
       expect(busy.code).toBe('SQLITE_BUSY');
       expect(busy.retryable).toBe(true);
       expect((await rejection(s.finish())).code).toBe('SQLITE_MISUSE');
       writer.exec('COMMIT');
       let step;
-      do step = await s.step(); while (!step.done);
+      do step = await s.step(out); while (!step.done);
       expect(step.pagesScanned).toBe(step.pageCount);
       expect(step.restarts).toBe(0);
       await s.finish();
-      expect((await rejection(s.step())).code).toBe('SQLITE_MISUSE');
+      expect((await rejection(s.step(out))).code).toBe('SQLITE_MISUSE');
       await s.close();
     } finally {
       await db.close();
@@ -297,7 +304,7 @@ describe('VaultScan errors', () => {
     try {
       const s = new b.VaultScan(db, { base: [{ manifest: damaged, label: full.label }], compression: 'zstd', level: 1, threads: 2, maxRestarts: -1, busyTimeoutMs: 5000 });
       for (let i = 0; i < 2; i++) {
-        const e = await rejection(s.step());
+        const e = await rejection(s.step(Buffer.alloc(s.maxPackBytes)));
         expect(e.code).toBe('LITEVAULT_VAULT_CORRUPT');
         expect(e.message).toContain(full.label);
       }
@@ -317,7 +324,7 @@ describe('VaultScan errors', () => {
       for (let i = 0; i < 60; i++) writer.exec(fill(600, `c${i}`)); // > 8 MiB: the scan needs several steps
       const db = await b.open(src, true, false, 5000);
       const s = new b.VaultScan(db, { base: [], compression: 'none', level: 1, threads: 0, maxRestarts: -1, busyTimeoutMs: 5000 });
-      const first = await s.step();
+      const first = await s.step(Buffer.alloc(s.maxPackBytes));
       expect(first.done).toBe(false);
       expect(first.mode).toBe('snapshot');
       writer.exec(fill(10, 'after'));
@@ -476,7 +483,7 @@ describe('lockFile', () => {
           const lock = await binding.lockFile(${JSON.stringify(lockPath)});
           const db = await binding.open(${JSON.stringify(src)}, true, false, 5000);
           const s = new binding.VaultScan(db, { base: [], compression: 'none', level: 1, threads: 0, maxRestarts: -1, busyTimeoutMs: 5000 });
-          const step = await s.step();
+          const step = await s.step(Buffer.alloc(s.maxPackBytes));
           parentPort.postMessage(step.done ? 'done' : 'pinned');
           setInterval(() => [lock, db, s], 1000); // alive, and so are its handles, until terminate()
         })().catch((e) => parentPort.postMessage(String(e)));`;

@@ -836,6 +836,10 @@ export class Vault {
     });
     // Puts in flight while the next steps read: each put ends with two fsyncs, so a few overlap.
     const inFlight = new Set<Promise<void>>();
+    // Pack buffers: a step writes the pack it hands out into one, a put holds it until it
+    // settles, then it is reused; so at most PUTS_IN_FLIGHT + 1 exist (made as needed), and a
+    // backup's memory never waits for a GC.
+    const buffers: Buffer[] = [];
     let failure: unknown;
     const started = Date.now();
     let waitStarted: number | undefined;
@@ -846,9 +850,11 @@ export class Vault {
         if (failure !== undefined) throw failure;
         const stepStarted = Date.now();
         let step;
+        const buffer = buffers.pop() ?? Buffer.allocUnsafeSlow(scan.maxPackBytes);
         try {
-          step = await scan.step();
+          step = await scan.step(buffer);
         } catch (err) {
+          buffers.push(buffer);
           if (!(err instanceof LitevaultError) || !err.retryable) throw err;
           waitStarted ??= stepStarted;
           const left = waitStarted + o.busyTimeout - Date.now();
@@ -859,18 +865,23 @@ export class Vault {
         }
         waitStarted = undefined;
         delay = 10;
-        if (step.pack !== null) {
-          const pack = step.pack;
+        if (step.packBytes > 0) {
           const key = packKey(o.name, step.packKey!);
           if (inFlight.size >= PUTS_IN_FLIGHT) await Promise.race(inFlight);
-          const put: Promise<void> = this.#storage.put(key, pack).then(
-            () => void inFlight.delete(put),
+          const put: Promise<void> = this.#storage.put(key, buffer.subarray(0, step.packBytes)).then(
+            () => {
+              inFlight.delete(put);
+              buffers.push(buffer);
+            },
             (err: unknown) => {
               failure ??= err;
               inFlight.delete(put);
+              buffers.push(buffer);
             },
           );
           inFlight.add(put);
+        } else {
+          buffers.push(buffer);
         }
         onProgress?.({ phase: 'scan', name: o.name, pagesScanned: step.pagesScanned, pageCount: step.pageCount, pagesStored: step.pagesStored, bytesStored: step.bytesStored, restarts: step.restarts, heldLock: step.heldLock });
         if (step.done) break;

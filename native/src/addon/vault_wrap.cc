@@ -55,29 +55,21 @@ void setProgress(Napi::Object o, const VaultScan::Progress& p) {
   o.Set("heldLock", p.heldLock);
 }
 
-// A Buffer over `bytes` without a copy where the runtime allows external buffers (freed by the
-// Buffer's finalizer); a copy elsewhere (NewOrCopy then frees the vector at once).
-Napi::Value ownedBuffer(Napi::Env env, std::unique_ptr<std::vector<uint8_t>> bytes) {
-  std::vector<uint8_t>* raw = bytes.release();
-  return Napi::Buffer<uint8_t>::NewOrCopy(env, raw->data(), raw->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, raw);
-}
-
 class ScanStepWorker : public PromiseWorker {
  public:
-  ScanStepWorker(Napi::Env env, std::shared_ptr<VaultScan> scan) : PromiseWorker(env, "litevault:vaultScan.step"), scan_(std::move(scan)) {}
+  ScanStepWorker(Napi::Env env, std::shared_ptr<VaultScan> scan, Napi::Object buffer, uint8_t* data, size_t n)
+      : PromiseWorker(env, "litevault:vaultScan.step"), scan_(std::move(scan)), buffer_(Napi::Persistent(buffer)) {
+    result_.out = data;
+    result_.outCapacity = n;
+  }
 
  protected:
   Status Run() override { return scan_->step(&result_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("done", result_.progress.done);
-    if (result_.pack) {
-      o.Set("pack", ownedBuffer(env, std::move(result_.pack)));
-      o.Set("packKey", result_.packKey);
-    } else {
-      o.Set("pack", env.Null());
-      o.Set("packKey", env.Null());
-    }
+    o.Set("packBytes", static_cast<double>(result_.packBytes));
+    o.Set("packKey", result_.packBytes > 0 ? Napi::Value(Napi::String::New(env, result_.packKey)) : env.Null());
     setProgress(o, result_.progress);
     o.Set("mode", modeName(result_.progress.mode));
     return o;
@@ -85,6 +77,7 @@ class ScanStepWorker : public PromiseWorker {
 
  private:
   std::shared_ptr<VaultScan> scan_;
+  Napi::ObjectReference buffer_;  // keeps the pack buffer alive while Run() writes it
   VaultScan::StepResult result_;
 };
 
@@ -241,6 +234,7 @@ Napi::Function VaultScanWrap::Define(Napi::Env env) {
                          InstanceMethod<&VaultScanWrap::Step>("step"),
                          InstanceMethod<&VaultScanWrap::Finish>("finish"),
                          InstanceMethod<&VaultScanWrap::Close>("close"),
+                         InstanceValue("maxPackBytes", Napi::Number::New(env, static_cast<double>(kMaxPackBytes)), napi_enumerable),
                      });
 }
 
@@ -300,7 +294,13 @@ VaultScanWrap::VaultScanWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 }
 
 Napi::Value VaultScanWrap::Step(const Napi::CallbackInfo& info) {
-  auto* worker = new ScanStepWorker(info.Env(), scan_);
+  Napi::Env env = info.Env();
+  uint8_t* data = nullptr;
+  size_t n = 0;
+  if (info.Length() != 1 || !bytesOf(info[0], &data, &n) || n < kMaxPackBytes) {
+    return rejectMisuse(env, "scan.step(buffer): buffer must be a Buffer of at least scan.maxPackBytes (" + std::to_string(kMaxPackBytes) + ") bytes");
+  }
+  auto* worker = new ScanStepWorker(env, scan_, info[0].As<Napi::Object>(), data, n);
   worker->KeepAlive(info.This().As<Napi::Object>());
   return worker->Start();
 }

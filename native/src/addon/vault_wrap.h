@@ -6,7 +6,7 @@
 //   binding.vaultHash(bytes) -> 32 hex                                  (sync)
 //   new binding.VaultScan(db, {base, compression, level, threads, maxRestarts, busyTimeoutMs})
 //       copies the base manifests; the first step decodes them and builds their state (threadpool);
-//       scan.step() / scan.finish() / scan.close() -> Promise         (threadpool)
+//       scan.step(buffer) / scan.finish() / scan.close() -> Promise   (threadpool)
 //   new binding.VaultRestore(tempPath, {chain, packs})   the plan, on the main thread (no I/O);
 //       restore.packsNeeded, .pageCount, .pageSize;
 //       restore.open() / writePack(link, pack, bytes) / finish() / abort() -> Promise (threadpool)
@@ -14,9 +14,10 @@
 //
 // Every handle is registered with the environment's EnvHandles, so a worker thread that ends
 // closes its scans (ending their read transactions), aborts its restores (removing the
-// temporary) and releases its locks. A pack handed out by step() is an external Buffer over the
-// scan's own bytes (no copy on the main thread); a Buffer given to writePack is kept referenced
-// while the threadpool reads it.
+// temporary) and releases its locks. A pack handed out by step(buffer) is copied into the
+// caller's buffer on the threadpool (of scan.maxPackBytes at least; the caller recycles it once
+// stored, so its memory is bounded and never waits for a GC); a Buffer given to step or
+// writePack is kept referenced while the threadpool writes or reads it.
 //
 // Thread safety: JavaScript (main) thread only; workers hold shared_ptrs to the native objects.
 #pragma once

@@ -33,18 +33,19 @@ Status Compressor::init(int level) {
   return Status::ok();
 }
 
-Status Compressor::compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out) {
+size_t Compressor::bound(size_t n) { return ZSTD_compressBound(n); }
+
+Status Compressor::compress(const uint8_t* src, size_t n, uint8_t* dst, size_t capacity, size_t* written) {
+  *written = 0;
   if (cctx_ == nullptr) return Status::error(Code::kMisuse, "zstd compressor used before init()");
-  const size_t bound = ZSTD_compressBound(n);
-  if (scratch_.size() < bound) scratch_.resize(bound);
+  if (capacity < ZSTD_compressBound(n)) return Status::error(Code::kMisuse, "zstd compression: the output buffer is smaller than the bound");
   // One frame per call, with its content size (pledged by the one-shot API).
-  const size_t r = ZSTD_compress2(cctx_, scratch_.data(), bound, src, n);
+  const size_t r = ZSTD_compress2(cctx_, dst, capacity, src, n);
   if (ZSTD_isError(r)) {
     ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_only);
     return zstdError(ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? Code::kNoMem : Code::kInternal, "zstd compression failed", r);
   }
-  out->reserve(out->size() + r + 64);  // exact, plus room for the caller's trailer (a pack's checksum)
-  out->insert(out->end(), scratch_.data(), scratch_.data() + r);
+  *written = r;
   return Status::ok();
 }
 

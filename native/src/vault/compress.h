@@ -2,7 +2,7 @@
 // its content size, or the raw page images.
 //
 // Compressor: one zstd compression context per scan, reused for every pack (no allocation per
-// pack; pack_encoder.h runs one per compression thread). Parameters: the level (1 by default
+// pack; pack_encoder.h runs one per compression thread). Parameters: the level (-1 by default
 // from TypeScript), a window of the whole pack (windowLog 23 = 8 MiB; a pack never
 // holds more) and long-distance matching. A database's repeated content is often farther apart
 // than the fast levels look: on the bench database (bench/children/make-db.js, 256 MiB, blobs
@@ -22,7 +22,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "base/status.h"
 
@@ -41,14 +40,14 @@ class Compressor {
   // level: zstd's (1..22; negative levels are zstd's fast modes). Errors: SQLITE_NOMEM,
   // SQLITE_MISUSE (a parameter zstd refuses).
   Status init(int level);
-  // Compresses src[0..n) and appends the frame to *out. The frame is made in a scratch buffer
-  // this compressor keeps (so its pages are faulted in once, not per pack) and copied out at
-  // its exact size: nothing is zero-filled.
-  Status compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out);
+  // The room compress() needs for n bytes of input (ZSTD_compressBound).
+  static size_t bound(size_t n);
+  // Compresses src[0..n) into one frame at dst[0 .. *written); capacity >= bound(n). The
+  // caller's buffer is written directly: no scratch copy, nothing zero-filled.
+  Status compress(const uint8_t* src, size_t n, uint8_t* dst, size_t capacity, size_t* written);
 
  private:
   ZSTD_CCtx_s* cctx_ = nullptr;
-  std::vector<uint8_t> scratch_;
 };
 
 class Decompressor {

@@ -1,17 +1,25 @@
 // Encoding packs on the scan's compression threads; see pack_encoder.h.
 #include "vault/pack_encoder.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace litevault {
 
-PackEncoder::~PackEncoder() {
+PackEncoder::~PackEncoder() { shutdown(); }
+
+void PackEncoder::shutdown() {
+  clear();
   {
     std::lock_guard<std::mutex> guard(mutex_);
     stopping_ = true;
   }
   work_.notify_all();
   for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  compressors_.clear();
+  std::vector<std::unique_ptr<ByteBuffer>>().swap(free_);
+  std::vector<std::unique_ptr<ByteBuffer>>().swap(outputs_);
 }
 
 Status PackEncoder::init(bool compress, int level, int threads) {
@@ -30,51 +38,70 @@ Status PackEncoder::init(bool compress, int level, int threads) {
   return Status::ok();
 }
 
-std::unique_ptr<std::vector<uint8_t>> PackEncoder::takeBuffer(size_t bytes) {
-  std::unique_ptr<std::vector<uint8_t>> buffer;
-  {
-    std::lock_guard<std::mutex> guard(mutex_);
-    if (!free_.empty()) {
-      buffer = std::move(free_.back());
-      free_.pop_back();
+// A buffer of at least `bytes` from `list` (guarded by mutex_), or a new one. A smaller one
+// (an earlier page size's) is dropped.
+std::unique_ptr<ByteBuffer> PackEncoder::take(std::vector<std::unique_ptr<ByteBuffer>>* list, size_t bytes) {
+  while (!list->empty()) {
+    std::unique_ptr<ByteBuffer> buffer = std::move(list->back());
+    list->pop_back();
+    if (buffer->capacity() >= bytes) {
+      buffer->setSize(0);
+      return buffer;
     }
   }
-  if (!buffer) buffer = std::make_unique<std::vector<uint8_t>>();
-  if (buffer->size() < bytes) buffer->resize(bytes);
-  return buffer;
+  return nullptr;
 }
 
-void PackEncoder::encode(bool compress, Compressor* compressor, Job* job) {
+std::unique_ptr<ByteBuffer> PackEncoder::takeBuffer(size_t bytes) {
+  std::unique_ptr<ByteBuffer> buffer;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    buffer = take(&free_, bytes);
+  }
+  return buffer ? std::move(buffer) : std::make_unique<ByteBuffer>(bytes);
+}
+
+void PackEncoder::recycle(std::unique_ptr<ByteBuffer> pack) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  outputs_.push_back(std::move(pack));
+}
+
+// The pack object: header, payload (one zstd frame, or the raw images when zstd cannot shrink
+// them), checksum; compressed straight into the output buffer.
+void PackEncoder::encode(Compressor* compressor, Job* job) {
   const size_t n = size_t(job->slots) * job->pageSize;
   const uint8_t* images = job->images->data();
-  auto pack = std::make_unique<std::vector<uint8_t>>();
+  const size_t room = compress_ ? std::max(n, Compressor::bound(n)) : n;
+  const size_t bytes = kPackHeaderSize + room + kVaultChecksumSize;
+  std::unique_ptr<ByteBuffer> pack;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    pack = take(&outputs_, bytes);
+  }
+  if (!pack) pack = std::make_unique<ByteBuffer>(bytes);
   PackHeader header;
   header.pageSize = job->pageSize;
   header.slotCount = job->slots;
   header.compression = PackCompression::kNone;
-  uint8_t zeros[kPackHeaderSize] = {};
-  if (compress) {
-    pack->insert(pack->end(), zeros, zeros + kPackHeaderSize);
-    Status status = compressor->compress(images, n, pack.get());
+  header.payloadLength = n;
+  if (compress_) {
+    size_t written = 0;
+    Status status = compressor->compress(images, n, pack->data() + kPackHeaderSize, room, &written);
     if (!status.isOk()) {
       job->result.status = status;
+      recycle(std::move(pack));
       return;
     }
-    if (pack->size() - kPackHeaderSize < n) {
+    if (written < n) {
       header.compression = PackCompression::kZstd;
-    } else {
-      pack->clear();  // zstd could not shrink it: stored raw
+      header.payloadLength = written;
     }
   }
-  if (header.compression == PackCompression::kNone) {
-    pack->reserve(kPackHeaderSize + n + kVaultChecksumSize);
-    pack->insert(pack->end(), zeros, zeros + kPackHeaderSize);
-    pack->insert(pack->end(), images, images + n);
-  }
-  header.payloadLength = pack->size() - kPackHeaderSize;
+  if (header.compression == PackCompression::kNone) std::memcpy(pack->data() + kPackHeaderSize, images, n);
   encodePackHeader(header, pack->data());
+  pack->setSize(kPackHeaderSize + header.payloadLength);
   const Hash128 sum = hash128(pack->data(), pack->size());
-  pack->insert(pack->end(), sum.bytes, sum.bytes + sizeof(sum.bytes));
+  pack->append(sum.bytes, sizeof(sum.bytes));
   job->result.key = sum;
   job->result.slots = job->slots;
   job->result.pack = std::move(pack);
@@ -97,20 +124,25 @@ void PackEncoder::threadMain(Compressor* compressor) {
     }
     job->running = true;
     lock.unlock();
-    encode(compress_, compressor, job);
+    encode(compressor, job);
     lock.lock();
+    free_.push_back(std::move(job->images));  // the pack is encoded: its images are not needed
     job->done = true;
     done_.notify_all();
   }
 }
 
-void PackEncoder::submit(std::unique_ptr<std::vector<uint8_t>> images, uint32_t slots, uint32_t pageSize) {
+void PackEncoder::submit(std::unique_ptr<ByteBuffer> images, uint32_t slots, uint32_t pageSize) {
   auto job = std::make_unique<Job>();
   job->images = std::move(images);
   job->slots = slots;
   job->pageSize = pageSize;
   if (threads_.empty()) {
-    encode(compress_, &inline_, job.get());
+    encode(&inline_, job.get());
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      free_.push_back(std::move(job->images));
+    }
     job->done = true;
     jobs_.push_back(std::move(job));
     return;
@@ -133,7 +165,6 @@ bool PackEncoder::takeOldest(bool wait, Encoded* out) {
   std::unique_ptr<Job> job = std::move(jobs_.front());
   jobs_.pop_front();
   *out = std::move(job->result);
-  free_.push_back(std::move(job->images));
   return true;
 }
 
@@ -143,7 +174,10 @@ void PackEncoder::clear() {
     for (auto& j : jobs_) if (j->running && !j->done) return false;
     return true;
   });
-  for (auto& j : jobs_) free_.push_back(std::move(j->images));
+  for (auto& j : jobs_) {
+    if (j->images) free_.push_back(std::move(j->images));
+    if (j->result.pack) outputs_.push_back(std::move(j->result.pack));
+  }
   jobs_.clear();
 }
 

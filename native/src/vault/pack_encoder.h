@@ -12,10 +12,13 @@
 // A payload zstd cannot shrink is stored raw (compression 0), so a restore never decompresses
 // for nothing.
 //
-// Buffers: image buffers go back to a free list when their pack is encoded and are handed out
-// again by takeBuffer(), so a scan allocates a few buffers in all, not one per pack.
+// Buffers (ByteBuffer: nothing zero-filled): image buffers go back to a free list as soon as
+// their pack is encoded (not when it is taken) and are handed out again by takeBuffer(); a pack is encoded straight into an
+// output buffer from a second free list, which the owner gives back with recycle() once it has
+// copied the pack out. So a scan allocates a few buffers in all, not one per pack, and a
+// buffer's pages are faulted in once.
 //
-// Thread safety: init/submit/takeOldest/clear/takeBuffer are for one owner (a scan, under its
+// Thread safety: init/submit/takeOldest/clear/shutdown/takeBuffer/recycle are for one owner (a scan, under its
 // mutex); the compression threads are internal. The destructor stops and joins them.
 #pragma once
 
@@ -27,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/byte_buffer.h"
 #include "base/status.h"
 #include "vault/compress.h"
 #include "vault/vault_format.h"
@@ -37,7 +41,7 @@ class PackEncoder {
  public:
   struct Encoded {
     Status status;
-    std::unique_ptr<std::vector<uint8_t>> pack;  // the whole pack object
+    std::unique_ptr<ByteBuffer> pack;  // the whole pack object (give it back with recycle())
     Hash128 key;                                 // its checksum
     uint32_t slots = 0;
   };
@@ -52,9 +56,11 @@ class PackEncoder {
   Status init(bool compress, int level, int threads);
 
   // A buffer of at least `bytes` bytes for the next pack's images (contents unspecified).
-  std::unique_ptr<std::vector<uint8_t>> takeBuffer(size_t bytes);
+  std::unique_ptr<ByteBuffer> takeBuffer(size_t bytes);
   // Queues images[0 .. slots x pageSize) as the next pack; the buffer moves in.
-  void submit(std::unique_ptr<std::vector<uint8_t>> images, uint32_t slots, uint32_t pageSize);
+  void submit(std::unique_ptr<ByteBuffer> images, uint32_t slots, uint32_t pageSize);
+  // An Encoded::pack the owner is done with, for the next pack.
+  void recycle(std::unique_ptr<ByteBuffer> pack);
   // Packs submitted and not yet taken.
   size_t pending() const { return jobs_.size(); }
   // The oldest pack: waits for it when `wait`; false if there is none, or it is not ready and
@@ -62,18 +68,22 @@ class PackEncoder {
   bool takeOldest(bool wait, Encoded* out);
   // Forgets every pack not yet taken (waits for those being compressed).
   void clear();
+  // clear(), then stops the threads and frees every buffer and context: the owner is done with
+  // it (idempotent; the encoder is not used again).
+  void shutdown();
   int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
   struct Job {
-    std::unique_ptr<std::vector<uint8_t>> images;
+    std::unique_ptr<ByteBuffer> images;
     uint32_t slots = 0;
     uint32_t pageSize = 0;
     bool running = false;
     bool done = false;  // guarded by mutex_ (with the threads); result valid once set
     Encoded result;
   };
-  static void encode(bool compress, Compressor* compressor, Job* job);
+  void encode(Compressor* compressor, Job* job);
+  static std::unique_ptr<ByteBuffer> take(std::vector<std::unique_ptr<ByteBuffer>>* list, size_t bytes);
   void threadMain(Compressor* compressor);
 
   bool compress_ = true;
@@ -85,7 +95,8 @@ class PackEncoder {
   std::condition_variable done_;  // a job finished
   bool stopping_ = false;
   std::deque<std::unique_ptr<Job>> jobs_;  // in submission order; the deque itself is the owner's
-  std::vector<std::unique_ptr<std::vector<uint8_t>>> free_;  // guarded by mutex_
+  std::vector<std::unique_ptr<ByteBuffer>> free_;     // image buffers; guarded by mutex_
+  std::vector<std::unique_ptr<ByteBuffer>> outputs_;  // pack buffers; guarded by mutex_
 };
 
 }  // namespace litevault

@@ -39,6 +39,9 @@ constexpr size_t kRunSize = 16;
 constexpr size_t kPageHashSize = 16;
 // A pack holds at most this many bytes of page images (fewer slots for large pages).
 constexpr size_t kMaxPackPageBytes = size_t(8) << 20;
+// The biggest pack object: header, kMaxPackPageBytes of raw images (a payload zstd cannot shrink
+// is stored raw), checksum.
+constexpr size_t kMaxPackBytes = kPackHeaderSize + kMaxPackPageBytes + kVaultChecksumSize;
 constexpr size_t kMaxMetaBytes = size_t(16) << 20;  // a sanity bound on a manifest's JSON
 
 extern const uint8_t kPackMagic[8];

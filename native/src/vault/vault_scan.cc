@@ -12,6 +12,7 @@ namespace litevault {
 namespace {
 
 constexpr uint32_t kDefaultPageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE: an empty source's page size
+constexpr size_t kReadChunkBytes = size_t(1) << 20;  // one pread's worth of pages
 
 }  // namespace
 
@@ -63,9 +64,10 @@ VaultScan::Progress VaultScan::progressLocked() const {
 
 Status VaultScan::step(StepResult* out) {
   std::lock_guard<std::mutex> guard(mutex_);
-  out->pack.reset();
+  out->packBytes = 0;
   out->packKey.clear();
   if (closed_.load()) return Status::error(Code::kMisuse, "vault scan step() after close() or finish()");
+  if (out->out == nullptr || out->outCapacity < kMaxPackBytes) return Status::error(Code::kMisuse, "vault scan step(): the pack buffer is smaller than the biggest pack");
   Status status = sticky_;
   if (status.isOk() && !done_) {
     std::lock_guard<std::mutex> sourceGuard(source_->mutex);
@@ -142,7 +144,8 @@ void VaultScan::startPass(uint32_t pageSize, uint32_t pageCount) {
   storedThisPass_.clear();
   pageSize_ = pageSize;
   capacity_ = static_cast<uint32_t>(std::max<size_t>(1, kMaxPackPageBytes / pageSize));
-  buffer_ = encoder_.takeBuffer(size_t(2) * capacity_ * pageSize);
+  chunk_ = static_cast<uint32_t>(std::max<size_t>(1, kReadChunkBytes / pageSize));
+  buffer_ = encoder_.takeBuffer(bufferBytes());
   baseUsable_ = base_.pageSize() == pageSize;
 }
 
@@ -193,11 +196,11 @@ Status VaultScan::stepLocked(Pager& src, StepResult* out) {
     }
     LV_RETURN_IF_ERROR(status);
   }
-  // Hand out the oldest pack if it is ready; wait for it when enough packs are compressing
-  // already (memory stays bounded) or when nothing is left to read.
+  // Hand out the oldest pack if it is ready; wait for it when `threads` packs are submitted and
+  // not handed out (memory stays bounded) or when nothing is left to read.
   const size_t inFlight = static_cast<size_t>(std::max(1, encoder_.threads()));
   PackEncoder::Encoded encoded;
-  if (encoder_.takeOldest(scanned_ || encoder_.pending() > inFlight, &encoded)) {
+  if (encoder_.takeOldest(scanned_ || encoder_.pending() >= inFlight, &encoded)) {
     LV_RETURN_IF_ERROR(encoded.status);
     deliver(&encoded, out);
   }
@@ -205,22 +208,22 @@ Status VaultScan::stepLocked(Pager& src, StepResult* out) {
   return Status::ok();
 }
 
-// Reads up to one pack's worth of pages (fewer at the end), hashing each and keeping the
-// changed ones in the open pack.
+// Reads up to one pack's worth of pages (fewer at the end, or when the open pack fills), a
+// chunk at a time, hashing each and keeping the changed ones in the open pack.
 Status VaultScan::readPages(Pager& src) {
   const uint32_t pageSize = pageSize_;
   const uint32_t lockPage = lockBytePage(pageSize);
   const bool mayRestart = mode_ == Mode::kRestart && !held_;
   uint32_t budget = capacity_;
-  while (budget > 0 && next_ <= pageCount_) {
+  while (budget > 0 && next_ <= pageCount_ && openSlots_ < capacity_) {
     if (next_ == lockPage) {
       next_++;
       continue;
     }
-    uint32_t count = std::min(budget, pageCount_ - next_ + 1);
+    uint32_t count = std::min({budget, chunk_, pageCount_ - next_ + 1});
     if (next_ < lockPage && lockPage < next_ + count) count = lockPage - next_;
-    // Read straight into the open pack's next free slots (the buffer has room for a whole step
-    // past a nearly full pack).
+    // Read straight into the open pack's next free slots (the buffer has room for a chunk past
+    // a nearly full pack).
     uint8_t* area = buffer_->data() + size_t(openSlots_) * pageSize;
     LV_RETURN_IF_ERROR(src.readPages(next_, count, area));
     bytesRead_ += uint64_t(count) * pageSize;
@@ -262,7 +265,7 @@ Status VaultScan::readPages(Pager& src) {
 // The open pack's first capacity_ slots go to the encoder; the slots past them move to the
 // front of a fresh buffer, which becomes the open pack.
 void VaultScan::submitFullPack() {
-  std::unique_ptr<std::vector<uint8_t>> next = encoder_.takeBuffer(size_t(2) * capacity_ * pageSize_);
+  std::unique_ptr<ByteBuffer> next = encoder_.takeBuffer(bufferBytes());
   const uint32_t rest = openSlots_ - capacity_;
   if (rest > 0) std::memcpy(next->data(), buffer_->data() + size_t(capacity_) * pageSize_, size_t(rest) * pageSize_);
   std::swap(next, buffer_);
@@ -273,7 +276,7 @@ void VaultScan::submitFullPack() {
 
 // The last, partial pack.
 void VaultScan::submitOpenPack(uint32_t slots) {
-  std::unique_ptr<std::vector<uint8_t>> next = encoder_.takeBuffer(size_t(2) * capacity_ * pageSize_);
+  std::unique_ptr<ByteBuffer> next = encoder_.takeBuffer(bufferBytes());
   std::swap(next, buffer_);
   encoder_.submit(std::move(next), slots, pageSize_);
   packsSubmitted_++;
@@ -286,8 +289,10 @@ void VaultScan::deliver(PackEncoder::Encoded* encoded, StepResult* out) {
   info.bytes = encoded->pack->size();
   info.slots = encoded->slots;
   bytesStored_ += info.bytes;
+  std::memcpy(out->out, encoded->pack->data(), encoded->pack->size());  // <= kMaxPackBytes
+  out->packBytes = encoded->pack->size();
   out->packKey = info.key;
-  out->pack = std::move(encoded->pack);
+  encoder_.recycle(std::move(encoded->pack));
   packs_.push_back(std::move(info));
 }
 
@@ -317,6 +322,12 @@ Status VaultScan::finish(Result* out) {
   out->progress = progressLocked();
   out->table.clear();
   encodeTable(runs_, hashes_, &out->table);
+  // Nothing more is read or packed: the buffers go now, not when the handle is collected.
+  encoder_.shutdown();
+  std::vector<ManifestRun>().swap(runs_);
+  std::vector<Hash128>().swap(hashes_);
+  buffer_.reset();
+  base_ = PageState();
   out->packs = packs_;
   out->wal = wal_;
   out->changeCounter = changeCounter_;
@@ -331,7 +342,8 @@ void VaultScan::close() {
   std::lock_guard<std::mutex> sourceGuard(source_->mutex);
   if (source_->pager) endSource(*source_->pager);
   releaseLocked();
-  encoder_.clear();
+  encoder_.shutdown();
+  buffer_.reset();
 }
 
 }  // namespace litevault

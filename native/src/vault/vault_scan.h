@@ -17,22 +17,27 @@
 //
 // The first step decodes the base chain's manifests and builds its page state (a damaged one is
 // a sticky LITEVAULT_VAULT_CORRUPT or LITEVAULT_UNSUPPORTED_FORMAT). A step
-// (LV_SYNC_POINT "vault-scan-step" at its start) reads up to 8 MiB of pages with big
+// (LV_SYNC_POINT "vault-scan-step" at its start) reads up to 8 MiB of pages with 1 MiB
 // preads (Pager::readPages) into one reusable buffer, skipping the lock-byte page, sets page 1's
 // bytes 28..31 to the snapshot's page count (as Backup::copyPages does), hashes each page and
 // keeps the changed ones in the open pack, in page-number order. Pages are read straight into
 // the open pack's next slots; an unchanged page's slot is reused by the next changed one, so a
 // full backup copies no page in memory. When the open pack reaches 8 MiB of page images it goes
 // to the compression threads (pack_encoder.h), and the scan reads on; a step hands out at most
-// one finished pack, the oldest, in submission order (waiting for it only when `threads` packs
-// are already compressing, or once every page is read). After the last page, the steps that
+// one finished pack, the oldest, in submission order (waiting for it when `threads` packs are
+// submitted and not yet handed out, or once every page is read: measured on 2 cores next to an
+// S3 server, a deeper queue only had more packs compressing at once, for more CPU time and
+// memory, not more speed). After the last page, the steps that
 // are still needed to hand out the remaining packs touch no database lock; the last one says
 // done. On a restart, pages already stored in this
 // scan (emitted packs and the open one) are kept in a hash -> (pack, slot) map and referenced
 // by the new pass, not stored again. A base of another page size than the snapshot's counts
 // as empty (every page differs): TypeScript decides whether such a scan may be committed.
 //
-// Costs: a 16 MiB buffer per pack in flight (at most threads + 2 of them, reused), 28 bytes per
+// Costs: a 9 MiB image buffer (8 MiB of slots and a 1 MiB read chunk) per pack being filled or
+// compressed (at most threads + 1 of them), an output buffer of at most kMaxPackBytes per pack
+// encoded and not yet handed out (at most threads) (pack_encoder.h; all of them reused, nothing zero-filled, and
+// freed by finish() or close()), the caller's pack buffer per step, 28 bytes per
 // page of base state, 16 bytes per listed page and per run of the table being built; no
 // allocation per page. Measured (2 cores, threads 2, level 1, page cache warm): a full scan of
 // the 1 GiB bench database in 1.9 s (sqlite3 .backup: 2.4 s), stored 490 MB (zstd -1 of the
@@ -93,10 +98,14 @@ class VaultScan {
     bool heldLock = false;
     Mode mode = Mode::kUndecided;
   };
+  // A step hands out at most one pack, copied into the caller's buffer (out, outCapacity >=
+  // kMaxPackBytes), so the packs a caller still stores live in buffers it recycles itself.
   struct StepResult {
+    uint8_t* out = nullptr;  // in
+    size_t outCapacity = 0;  // in
     Progress progress;
-    std::unique_ptr<std::vector<uint8_t>> pack;  // a complete pack object, or null
-    std::string packKey;                         // its key (32 hex)
+    size_t packBytes = 0;    // a complete pack object at out[0 .. packBytes), or 0 for none
+    std::string packKey;     // its key (32 hex)
   };
   struct PackInfo {
     std::string key;
@@ -147,6 +156,7 @@ class VaultScan {
   void submitFullPack();
   void submitOpenPack(uint32_t slots);
   void deliver(PackEncoder::Encoded* encoded, StepResult* out);
+  size_t bufferBytes() const { return size_t(capacity_ + chunk_) * pageSize_; }
   Progress progressLocked() const;
   void releaseLocked();
 
@@ -185,7 +195,8 @@ class VaultScan {
   CopyCheck check_;  // options_.verify: the pages of this pass (from page 1)
 
   uint32_t capacity_ = 0;         // slots per pack: 8 MiB of page images
-  std::unique_ptr<std::vector<uint8_t>> buffer_;  // 2 x capacity pages: the open pack's slots, then the read area
+  uint32_t chunk_ = 0;            // pages per read: 1 MiB
+  std::unique_ptr<ByteBuffer> buffer_;  // capacity_ + chunk_ pages: the open pack's slots, then the read area
   uint32_t openSlots_ = 0;        // slots of the open pack in use (pages stored in it)
   std::vector<PackInfo> packs_;   // packs handed out, in pack-number order
   std::vector<ManifestRun> runs_;  // this pass's table
