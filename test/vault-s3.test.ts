@@ -7,6 +7,8 @@
 //   PutObject and on CompleteMultipartUpload (multipart packs, restored byte-exact by SQLite's
 //   judgement), and a create whose answer was lost and that the SDK sent again (the fault
 //   proxy, test/oracle/fault-proxy.ts, drops the first answer) still resolves true;
+// - every PutObject carries its CRC32 and an unsigned payload, and the AWS SDK's own response
+//   checksum validation (against the CRC32 moto kept) accepts every object of a backup;
 // - leases: one left by a SIGKILLed holder is refused until it expires, then taken over; a
 //   lease lost to another holder stops the run before it commits or deletes anything;
 // - sweep aborts the multipart uploads a killed run left;
@@ -141,6 +143,43 @@ describe('conditional writes on the store', () => {
     await v.restore('mp', out);
     expect(integrityCheck(out)).toBe('ok');
     expect(logicalDump(out)).toBe(logicalDump(db));
+  });
+
+  it("every PutObject carries its bytes' CRC32 (x-amz-checksum-crc32) and an unsigned payload; the AWS SDK's own response validation accepts every object of a backup, and refuses one stored with a wrong CRC32", async () => {
+    const p = prefix();
+    const db = bigDb('crc.db', 20); // incompressible: several packs
+    const proxy = await startFaultProxy(server.endpoint);
+    try {
+      const v = await Vault.open(`s3://${bucket}/${p}`, { endpoint: proxy.endpoint, create: true });
+      await v.backup(db, { name: 'crc' });
+      const puts = proxy.log.filter((r) => r.operation === 'PutObject');
+      expect(puts.length).toBeGreaterThanOrEqual(6); // config, lease, 3 packs, manifest
+      for (const r of puts) {
+        expect(r.headers['x-amz-content-sha256'], r.key).toBe('UNSIGNED-PAYLOAD');
+        expect(r.headers['x-amz-checksum-crc32'], r.key).toMatch(/^[A-Za-z0-9+/]{6}==$/);
+        expect(r.headers['x-amz-sdk-checksum-algorithm'], r.key).toBe('CRC32');
+        expect(r.headers['content-md5'], r.key).toBeUndefined();
+      }
+    } finally {
+      await proxy.close();
+    }
+    // moto keeps the CRC32 it was given and returns it with x-amz-checksum-mode: ENABLED; the
+    // SDK then checks the body against it with its own CRC32 (@aws-crypto/crc32).
+    const checking = new sdk.S3Client({ endpoint: server.endpoint, forcePathStyle: true, responseChecksumValidation: 'WHEN_SUPPORTED' });
+    const getChecked = async (key: string): Promise<Buffer> => {
+      const res = await checking.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      expect(res.ChecksumCRC32, key).toMatch(/==$/);
+      return Buffer.from(await res.Body!.transformToByteArray());
+    };
+    const listed = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: `${p}/` }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!);
+    expect(keys.filter((k) => k.endsWith('.pack')).length).toBeGreaterThanOrEqual(3);
+    for (const key of keys.filter((k) => !k.includes('/locks/'))) await getChecked(key);
+    // The control: an object stored with a CRC32 that is not its bytes' fails that check.
+    const bad = `${p}/control/wrong-crc`;
+    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: bad, Body: Buffer.from('some bytes'), ChecksumAlgorithm: 'CRC32', ChecksumCRC32: 'AAAAAA==' }));
+    await expect(getChecked(bad)).rejects.toThrow(/checksum/i);
+    checking.destroy();
   });
 
   it("a create whose answer is lost (the fault proxy forwards the PUT to moto and drops the connection before the answer) and that the SDK sends again still resolves true: the 412 is its own write", async () => {

@@ -6,8 +6,14 @@
  *
  * - put() and create() are one PutObject with `If-None-Match: *` (objects of MULTIPART_BYTES and
  *   more: lib-storage's Upload, the condition on CompleteMultipartUpload), so an object appears
- *   complete or not at all. Each carries Content-MD5 (multipart: a CRC32 per part), which the
- *   store checks before it stores anything. A 412 means "exists": success for put() (content
+ *   complete or not at all. Each carries its CRC32 as x-amz-checksum-crc32 (multipart: a CRC32
+ *   per part), which the store checks before it stores anything: the checksum the AWS SDK itself
+ *   sends on every upload. It is computed by zlib.crc32 (about 2 GB/s on the main thread), and
+ *   the payload goes unsigned (x-amz-content-sha256: UNSIGNED-PAYLOAD, as the SDK's own streamed
+ *   uploads go), so no SHA-256 of the body is computed on the main thread: the CRC checks the
+ *   bytes, the signature covers it, TLS (https) or an encrypted vault's AES-GCM authenticates
+ *   them. On a Node without zlib.crc32 (before 20.15) the object carries Content-MD5 and the
+ *   SDK signs the payload instead. A 412 means "exists": success for put() (content
  *   objects are named by their checksum); for create() the object found is read back and
  *   compared with ours, because a create whose response was lost, sent again by the SDK's
  *   retry, finds its own first write and must still resolve true.
@@ -24,6 +30,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as os from 'node:os';
+import * as zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import type * as S3 from '@aws-sdk/client-s3';
 import { LitevaultError, LitevaultErrorCode, misuse } from '../errors';
@@ -205,8 +212,8 @@ export class S3Storage implements Storage {
       forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
       maxAttempts: this.#attempts,
       retryMode: 'standard',
-      // Content-MD5 is ours (every S3-compatible store checks it); no SDK checksums on top, and
-      // downloads are checked against the vault's own hashes.
+      // The upload checksum is ours (putObject below); no SDK checksums on top, and downloads
+      // are checked against the vault's own hashes.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       followRegionRedirects: true,
@@ -302,9 +309,7 @@ export class S3Storage implements Storage {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const out = data.length >= this.#multipartBytes ? await this.#multipart(full, data, condition) : await this.#client.send(
-            new (loadSdk().PutObjectCommand)({ Bucket: this.#bucket, Key: full, Body: data, ContentLength: data.length, ContentMD5: createHash('md5').update(data).digest('base64'), ...condition }),
-          );
+          const out = data.length >= this.#multipartBytes ? await this.#multipart(full, data, condition) : await this.#client.send(putObject(this.#bucket, full, data, condition));
           return out.ETag ?? '';
         } catch (err) {
           const s = status(err);
@@ -457,6 +462,30 @@ export class S3Storage implements Storage {
     }
     return true;
   }
+}
+
+type Crc32 = (data: Uint8Array) => number;
+const crc32 = (zlib as { crc32?: Crc32 }).crc32;
+
+// A single-request upload of `data`, with the checksum the store verifies before it stores it:
+// its CRC32 and an unsigned payload (the SDK hashes nothing), or on a Node without zlib.crc32
+// Content-MD5 and the SDK's signed payload.
+function putObject(bucket: string, key: string, data: Buffer, condition: Condition): S3.PutObjectCommand {
+  const { PutObjectCommand } = loadSdk();
+  const input: S3.PutObjectCommandInput = { Bucket: bucket, Key: key, Body: data, ContentLength: data.length, ...condition };
+  if (crc32 === undefined) return new PutObjectCommand({ ...input, ContentMD5: createHash('md5').update(data).digest('base64') });
+  const sum = Buffer.alloc(4);
+  sum.writeUInt32BE(crc32(data) >>> 0);
+  const command = new PutObjectCommand({ ...input, ChecksumAlgorithm: 'CRC32', ChecksumCRC32: sum.toString('base64') });
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'litevaultUnsignedPayload' },
+  );
+  return command;
 }
 
 // The whole body, into one Buffer of the announced length (no second copy); a short or long

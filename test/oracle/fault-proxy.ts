@@ -14,8 +14,8 @@
  *   must survive);
  * - 'truncate': forward, send the answer's headers (with its full Content-Length) and only part
  *   of its body, then close the connection (an answer without a body is dropped instead).
- * Every request is recorded (method, S3 operation, key, what was done, the status the client
- * got) for the test's report. Requests and answers are buffered whole: vault objects in these
+ * Every request is recorded (method, S3 operation, key, headers, what was done, the status the
+ * client got) for the test's report. Requests and answers are buffered whole: vault objects in these
  * tests are a few hundred KiB.
  *
  * Node's own http module only (no dependency); path-style requests (`/bucket/key`), as the
@@ -82,6 +82,8 @@ export interface ProxiedRequest {
   bucket: string;
   /** The object key (a listing's: its prefix). */
   key: string;
+  /** The request's headers as the proxy received them (lower-case names). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The action taken, e.g. 'pass', 'status 503', 'drop-after', 'delay 120', 'truncate 57/230'. */
   action: string;
   /** The status the store answered, when the request reached it. */
@@ -173,7 +175,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
 
   const server = http.createServer((req, res) => {
-    const record: ProxiedRequest = { n: ++n, ...describe(req.method!, req.url!), action: 'pass' };
+    const record: ProxiedRequest = { n: ++n, ...describe(req.method!, req.url!), headers: req.headers, action: 'pass' };
     log.push(record);
     const action = choose(record);
     const drop = (): void => void req.socket.destroy();
