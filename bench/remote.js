@@ -7,8 +7,10 @@
 //   full:        litevault `Vault.open(s3://bucket/vault)` + `vault.backup(db, {type: 'full'})`
 //                | the same objects uploaded into s3://bucket/raw/ with lib-storage's Upload
 //                alone (the transport's own limit; the target's reference) | the same with what
-//                litevault's put() adds to each request, Content-MD5 and If-None-Match: *
-//                (reference), each in a fresh Node child (bench/children/node-op.js), rotated;
+//                litevault's put() adds to each request, If-None-Match: *, a CRC32 and an
+//                unsigned payload (reference), each in a fresh Node child
+//                (bench/children/node-op.js), rotated; the CPU time moto_server spent during
+//                each run is read from /proc (it shares the machine's cores);
 //   incremental: 1% of the pages changed (children/vault-change.js, checkpointed into the file),
 //                then a litevault incremental into the same vault: its time and bytes.
 // The raw uploads send exactly the bytes litevault stored: after every litevault full, the
@@ -31,7 +33,18 @@ const { isolateAwsEnv, startMotoServer, stopMotoServer } = require('../test/orac
 const NAME = 'bench';
 const CHANGE_PCT = 1; // the incremental's change
 const VAULT_PREFIX = 'vault'; // litevault's vault in each round's bucket
-const PREFIXES = { raw: 'raw', 'raw-md5': 'raw-md5' }; // the references' uploads, beside it
+const PREFIXES = { raw: 'raw', 'raw-lv': 'raw-lv' }; // the references' uploads, beside it
+
+// CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat (clock ticks of
+// 10 ms), or undefined where /proc has none.
+function processCpuMs(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
 
 // How litevault uploads (the benchmarked build's own constants, read from its dist/): content
 // objects (packs) in flight at once while the scan goes on (lib/vault/vault.ts PUTS_IN_FLIGHT),
@@ -156,7 +169,7 @@ async function remoteSection(context) {
       const created = await runNode('node-op.js', { op: 'lv-vault-init', vault: url, remote });
       if (!created.ok) throw new Error(`remote: cannot create the vault ${url}: ${created.error}`);
       const lvBackup = (type) => runNode('node-op.js', { op: 'lv-vault-backup', vault: url, remote, src: work, name: NAME, type });
-      const rawUpload = (key, contentMd5) => async () => {
+      const rawUpload = (key, litevaultRequests) => async () => {
         const prefix = PREFIXES[key];
         const r = await runNode('node-op.js', {
           op: 'sdk-upload',
@@ -166,7 +179,7 @@ async function remoteSection(context) {
           inFlight: upload.putsInFlight,
           partBytes: upload.partBytes,
           partsInFlight: upload.partsInFlight,
-          contentMd5,
+          litevaultRequests,
         });
         if (r.ok) {
           const stored = await store.list(bucket, prefix);
@@ -196,11 +209,14 @@ async function remoteSection(context) {
           },
         },
         { key: 'raw', run: rawUpload('raw', false) },
-        { key: 'raw-md5', run: rawUpload('raw-md5', true) },
+        { key: 'raw-lv', run: rawUpload('raw-lv', true) },
       ];
       for (const c of rotate(competitors, round)) {
         await settle(dir, [work, local], `remote round ${round} full ${c.key}`, { warmFirst: true });
+        const motoBefore = processCpuMs(server.process.pid);
         const r = await c.run();
+        const motoAfter = processCpuMs(server.process.pid);
+        if (motoBefore !== undefined && motoAfter !== undefined) r.motoCpuMs = motoAfter - motoBefore;
         if (!r.ok) fail(`round ${round} full ${c.key}`, r.error);
         rec.full[c.key] = r;
         if (r.ok) log(`remote round ${round}/${opts.rounds} full ${c.key}: ${r.ms.toFixed(0)} ms${c.key === 'litevault' ? `, stored ${r.objects.count} objects, ${(r.objects.bytes / 1048576).toFixed(1)} MiB` : ''}`);
@@ -231,7 +247,10 @@ async function remoteSection(context) {
         syncFs(dir);
         const before = await store.list(bucket, VAULT_PREFIX);
         await settle(dir, [work], `remote round ${round} incremental litevault`, { warmFirst: true });
+        const motoBefore = processCpuMs(server.process.pid);
         const r = await lvBackup('incremental');
+        const motoAfter = processCpuMs(server.process.pid);
+        if (motoBefore !== undefined && motoAfter !== undefined) r.motoCpuMs = motoAfter - motoBefore;
         if (r.ok) {
           const after = await store.list(bucket, VAULT_PREFIX);
           const had = new Set(before.map((o) => o.key));

@@ -71,9 +71,11 @@ function vaultOptions(extra = {}) {
 // object (the manifest) alone after all the others (litevault's commit rule's order). The client
 // is configured as litevault's S3Storage configures its own (endpoint, path style, retries, no
 // SDK checksums); Upload's parts are S3Storage's (spec.partBytes, spec.partsInFlight), so an
-// object of up to one part goes as a single PutObject. With spec.contentMd5, each such object
-// also carries what litevault's put() adds: Content-MD5 and If-None-Match: * (a bigger one: a
-// CRC32 per part, the condition on the completion, as S3Storage's multipart uploads).
+// object of up to one part goes as a single PutObject. With spec.litevaultRequests, each such
+// object also carries what litevault's put() adds (lib/vault/s3-storage.ts putObject):
+// If-None-Match: *, its CRC32 (zlib.crc32 on the main thread) as x-amz-checksum-crc32, and an
+// unsigned payload (a bigger one: a CRC32 per part, the condition on the completion, as
+// S3Storage's multipart uploads).
 async function sdkUpload({ S3Client }, { Upload }, before) {
   const bodies = await Promise.all(spec.objects.map((o) => fs.promises.readFile(o.file))); // off the event loop
   const multipart = bodies.filter((b) => b.length > spec.partBytes).length;
@@ -88,13 +90,25 @@ async function sdkUpload({ S3Client }, { Upload }, before) {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },
   });
+  if (spec.litevaultRequests) {
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'PutObjectCommand' && args.request.headers) args.request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      },
+      { step: 'build', name: 'benchUnsignedPayload' },
+    );
+  }
   const upload = (i) => {
     const body = bodies[i];
     const params = { Bucket: spec.bucket, Key: spec.objects[i].key, Body: body };
-    if (spec.contentMd5) {
-      Object.assign(params, { IfNoneMatch: '*' });
-      if (body.length > spec.partBytes) params.ChecksumAlgorithm = 'CRC32';
-      else params.ContentMD5 = require('crypto').createHash('md5').update(body).digest('base64');
+    if (spec.litevaultRequests) {
+      Object.assign(params, { IfNoneMatch: '*', ChecksumAlgorithm: 'CRC32' });
+      if (body.length <= spec.partBytes) {
+        const sum = Buffer.alloc(4);
+        sum.writeUInt32BE(require('zlib').crc32(body) >>> 0);
+        params.ChecksumCRC32 = sum.toString('base64');
+      }
     }
     return new Upload({ client, params, partSize: spec.partBytes, queueSize: spec.partsInFlight, leavePartsOnError: false }).done();
   };
