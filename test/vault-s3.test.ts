@@ -8,7 +8,8 @@
 //   judgement), and a create whose answer was lost and that the SDK sent again (the fault
 //   proxy, test/oracle/fault-proxy.ts, drops the first answer) still resolves true;
 // - every PutObject carries its CRC32 and an unsigned payload, and the AWS SDK's own response
-//   checksum validation (against the CRC32 moto kept) accepts every object of a backup;
+//   checksum validation (against the CRC32 moto kept) accepts every object of a backup; a store
+//   that refuses those headers (the proxy answers 501 as R2 did) gets Content-MD5 instead;
 // - leases: one left by a SIGKILLed holder is refused until it expires, then taken over; a
 //   lease lost to another holder stops the run before it commits or deletes anything;
 // - sweep aborts the multipart uploads a killed run left;
@@ -180,6 +181,30 @@ describe('conditional writes on the store', () => {
     await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: bad, Body: Buffer.from('some bytes'), ChecksumAlgorithm: 'CRC32', ChecksumCRC32: 'AAAAAA==' }));
     await expect(getChecked(bad)).rejects.toThrow(/checksum/i);
     checking.destroy();
+  });
+
+  it("a store that refuses the checksum headers (501 NotImplemented naming x-amz-checksum-crc32, as R2 answered the AWS SDK) gets that upload again and every later one with Content-MD5 and a signed payload; the backup restores as SQLite's copy", async () => {
+    const p = prefix();
+    const db = bigDb('no-crc.db', 12);
+    const proxy = await startFaultProxy(server.endpoint);
+    try {
+      proxy.setPlan({ rules: [{ method: 'PUT', header: 'x-amz-checksum-crc32', action: { kind: 'status', status: 501 } }] });
+      const v = await Vault.open(`s3://${bucket}/${p}`, { endpoint: proxy.endpoint, create: true });
+      await v.backup(db, { name: 'nocrc' });
+      const puts = proxy.log.filter((r) => r.operation === 'PutObject');
+      expect(puts.map((r) => r.action), 'one refusal, then every upload passes').toEqual(['status 501', ...puts.slice(1).map(() => 'pass')]);
+      for (const r of puts.slice(1)) {
+        expect(r.headers['x-amz-checksum-crc32'], r.key).toBeUndefined();
+        expect(r.headers['content-md5'], r.key).toMatch(/==$/);
+        expect(r.headers['x-amz-content-sha256'], r.key).toMatch(/^[0-9a-f]{64}$/);
+      }
+      const out = fresh('no-crc-restored.db');
+      await v.restore('nocrc', out);
+      expect(integrityCheck(out)).toBe('ok');
+      expect(logicalDump(out)).toBe(logicalDump(db));
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("a create whose answer is lost (the fault proxy forwards the PUT to moto and drops the connection before the answer) and that the SDK sends again still resolves true: the 412 is its own write", async () => {

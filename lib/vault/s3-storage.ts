@@ -12,8 +12,12 @@
  *   the payload goes unsigned (x-amz-content-sha256: UNSIGNED-PAYLOAD, as the SDK's own streamed
  *   uploads go), so no SHA-256 of the body is computed on the main thread: the CRC checks the
  *   bytes, the signature covers it, TLS (https) or an encrypted vault's AES-GCM authenticates
- *   them. On a Node without zlib.crc32 (before 20.15) the object carries Content-MD5 and the
- *   SDK signs the payload instead. A 412 means "exists": success for put() (content
+ *   them (over plain http a CRC32 is no defence against someone who can rewrite the traffic).
+ *   A store that refuses those headers (400 or 501 naming them; R2 did so in 2025) gets the
+ *   upload again, and every later one, with Content-MD5 and a payload the SDK signs; so does
+ *   every store on a Node without zlib.crc32 (before 20.15). A put()'s data may be reused once
+ *   it settles: after an early answer (a 412 before the whole body went out) Node may still be
+ *   sending the rest, which the store has already given up on. A 412 means "exists": success for put() (content
  *   objects are named by their checksum); for create() the object found is read back and
  *   compared with ours, because a create whose response was lost, sent again by the SDK's
  *   retry, finds its own first write and must still resolve true.
@@ -189,6 +193,8 @@ export class S3Storage implements Storage {
   readonly #partBytes: number;
   /** Full keys being uploaded by this process now (sweep() leaves their multipart uploads alone). */
   readonly #writing = new Map<string, number>();
+  /** The store refused x-amz-checksum-* headers once: every upload since carries Content-MD5 and a signed payload. */
+  #md5Only = crc32 === undefined;
 
   /** @param url `s3://bucket` or `s3://bucket/prefix`; @param options see {@link RemoteVaultOptions}. */
   constructor(url: string, options: RemoteVaultOptions = {}) {
@@ -309,10 +315,15 @@ export class S3Storage implements Storage {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const out = data.length >= this.#multipartBytes ? await this.#multipart(full, data, condition) : await this.#client.send(putObject(this.#bucket, full, data, condition));
+          const out = data.length >= this.#multipartBytes ? await this.#multipart(full, data, condition) : await this.#client.send(putObject(this.#bucket, full, data, condition, this.#md5Only));
           return out.ETag ?? '';
         } catch (err) {
           const s = status(err);
+          if (!this.#md5Only && refusesChecksumHeaders(err)) {
+            this.#md5Only = true; // and this attempt again, the old way
+            attempt--;
+            continue;
+          }
           if (s === 412 || (s === 404 && 'IfMatch' in condition && (err as SdkError).name !== 'NoSuchBucket')) return null;
           if (s === 409 && attempt < this.#attempts) {
             await backoff(attempt);
@@ -335,7 +346,8 @@ export class S3Storage implements Storage {
     const { Upload } = require('@aws-sdk/lib-storage') as typeof import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client: this.#client,
-      params: { Bucket: this.#bucket, Key: full, Body: data, ChecksumAlgorithm: 'CRC32', ...condition },
+      // A CRC32 per part; where the store refuses checksum headers, the parts' signed payloads.
+      params: { Bucket: this.#bucket, Key: full, Body: data, ...(this.#md5Only ? {} : { ChecksumAlgorithm: 'CRC32' as const }), ...condition },
       partSize: this.#partBytes,
       queueSize: PARTS_IN_FLIGHT,
       leavePartsOnError: false,
@@ -468,12 +480,12 @@ type Crc32 = (data: Uint8Array) => number;
 const crc32 = (zlib as { crc32?: Crc32 }).crc32;
 
 // A single-request upload of `data`, with the checksum the store verifies before it stores it:
-// its CRC32 and an unsigned payload (the SDK hashes nothing), or on a Node without zlib.crc32
-// Content-MD5 and the SDK's signed payload.
-function putObject(bucket: string, key: string, data: Buffer, condition: Condition): S3.PutObjectCommand {
+// its CRC32 and an unsigned payload (the SDK hashes nothing), or (md5Only: a store that refuses
+// x-amz-checksum-* headers, or a Node without zlib.crc32) Content-MD5 and the SDK's signed payload.
+function putObject(bucket: string, key: string, data: Buffer, condition: Condition, md5Only: boolean): S3.PutObjectCommand {
   const { PutObjectCommand } = loadSdk();
   const input: S3.PutObjectCommandInput = { Bucket: bucket, Key: key, Body: data, ContentLength: data.length, ...condition };
-  if (crc32 === undefined) return new PutObjectCommand({ ...input, ContentMD5: createHash('md5').update(data).digest('base64') });
+  if (md5Only || crc32 === undefined) return new PutObjectCommand({ ...input, ContentMD5: createHash('md5').update(data).digest('base64') });
   const sum = Buffer.alloc(4);
   sum.writeUInt32BE(crc32(data) >>> 0);
   const command = new PutObjectCommand({ ...input, ChecksumAlgorithm: 'CRC32', ChecksumCRC32: sum.toString('base64') });
@@ -486,6 +498,14 @@ function putObject(bucket: string, key: string, data: Buffer, condition: Conditi
     { step: 'build', name: 'litevaultUnsignedPayload' },
   );
   return command;
+}
+
+// A store that does not implement the flexible-checksum headers: R2 answered the AWS SDK's
+// 501 NotImplemented "Header 'x-amz-checksum-crc32' ... not implemented", others 400 naming
+// x-amz-sdk-checksum-algorithm (aws/aws-sdk-js-v3#6810).
+function refusesChecksumHeaders(err: unknown): boolean {
+  const s = status(err);
+  return (s === 400 || s === 501) && /x-amz-(sdk-)?checksum/i.test((err as SdkError).message ?? '');
 }
 
 // The whole body, into one Buffer of the announced length (no second copy); a short or long

@@ -40,9 +40,13 @@ export interface Storage {
   readonly location: string;
   /** The whole object. @throws LitevaultError LITEVAULT_NOT_FOUND when there is none. */
   get(key: string): Promise<Buffer>;
-  /** Writes an object, replacing none: an existing object with this key is left as it is (content objects are named by their checksum, so it holds the same bytes). */
+  /**
+   * Writes an object, replacing none: an existing object with this key is left as it is (content
+   * objects are named by their checksum, so it holds the same bytes). `data` is the caller's
+   * again once the promise settles (vault.backup reuses pack buffers): copy it to keep it.
+   */
   put(key: string, data: Buffer): Promise<void>;
-  /** Writes an object only if no object has this key; resolves false (writing nothing) if one has. */
+  /** Writes an object only if no object has this key; resolves false (writing nothing) if one has. `data` as for put(). */
   create(key: string, data: Buffer): Promise<boolean>;
   /** Every object whose key starts with `prefix`, sorted by key (the implementation's own temporaries excluded). */
   list(prefix: string): Promise<StoredObject[]>;

@@ -4,8 +4,10 @@
  * (test/oracle/moto.ts), and forwards every request, except where its plan says otherwise. Per
  * request the plan (explicit rules first, then a seeded mulberry32 draw at a given rate) picks
  * one action:
- * - 'status': answer 500 InternalError or 503 SlowDown (S3's XML error body) without forwarding
- *   (the store never sees the request);
+ * - 'status': answer 500 InternalError or 503 SlowDown (S3's XML error body), or 501
+ *   NotImplemented naming the request's x-amz-checksum header (what Cloudflare R2 answered to
+ *   the AWS SDK's checksum headers, aws/aws-sdk-js-v3#6810), without forwarding (the store never
+ *   sees the request);
  * - 'status-after': forward, let the store do the work, then answer 500/503 instead of its answer;
  * - 'delay': forward after `ms` ms;
  * - 'drop-before': close the connection before forwarding anything;
@@ -28,7 +30,7 @@ import { mulberry32 } from './random';
 /** What the proxy does with one request. */
 export type FaultAction =
   | { kind: 'pass' }
-  | { kind: 'status'; status: 500 | 503 }
+  | { kind: 'status'; status: 500 | 503 | 501 }
   | { kind: 'status-after'; status: 500 | 503 }
   | { kind: 'delay'; ms: number }
   | { kind: 'drop-before' }
@@ -47,6 +49,8 @@ export interface FaultRule {
   operation?: string;
   /** Tested against the object key within the bucket (a listing's: its prefix). */
   key?: RegExp;
+  /** Only requests that carry this header (lower-case name). */
+  header?: string;
   nth?: number | number[];
   action: FaultAction;
 }
@@ -102,7 +106,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-const ERROR_BODY: Record<500 | 503, string> = {
+const ERROR_BODY: Record<500 | 503 | 501, string> = {
+  501: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code><Message>Header \'x-amz-checksum-crc32\' with value \'...\' not implemented</Message></Error>',
   500: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>',
   503: '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
 };
@@ -137,10 +142,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let log: ProxiedRequest[] = [];
   let n = 0;
 
-  const choose = (r: Pick<ProxiedRequest, 'method' | 'operation' | 'key'>): FaultAction => {
+  const choose = (r: Pick<ProxiedRequest, 'method' | 'operation' | 'key' | 'headers'>): FaultAction => {
     let due: FaultAction | undefined;
     for (const [i, rule] of (plan.rules ?? []).entries()) {
-      if ((rule.method !== undefined && rule.method !== r.method) || (rule.operation !== undefined && rule.operation !== r.operation) || (rule.key !== undefined && !rule.key.test(r.key))) continue;
+      if ((rule.method !== undefined && rule.method !== r.method) || (rule.operation !== undefined && rule.operation !== r.operation) || (rule.key !== undefined && !rule.key.test(r.key)) || (rule.header !== undefined && r.headers[rule.header] === undefined)) continue;
       const count = (counts[i] = (counts[i] ?? 0) + 1);
       if (rule.nth === undefined || (Array.isArray(rule.nth) ? rule.nth.includes(count) : rule.nth === count)) due ??= rule.action;
     }
