@@ -287,7 +287,8 @@ for (const h of hots) {
       const s = new binding.VaultScan(h, { base, compression: 'zstd', level: 1, threads: 0, maxRestarts: -1, busyTimeoutMs: 5000 });
       const packs = [];
       let st;
-      do { st = await s.step(); if (st.pack) packs.push(Buffer.from(st.pack)); } while (!st.done);
+      const out = Buffer.alloc(s.maxPackBytes);
+      do { st = await s.step(out); if (st.packBytes > 0) packs.push(Buffer.from(out.subarray(0, st.packBytes))); } while (!st.done);
       const f = await s.finish();
       await h.close();
       const meta = { format: 'seed', pageSize: f.pageSize, pageCount: f.pageCount, packs: f.packs, type: base.length ? 'incremental' : 'full' };
