@@ -17,8 +17,20 @@ import { SQLITE3_BIN } from './sqlite';
 
 export let cksumvfsUnavailable = '';
 
-function run(cmd: string, args: string[], cwd: string): void {
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): void {
+  execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+}
+
+// An APT_CONFIG for the private apt runs: the machine's configuration (its mirrors' settings,
+// e.g. Check-Valid-Until), without the hooks an update runs (appstream's `appstreamcli refresh`,
+// PackageKit's): they are about the system's own lists, not ours, and one hung for 4 minutes
+// on a CI machine. APT reads APT_CONFIG first, then apt.conf.d, then Dir::Etc::main, so the
+// #clear in our main file comes after every part.
+function aptEnv(apt: string): NodeJS.ProcessEnv {
+  const main = existsSync('/etc/apt/apt.conf') ? readFileSync('/etc/apt/apt.conf', 'utf8') : '';
+  writeFileSync(join(apt, 'main.conf'), `${main}\n#clear APT::Update::Pre-Invoke;\n#clear APT::Update::Post-Invoke;\n#clear APT::Update::Post-Invoke-Success;\n`);
+  writeFileSync(join(apt, 'first.conf'), `Dir::Etc::main "${join(apt, 'main.conf')}";\n`);
+  return { ...process.env, APT_CONFIG: join(apt, 'first.conf') };
 }
 
 // The configured Debian archives, as deb-src entries (deb822 .sources and one-line .list files).
@@ -49,8 +61,9 @@ export function cksumvfsExtension(): string | null {
     const { file, text } = debSrcEntries();
     writeFileSync(join(apt, 'parts', file), text);
     const opts = ['-o', `Dir::Etc::SourceList=/dev/null`, '-o', `Dir::Etc::SourceParts=${join(apt, 'parts')}`, '-o', `Dir::State::Lists=${join(apt, 'lists')}`, '-qq'];
-    run('apt-get', [...opts, 'update'], cache);
-    run('apt-get', [...opts, 'source', '--download-only', `sqlite3=${execFileSync('dpkg-query', ['-W', '-f=${Version}', 'sqlite3'], { encoding: 'utf8' })}`], cache);
+    const env = aptEnv(apt);
+    run('apt-get', [...opts, 'update'], cache, env);
+    run('apt-get', [...opts, 'source', '--download-only', `sqlite3=${execFileSync('dpkg-query', ['-W', '-f=${Version}', 'sqlite3'], { encoding: 'utf8' })}`], cache, env);
     const orig = readdirSync(cache).find((f) => /^sqlite3_.*\.orig\.tar\.xz$/.test(f));
     if (!orig) throw new Error('no .orig.tar.xz in the source package');
     const member = execFileSync('tar', ['tJf', orig], { cwd: cache, encoding: 'utf8', maxBuffer: 64 << 20 })
