@@ -113,6 +113,9 @@ export interface NativeScanResult {
   journalMode: 'wal' | 'rollback';
   changeCounter: number;
   walFrame: number;
+  /** The snapshot's WAL generation (0, 0 for a rollback snapshot). */
+  walSalt1: number;
+  walSalt2: number;
   device: string;
   inode: string;
   path: string;
@@ -152,6 +155,8 @@ export interface NativeVaultRestore {
   /** After every pack of packsNeeded was written: the packs to write again for the check's second phase. */
   packsForCheck(): { link: number; pack: number; key: string }[];
   finishCheck(): Promise<NativeReport>;
+  /** After every pack, before finish(): applies the segment's transactions in (afterTxid, uptoTxid]; finish() then sizes the file to the last one's page count. */
+  applySegment(data: Buffer, key: string, afterTxid: number, uptoTxid: number): Promise<{ transactions: number; firstTxid: number; lastTxid: number; pageCount: number }>;
 }
 
 /** @internal A held vault lock (binding.lockFile). */
@@ -198,6 +203,54 @@ export interface NativeImageReader {
   end(): Promise<void>;
 }
 
+/** @internal Where a shipped log ends (docs/replication.md): a WAL generation, a commit frame, the checksum after it (null: recompute). */
+export interface NativeFollowPosition {
+  salt1: number;
+  salt2: number;
+  frame: number;
+  checksum: [number, number] | null;
+}
+
+/** @internal What a WalFollower poll found. */
+export interface NativePollResult {
+  /** False: the database is not in WAL mode; nothing else is meaningful. */
+  wal: boolean;
+  /** same: the position's generation; restarted: a new one, nothing lost (proved); gap: maybe lost; oversize: the next transaction exceeds maxBytes. */
+  status: 'same' | 'restarted' | 'gap' | 'oversize';
+  pageSize: number;
+  salt1: number;
+  salt2: number;
+  /** After the returned transactions; null on a gap. */
+  position: NativeFollowPosition | null;
+  transactions: number;
+  /** The transactions as segment records (docs/vault-format.md "Segment"), txids from firstTxid; null when none. */
+  records: Buffer | null;
+  firstFrame: number;
+  lastFrame: number;
+  mxFrame: number;
+  nBackfill: number;
+  /** lockForTruncate only: the checkpointer and write locks are held until finishTruncate(). */
+  locked?: boolean;
+}
+
+/** @internal native/src/addon/wal_follower_wrap.h */
+export interface NativeWalFollower {
+  poll(position: NativeFollowPosition | null, firstTxid: number, recordedAt: number, maxBytes: number): Promise<NativePollResult>;
+  lockForTruncate(position: NativeFollowPosition, firstTxid: number, recordedAt: number, maxBytes: number): Promise<NativePollResult>;
+  finishTruncate(apply: boolean): Promise<{ truncated: boolean; busy: boolean; salt1: number; salt2: number }>;
+  close(): Promise<void>;
+}
+
+/** @internal One segment's header and per-transaction summary (binding.inspectLogSegment). */
+export interface NativeSegmentInfo {
+  pageSize: number;
+  salt1: number;
+  salt2: number;
+  firstTxid: number;
+  lastTxid: number;
+  records: { txid: number; recordedAt: number; endFrame: number; pageCount: number; pages: number }[];
+}
+
 /** The functions native/src/addon/ registers. */
 interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
@@ -221,6 +274,14 @@ interface NativeBinding {
   VaultRestore: new (tempPath: string, options: { chain: NativeChainLink[]; packs: string[][] }) => NativeVaultRestore;
   /** Creates path 0600 if missing and takes a whole-file OFD write lock by one attempt; held: LITEVAULT_BACKUP_IN_PROGRESS. */
   lockFile(path: string): Promise<NativeVaultLock>;
+  WalFollower: new (path: string, options: { busyTimeout: number }) => NativeWalFollower;
+  /** A segment object from poll records (vault/log_segment.h); key: its checksum, 32 hex. */
+  encodeLogSegment(
+    header: { pageSize: number; salt1: number; salt2: number; firstTxid: number; lastTxid: number; compression: 'zstd' | 'none'; level: number },
+    records: Buffer[],
+  ): Promise<{ data: Buffer; key: string }>;
+  /** Verifies a segment against its key; LITEVAULT_VAULT_CORRUPT "segment <key>: <what>". */
+  inspectLogSegment(data: Buffer, key: string): Promise<NativeSegmentInfo>;
   napiVersion: number;
 }
 

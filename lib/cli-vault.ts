@@ -16,13 +16,13 @@ export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental 
   vault prune <vault> --keep-...  remove old backups (never one a kept backup needs)
   vault verify <vault>            check every object, chain and backup (nothing is written)`;
 
-const KEY_HELP = `  --key-file F         the key of an encrypted vault: a file of 32 raw bytes, or of 64 hex
+export const KEY_HELP = `  --key-file F         the key of an encrypted vault: a file of 32 raw bytes, or of 64 hex
                        digits or base64 (default: the LITEVAULT_KEY environment variable,
                        in the same text form); see README "Encryption"
 `;
 
 // Every verb takes a remote vault's connection options and an encrypted vault's key.
-const REMOTE_OPTIONS = {
+export const REMOTE_OPTIONS = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'path-style': { type: 'boolean' },
@@ -30,7 +30,7 @@ const REMOTE_OPTIONS = {
   'key-file': { type: 'string' },
 } as const;
 
-const REMOTE_HELP = `remote vaults (<vault> as s3://bucket or s3://bucket/prefix; the bucket must exist;
+export const REMOTE_HELP = `remote vaults (<vault> as s3://bucket or s3://bucket/prefix; the bucket must exist;
 credentials from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE,
 ~/.aws/credentials and ~/.aws/config):
   --endpoint URL       an S3-compatible store (R2, MinIO, ...); default AWS_ENDPOINT_URL_S3,
@@ -44,7 +44,7 @@ credentials from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PRO
 // Vault.open for a verb: the remote options for an s3:// vault (a usage error for a directory),
 // and the key of --key-file, else of LITEVAULT_KEY, else none (an encrypted vault then fails with
 // LITEVAULT_KEY_REQUIRED; a key for a vault without encryption fails with LITEVAULT_BAD_KEY).
-function openVault(location: string, values: Values, create = false): Promise<Vault> {
+export function openVault(location: string, values: Values, create = false): Promise<Vault> {
   const file = values['key-file'];
   const env = process.env.LITEVAULT_KEY;
   const key = typeof file === 'string' ? readKeyFile(file) : env !== undefined && env !== '' ? parseKey(env, 'LITEVAULT_KEY') : undefined;
@@ -111,12 +111,17 @@ options:
   --name N             only this name
 ${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints {"vault", "backups": [{id, seq, name, type, base, full, createdAt, pageCount,
-pageSize, pagesStored, bytesStored, journalMode}]}.
+pageSize, pagesStored, bytesStored, journalMode}], "logs": [{name, range: {firstTxid, firstAt,
+lastTxid, lastAt} | null, segments, bytes, anchors: [{seq, txid, at, heal}]}]}: "logs" has the
+replicated names ('litevault replicate') and the transactions a restore --at can reach.
 
 ${EXIT_CODES}`,
   restore: `usage: litevault vault restore [options] [--] <vault> <name> <destination>
 
-Writes backup --at ID (default: the newest) of <name> to <destination>. Every page is checked
+Writes backup --at ID (default: the newest) of <name> to <destination>, or for a replicated
+name ('litevault replicate') its state at a point: --at tx:N, after transaction N, or --at
+<ISO 8601 time>, after the newest transaction recorded at or before it (the result names the
+transaction and its time; 'litevault vault list' shows the range). Every page is checked
 against the hash recorded at backup time before anything is written: a damaged vault fails
 with LITEVAULT_VAULT_CORRUPT and leaves the destination untouched. A new destination appears
 complete or not at all. An existing one needs --overwrite; it may be a live database: it is
@@ -128,7 +133,8 @@ rebuilt and checked in a private temporary file first (removed at the end), so a
 fails before the first byte.
 
 options:
-  --at ID              the backup to restore (see 'litevault vault list')
+  --at ID|tx:N|TIME    the backup to restore, or a point of a replicated name's log:
+                       tx:N (a transaction id) or an ISO 8601 time, e.g. 2026-12-02T10:15:00Z
   --overwrite          replace the content of an existing database
   --busy-timeout MS    lock wait for an overwritten destination (default 5000)
 ${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
@@ -306,8 +312,19 @@ async function listVerb(args: string[], operation: { what: string }): Promise<nu
   operation.what = `cannot list vault '${positionals[0]}'`;
   const vault = await openVault(positionals[0]!, values);
   const backups = await vault.list(values.name as string | undefined);
-  out.result(table(backups), { vault: vault.location, backups });
+  const logs = await vault.logs(values.name as string | undefined);
+  const ranges = logs.map((l) => (l.range ? `log of ${l.name}: transactions ${l.range.firstTxid} (${l.range.firstAt}) to ${l.range.lastTxid} (${l.range.lastAt}), ${l.segments} segments\n` : `log of ${l.name}: ${l.segments} segments, no backup to restore a point from\n`));
+  out.result(table(backups) + ranges.join(''), { vault: vault.location, backups, logs });
   return EXIT.ok;
+}
+
+// --at: a backup id (digits), tx:N (a transaction of the log), or an ISO 8601 time.
+function restorePoint(at: string | undefined): { at?: string; txid?: number; time?: string } {
+  if (at === undefined || /^\d+$/.test(at)) return { at };
+  const tx = /^tx:(\d+)$/.exec(at);
+  if (tx) return { txid: Number(tx[1]) };
+  if (/^\d{4}-\d{2}-\d{2}/.test(at) && !Number.isNaN(Date.parse(at))) return { time: at };
+  throw new UsageError(`--at takes a backup id, tx:N or an ISO 8601 time, not '${at}'`);
 }
 
 async function restoreVerb(args: string[], operation: { what: string }): Promise<number> {
@@ -326,7 +343,7 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
   const bar = progressBar(progressKind === 'bar');
   try {
     const r = await vault.restore(name, destination, {
-      at: values.at as string | undefined,
+      ...restorePoint(values.at as string | undefined),
       overwrite: values.overwrite === true,
       busyTimeout,
       signal: cancel.signal,
@@ -336,7 +353,8 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
       },
     });
     bar.done();
-    out.result(`restored ${r.name} ${r.id} from ${vaultPath} to ${destination}: ${r.pageCount} pages of ${r.pageSize} bytes (${bytes(r.pageCount * r.pageSize)}) in ${r.ms} ms\n`, { vault: vault.location, ...r });
+    const point = r.txid === undefined ? '' : ` at transaction ${r.txid} (recorded ${r.recordedAt})`;
+    out.result(`restored ${r.name} ${r.id}${point} from ${vaultPath} to ${destination}: ${r.pageCount} pages of ${r.pageSize} bytes (${bytes(r.pageCount * r.pageSize)}) in ${r.ms} ms\n`, { vault: vault.location, ...r });
     return EXIT.ok;
   } catch (err) {
     const signal = cancel.received();
@@ -354,6 +372,7 @@ async function restoreVerb(args: string[], operation: { what: string }): Promise
 // else there; the summary goes to stderr.
 async function exportToStdout(vaultPath: string, name: string, values: Values, progressKind: 'bar' | 'json' | 'none', out: Output, operation: { what: string }): Promise<number> {
   if (values.overwrite !== undefined) throw new UsageError("--overwrite does not apply to '-' (standard output)");
+  if (restorePoint(values.at as string | undefined).at === undefined && values.at !== undefined) throw new UsageError("--at tx:N or a time does not apply to '-' (standard output) yet: restore the point to a file");
   checkStdoutTakesImage();
   operation.what = `cannot restore ${name}${values.at ? ` ${values.at}` : ''} from vault '${vaultPath}' to standard output`;
   const started = Date.now();

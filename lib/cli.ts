@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The litevault command line: `info`, `backup`, `checkpoint`, `verify` and `vault <verb>`, each with its own
+ * The litevault command line: `info`, `backup`, `checkpoint`, `verify`, `vault <verb>` and `replicate`, each with its own
  * --help. Shared pieces are in cli-common.ts, the vault verbs in cli-vault.ts.
  *
  * Output contract (what scripts may rely on):
@@ -16,6 +16,7 @@
 import * as fs from 'node:fs';
 import { Cancelled, cancelOnSignals, checkStdinGivesImage, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, isEpipe, progressOption, SIGNAL_EXIT, stdoutClosed, UsageError, Values } from './cli-common';
 import { VAULT_HELP, VAULT_USAGE, vaultCommand } from './cli-vault';
+import { REPLICATE_HELP, REPLICATE_USAGE, replicateCommand } from './cli-replicate';
 import { inspect, DatabaseInfo } from './inspect';
 import { backup, BackupProgress, DEFAULT_MAX_RESTARTS } from './backup';
 import { checkpoint, CheckpointMode } from './checkpoint';
@@ -33,6 +34,7 @@ commands:
   verify <db>                     check every page's structure (PRAGMA integrity_check's b-tree
                                   rules, without SQLite); exit 1 with the findings if damaged
 ${VAULT_USAGE}
+${REPLICATE_USAGE}
 
 Run 'litevault <command> --help' for a command's options.
 
@@ -43,6 +45,7 @@ ${EXIT_CODES}`;
 
 const HELP: Record<string, string> = {
   ...VAULT_HELP,
+  replicate: REPLICATE_HELP,
   info: `usage: litevault info [options] [--] <db>
 
 Prints the database header as SQLite reports it (page size, page count, change counter, schema
@@ -430,6 +433,8 @@ async function main(argv: string[]): Promise<number> {
         return await verifyCommand(rest, operation);
       case 'vault':
         return await vaultCommand(rest, operation);
+      case 'replicate':
+        return await replicateCommand(rest, operation);
       case '-v':
       case '--version':
         process.stdout.write(require('../package.json').version + '\n');
@@ -441,7 +446,7 @@ async function main(argv: string[]): Promise<number> {
         if (rest.length > 0 && !(rest[0]! in HELP)) throw new UsageError(`no command '${rest[0]}'`);
         return help(rest[0]);
       case undefined:
-        throw new UsageError('no command given (info, backup, checkpoint, verify or vault)');
+        throw new UsageError('no command given (info, backup, checkpoint, verify, vault or replicate)');
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -48,7 +48,9 @@ export type LitevaultErrorCode =
  * - LITEVAULT_BAD_KEY: the key does not open the vault (its key check does not match), is not a key
  *   (32 bytes; 64 hex digits or base64), cannot be read from its key file, or was given for a vault
  *   without encryption;
- * - LITEVAULT_KEY_REQUIRED: an encrypted vault opened without a key.
+ * - LITEVAULT_KEY_REQUIRED: an encrypted vault opened without a key;
+ * - LITEVAULT_NOT_WAL: replication of a database that is not in WAL mode (only a WAL's
+ *   transactions can be followed).
  * In an encrypted vault, an object that fails authentication (altered, or moved from another key,
  * name, backup or vault) is LITEVAULT_VAULT_CORRUPT naming the object.
  * Remote vaults (s3://), each naming the object key, the operation and the HTTP status (also in `httpStatus`):
@@ -71,6 +73,7 @@ export type VaultErrorCode =
   | 'LITEVAULT_STORAGE'
   | 'LITEVAULT_BAD_KEY'
   | 'LITEVAULT_KEY_REQUIRED'
+  | 'LITEVAULT_NOT_WAL'
   | 'LITEVAULT_REMOTE_UNAVAILABLE'
   | 'LITEVAULT_REMOTE_DENIED'
   | 'LITEVAULT_REMOTE_NO_BUCKET'

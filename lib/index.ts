@@ -35,6 +35,12 @@ export type {
   VaultVerifyOptions,
   VaultVerifyBackup,
   VaultVerifyResult,
+  VaultLogInfo,
+  LogRange,
+  ReplicateOptions,
+  Replicator,
+  ReplicatorEvent,
+  ReplicatorStats,
 } from './vault/vault';
 export type { RetentionRules } from './vault/retention';
 export { readKeyFile as readVaultKeyFile } from './vault/vault-key';

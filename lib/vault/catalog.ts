@@ -12,6 +12,7 @@
 import { LitevaultError, misuse } from '../errors';
 import { binding as vaultBinding } from '../binding';
 import { Storage, StoredObject } from './storage';
+import { isLogPath } from './log';
 
 /** What a backup is: see docs/vault-format.md. */
 export type BackupType = 'full' | 'incremental' | 'differential';
@@ -28,7 +29,8 @@ export interface ManifestMeta {
   pageSize: number;
   pageCount: number;
   source: { path: string; device: string; inode: string };
-  snapshot: { journalMode: 'wal' | 'rollback'; changeCounter: number; walFrame: number };
+  // walSalt1/walSalt2: a WAL snapshot's generation (docs/vault-format.md "Logs"); absent in older manifests and rollback ones.
+  snapshot: { journalMode: 'wal' | 'rollback'; changeCounter: number; walFrame: number; walSalt1?: number; walSalt2?: number };
   compression: { algorithm: 'zstd' | 'none'; level: number };
   packs: { key: string; bytes: number; slots: number }[];
   pagesScanned: number;
@@ -48,7 +50,7 @@ export interface Manifest {
 
 export const CONFIG_KEY = 'litevault-vault.json';
 export const FORMAT_VERSION = 1;
-const TOP_LEVEL = new Set([CONFIG_KEY, 'backups', 'packs', 'locks']);
+const TOP_LEVEL = new Set([CONFIG_KEY, 'backups', 'packs', 'locks', 'logs']);
 const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const MANIFEST = /^(\d{10})\.manifest$/;
 const PACK = /^([0-9a-f]{2})\/([0-9a-f]{32})\.pack$/;
@@ -93,6 +95,9 @@ export class Catalog {
         names.add(name!);
       } else if (top === 'packs') {
         if (!NAME.test(name!) || !isPackPath(rest.join('/'))) throw this.#foreign(key);
+        names.add(name!);
+      } else if (top === 'logs') {
+        if (!NAME.test(name!) || !isLogPath(rest.join('/'))) throw this.#foreign(key);
         names.add(name!);
       } else if (top === 'locks' && (rest.length !== 0 || !/\.(lock|lease)$/.test(name!))) {
         throw this.#foreign(key);

@@ -29,12 +29,16 @@ import { nativeCheckOptions, VerifyFinding } from '../verify';
 import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
 import { EncryptedStorage } from './encrypted-storage';
-import { checkRules, keptSeqs, RetentionRules } from './retention';
+import { anchorKey, LogIndexEntry, logRange, LogRange, PointPlan, planPoint, readLog, segmentKey } from './log';
+import { ReplicateOptions, Replicator, ReplicatorHost, resolveReplicateOptions, startReplicator } from './replicator';
+import { checkRules, keptSeqs, parseDuration, RetentionRules } from './retention';
 import { RemoteVaultOptions, remoteStorage } from './s3-storage';
 import { Storage, StorageLock } from './storage';
 import { ENCRYPTED_FORMAT_VERSION, newEncryption, parseKey, unlockStorage, VaultKey } from './vault-key';
 
 export type { BackupType } from './catalog';
+export type { ReplicateOptions, Replicator, ReplicatorEvent, ReplicatorStats } from './replicator';
+export type { LogRange } from './log';
 
 // What #supplyPacks feeds: the backup (its name, chain full first, and the backup itself) and
 // how (packs fetched at once, cancellation, the operation's name for messages, per-pack progress).
@@ -161,8 +165,10 @@ export interface VaultVerifyResult {
   /** Every backup checked is ok and no manifest is damaged. */
   ok: boolean;
   backups: VaultVerifyBackup[];
-  /** Names whose manifests could not all be read (a damaged manifest: LITEVAULT_VAULT_CORRUPT). */
+  /** Names whose manifests or transaction log could not all be read (a damaged object: LITEVAULT_VAULT_CORRUPT). */
   problems: { name: string; code: string; message: string }[];
+  /** Log segments of replicated names checked against their keys (every one, unless `at` was given). */
+  segmentsChecked: number;
   /** Pack reads (a pack shared by several backups is read for each). */
   packsChecked: number;
   /** Page images checked against their hashes. */
@@ -214,10 +220,28 @@ export interface VaultBackupInfo {
   journalMode: 'wal' | 'rollback';
 }
 
+/** One replicated name's log, as {@link Vault.logs} reports it. */
+export interface VaultLogInfo {
+  name: string;
+  /** What a restore to a point can reach: from the first anchored backup's transaction to the last shipped one. */
+  range: LogRange | null;
+  segments: number;
+  bytes: number;
+  /** The backups that are points of the log (heal: taken because the log could not continue). */
+  anchors: { seq: number; txid: number; at: string; heal: boolean }[];
+}
+
 /** Options for {@link Vault.restore}. */
 export interface VaultRestoreOptions {
   /** The id of the backup to restore. Default: the newest. */
   at?: string;
+  /**
+   * A point of a replicated name's log (docs/replication.md) instead of a backup: the state after
+   * transaction `txid`, or after the newest transaction recorded at or before `time` (an ISO 8601
+   * string or a Date). At most one of `at`, `txid` and `time`.
+   */
+  txid?: number;
+  time?: string | Date;
   /**
    * Write over an existing destination (which may be a live database: it is written under an
    * exclusive lock through a rollback journal or WAL frames, so its readers see the old content
@@ -247,7 +271,11 @@ export interface VaultExportOptions {
 
 /** What {@link Vault.restore} resolves to. */
 export interface VaultRestoreResult {
+  /** The backup rebuilt (for a point: the one the log was applied to). */
   id: string;
+  /** For a point: the transaction restored, and when the replicator recorded it. */
+  txid?: number;
+  recordedAt?: string;
   name: string;
   destination: string;
   pageCount: number;
@@ -271,6 +299,8 @@ export interface VaultPruneResult {
   packsRemoved: number;
   /** Bytes freed (or that would be). */
   bytesFreed: number;
+  /** Log index entries, anchors and segments removed (or that would be): the log older than every kept backup. */
+  logEntriesRemoved: number;
   /** Names skipped because a backup of them was running. */
   skipped: string[];
   dryRun: boolean;
@@ -328,6 +358,10 @@ function commitUnknown(err: unknown, name: string, seq: number): unknown {
   const { code, errno, retryable, httpStatus } = err;
   const message = `${err.message}; backup ${seq} of ${name} may have been committed (the store may have written its manifest before the failure): list the vault to see`;
   return Object.assign(new LitevaultError({ message, code, errno, retryable, httpStatus }), { cause: err });
+}
+
+function emptyPruneResult(dryRun: boolean): VaultPruneResult {
+  return { kept: [], removed: [], packsRemoved: 0, bytesFreed: 0, logEntriesRemoved: 0, skipped: [], dryRun };
 }
 
 function positive(value: unknown, what: string): void {
@@ -431,38 +465,7 @@ export class Vault {
       const lock = await this.#storage.lock(name);
       let meta: ManifestMeta;
       try {
-        await this.#storage.sweep(`packs/${name}/`);
-        await this.#storage.sweep(`backups/${name}/`);
-        // A foreign file under packs/<name>/ fails the backup before it does anything.
-        await this.#catalog.packs(name);
-        const all = await this.#catalog.manifests(name);
-        const fileId = nativeOf(db, what).fileId ?? '';
-        let plan = this.#plan(name, all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
-        const scan = { name, compression, level, maxRestarts, busyTimeout, options };
-        let takenAt = new Date(); // the snapshot is taken by the scan's first step
-        let result = await this.#scan(db, plan.chain, scan);
-        if (plan.base && result.pageSize !== plan.base.meta.pageSize) {
-          const why = `the page size changed from ${plan.base.meta.pageSize} (backup ${plan.base.meta.id}) to ${result.pageSize}`;
-          if (!fallback) throw new LitevaultError({ message: `${what}: cannot take a${plan.type === 'incremental' ? 'n' : ''} ${plan.type} backup of '${sourcePath}' as ${name}: ${why}`, code: 'LITEVAULT_BASE_MISMATCH' });
-          notes.push(`took a full backup: ${why}`);
-          plan = { type: 'full', base: null, chain: [] };
-          takenAt = new Date();
-          result = await this.#scan(db, [], scan);
-        }
-        options.onProgress?.({ phase: 'commit', name, pagesScanned: result.pagesScanned, pageCount: result.pageCount, pagesStored: result.pagesStored, bytesStored: result.bytesStored, restarts: result.restarts, heldLock: result.heldLock });
-        const seq = (all.at(-1)?.meta.seq ?? 0) + 1;
-        const manifest = this.#manifest(name, seq, takenAt, plan, result, compression, level);
-        meta = manifest.meta;
-        await lock.check();
-        if (!(await this.#storage.create(manifest.key, manifest.bytes).catch((err: unknown) => Promise.reject(commitUnknown(err, name, seq))))) {
-          throw new LitevaultError({ message: `${what}: another backup of ${name} committed backup ${seq} meanwhile`, code: 'LITEVAULT_BACKUP_IN_PROGRESS', retryable: true });
-        }
-        // Committed. What follows can only leave garbage behind, never lose the backup.
-        try {
-          await this.#collect(name, [...all, manifest], lock);
-        } catch (err) {
-          notes.push(`unused packs were left for the next backup or prune to remove: ${(err as Error).message}`);
-        }
+        meta = (await this.#backupLocked(db, name, lock, { type, fallback, compression, level, maxRestarts, busyTimeout, options }, notes)).meta;
       } finally {
         await lock.release();
       }
@@ -487,6 +490,52 @@ export class Vault {
     } finally {
       if (db !== source) await db.close().catch(() => undefined);
     }
+  }
+
+  // One backup of `db` as `name`, whose lock the caller holds (vault.backup, a replicator): the
+  // sweep, the plan, the scan, the manifest's commit and the collection of unused packs.
+  async #backupLocked(
+    db: Database,
+    name: string,
+    lock: StorageLock,
+    b: { type: VaultBackupType; fallback: boolean; compression: 'zstd' | 'none'; level: number; maxRestarts: number; busyTimeout: number; options: VaultBackupOptions },
+    notes: string[],
+  ): Promise<Manifest> {
+    const what = 'vault.backup()';
+    const { type, fallback, compression, level, maxRestarts, busyTimeout, options } = b;
+    const sourcePath = db.path;
+    await this.#storage.sweep(`packs/${name}/`);
+    await this.#storage.sweep(`backups/${name}/`);
+    // A foreign file under packs/<name>/ fails the backup before it does anything.
+    await this.#catalog.packs(name);
+    const all = await this.#catalog.manifests(name);
+    const fileId = nativeOf(db, what).fileId ?? '';
+    let plan = this.#plan(name, all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
+    const scan = { name, compression, level, maxRestarts, busyTimeout, options };
+    let takenAt = new Date(); // the snapshot is taken by the scan's first step
+    let result = await this.#scan(db, plan.chain, scan);
+    if (plan.base && result.pageSize !== plan.base.meta.pageSize) {
+      const why = `the page size changed from ${plan.base.meta.pageSize} (backup ${plan.base.meta.id}) to ${result.pageSize}`;
+      if (!fallback) throw new LitevaultError({ message: `${what}: cannot take a${plan.type === 'incremental' ? 'n' : ''} ${plan.type} backup of '${sourcePath}' as ${name}: ${why}`, code: 'LITEVAULT_BASE_MISMATCH' });
+      notes.push(`took a full backup: ${why}`);
+      plan = { type: 'full', base: null, chain: [] };
+      takenAt = new Date();
+      result = await this.#scan(db, [], scan);
+    }
+    options.onProgress?.({ phase: 'commit', name, pagesScanned: result.pagesScanned, pageCount: result.pageCount, pagesStored: result.pagesStored, bytesStored: result.bytesStored, restarts: result.restarts, heldLock: result.heldLock });
+    const seq = (all.at(-1)?.meta.seq ?? 0) + 1;
+    const manifest = this.#manifest(name, seq, takenAt, plan, result, compression, level);
+    await lock.check();
+    if (!(await this.#storage.create(manifest.key, manifest.bytes).catch((err: unknown) => Promise.reject(commitUnknown(err, name, seq))))) {
+      throw new LitevaultError({ message: `${what}: another backup of ${name} committed backup ${seq} meanwhile`, code: 'LITEVAULT_BACKUP_IN_PROGRESS', retryable: true });
+    }
+    // Committed. What follows can only leave garbage behind, never lose the backup.
+    try {
+      await this.#collect(name, [...all, manifest], lock);
+    } catch (err) {
+      notes.push(`unused packs were left for the next backup or prune to remove: ${(err as Error).message}`);
+    }
+    return manifest;
   }
 
   // Fetches each listed pack of `chain` and hands it to `job` (which checks its key and every
@@ -544,7 +593,7 @@ export class Vault {
     const { signal } = options;
     if (signal?.aborted) throw cancelled('vault verify', signal);
     const names = options.name === undefined ? await this.#catalog.names() : [checkName(options.name, what)];
-    const result: VaultVerifyResult = { ok: true, backups: [], problems: [], packsChecked: 0, pagesChecked: 0, ms: 0 };
+    const result: VaultVerifyResult = { ok: true, backups: [], problems: [], packsChecked: 0, pagesChecked: 0, segmentsChecked: 0, ms: 0 };
     const fail = (err: unknown): { code: string; message: string } => {
       if (err instanceof LitevaultError && (err.code === 'LITEVAULT_VAULT_CORRUPT' || err.code === 'LITEVAULT_UNSUPPORTED_FORMAT')) {
         result.ok = false;
@@ -595,6 +644,21 @@ export class Vault {
         entry.error = fail(err);
       }
     }
+    // The logs of replicated names (whole, when no backup `at` was chosen): every index entry and
+    // anchor checked (readLog), every committed segment against its key, record by record.
+    if (options.at === undefined) {
+      for (const name of names) {
+        try {
+          for (const e of (await readLog(this.#storage, name)).entries) {
+            if (signal?.aborted) throw cancelled('vault verify', signal);
+            await binding.inspectLogSegment(await this.#segment(name, e), e.segment);
+            result.segmentsChecked++;
+          }
+        } catch (err) {
+          result.problems.push({ name, ...fail(err) });
+        }
+      }
+    }
     result.ms = Date.now() - started;
     return result;
   }
@@ -620,19 +684,21 @@ export class Vault {
     const started = Date.now();
     const what = 'vault.restore()';
     if (typeof destination !== 'string' || destination.length === 0) throw misuse(`${what}: destination must be a non-empty path`);
-    const plan = await this.#find(name, options, what);
+    const point = await this.#findPoint(name, options, what);
+    const plan = point?.backup ?? (await this.#find(name, options, what));
     const existed = restoreDestinationExists(destination, options.overwrite, what);
     const temp = privateTempPath(destination);
     const job = restoreJob(temp, plan.chain);
     let published = false;
     try {
-      await this.#rebuild(job, plan, options);
+      await this.#rebuild(job, plan, options, point ? () => this.#applyLog(job, name, point.log, options.signal) : undefined);
       published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal: options.signal }, what);
     } finally {
       if (!published) await job.abort().catch(() => undefined);
       removeCompanions(temp);
     }
-    return { id: plan.target.meta.id, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
+    const at = point ? { txid: point.log.txid, recordedAt: point.log.recordedAt } : {};
+    return { id: plan.target.meta.id, ...at, name, destination, pageCount: job.pageCount, pageSize: job.pageSize, ms: Date.now() - started };
   }
 
   /**
@@ -720,7 +786,7 @@ export class Vault {
 
   // Rebuilds `target` into the job's private file: every pack and page checked, the file
   // complete and synced.
-  async #rebuild(job: NativeVaultRestore, plan: BackupPlan, options: { signal?: AbortSignal; onProgress?: VaultRestoreOptions['onProgress'] }): Promise<void> {
+  async #rebuild(job: NativeVaultRestore, plan: BackupPlan, options: { signal?: AbortSignal; onProgress?: VaultRestoreOptions['onProgress'] }, beforeFinish?: () => Promise<void>): Promise<void> {
     const { signal } = options;
     await job.open();
     let pagesWritten = 0;
@@ -729,7 +795,106 @@ export class Vault {
       options.onProgress?.({ pagesWritten, pageCount: job.pageCount });
     } });
     if (signal?.aborted) throw cancelled('vault restore', signal);
+    await beforeFinish?.();
     await job.finish();
+  }
+
+  // A restore to a point: the plan (anchor, segments, target) and the anchor's backup; null
+  // when the options name no point.
+  async #findPoint(name: string, options: VaultRestoreOptions, what: string): Promise<{ backup: BackupPlan; log: PointPlan } | null> {
+    const { txid, time } = options;
+    if (txid === undefined && time === undefined) return null;
+    if ([options.at, txid, time].filter((v) => v !== undefined).length > 1) throw misuse(`${what}: give at most one of at, txid and time`);
+    if (txid !== undefined && !(Number.isSafeInteger(txid) && txid >= 1)) throw misuse(`${what}: txid must be a positive integer`);
+    const ms = time === undefined ? NaN : time instanceof Date ? time.getTime() : typeof time === 'string' ? Date.parse(time) : NaN;
+    if (time !== undefined && Number.isNaN(ms)) throw misuse(`${what}: time must be a Date or an ISO 8601 time, not ${JSON.stringify(time)}`);
+    checkName(name, what);
+    await this.#catalog.names(); // the whole layout: a foreign file anywhere fails the restore, rather than guess
+    const all = await this.#catalog.manifests(name);
+    const log = await readLog(this.#storage, name);
+    const bySeq = new Map(all.map((m) => [m.meta.seq, m]));
+    const target = txid !== undefined ? { txid } : { time: ms };
+    const point = await planPoint(log, new Set(bySeq.keys()), target, (e) => this.#recordTimes(name, e), `${what}: ${name} in '${this.location}'`);
+    const backup = bySeq.get(point.anchor.seq)!;
+    return { backup: { name, target: backup, chain: this.#catalog.chain(all, backup) }, log: point };
+  }
+
+  // A committed segment's object; one its index entry names but the storage lacks is damage.
+  async #segment(name: string, e: LogIndexEntry): Promise<Buffer> {
+    try {
+      return await this.#storage.get(segmentKey(name, e.segment));
+    } catch (err) {
+      if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') throw corrupt(`vault '${this.location}': segment ${segmentKey(name, e.segment)}, which ${e.key} commits, is missing`);
+      throw err;
+    }
+  }
+
+  async #recordTimes(name: string, e: LogIndexEntry): Promise<{ txid: number; recordedAt: number }[]> {
+    const info = await binding.inspectLogSegment(await this.#segment(name, e), e.segment);
+    return info.records;
+  }
+
+  // The log after the anchor, onto the rebuilt backup: each segment checked natively (its key,
+  // every record), its transactions up to the target written.
+  async #applyLog(job: NativeVaultRestore, name: string, point: PointPlan, signal: AbortSignal | undefined): Promise<void> {
+    for (const e of point.segments) {
+      if (signal?.aborted) throw cancelled('vault restore', signal);
+      await job.applySegment(await this.#segment(name, e), e.segment, point.anchor.txid, point.txid);
+    }
+  }
+
+  /**
+   * The transaction logs of replicated names (of `name`, or of every name): per name, the range
+   * a restore to a point can reach (null before the first anchored backup) and the log's size.
+   */
+  async logs(name?: string): Promise<VaultLogInfo[]> {
+    const names = name === undefined ? await this.#catalog.names() : [checkName(name, 'vault.logs()')];
+    const out: VaultLogInfo[] = [];
+    for (const n of names) {
+      const log = await readLog(this.#storage, n);
+      if (log.entries.length === 0 && log.anchors.length === 0) continue;
+      const committed = new Set((await this.#catalog.manifests(n)).map((m) => m.meta.seq));
+      out.push({
+        name: n,
+        range: logRange(log, committed),
+        segments: log.entries.length,
+        bytes: log.entries.reduce((a, e) => a + e.bytes, 0),
+        anchors: log.anchors.filter((a) => committed.has(a.seq)).map((a) => ({ seq: a.seq, txid: a.txid, at: a.at, heal: a.heal })),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Follows `source` (a WAL database) and ships every committed transaction into this vault as
+   * `name`, with policy backups, until close() (docs/replication.md). Holds the name's lock the
+   * whole time (a backup or prune of the name meanwhile is LITEVAULT_BACKUP_IN_PROGRESS); prunes
+   * the name itself after each policy backup when `retention` is given.
+   * @throws LitevaultError LITEVAULT_BACKUP_IN_PROGRESS, LITEVAULT_VAULT_CORRUPT (a damaged log),
+   *   SQLite codes for the database; once running, failures it cannot retry (LITEVAULT_NOT_WAL,
+   *   ...) stop it: see {@link Replicator.stopped}.
+   */
+  async replicate(source: string | Database, options: ReplicateOptions = {}): Promise<Replicator> {
+    const what = 'vault.replicate()';
+    if (typeof source !== 'string' && !(source instanceof Database)) throw misuse(`${what}: the source must be a path or a Database`);
+    const name = checkName(options.name ?? nodePath.basename(typeof source === 'string' ? source : source.path), what);
+    const o = resolveReplicateOptions(options, parseDuration, what);
+    const rules = options.retention === undefined ? undefined : checkRules(options.retention, `${what}: retention`);
+    const db = typeof source === 'string' ? await openSource(source, 5000) : source;
+    const host: ReplicatorHost = {
+      storage: this.#storage,
+      manifests: (n) => this.#catalog.manifests(n),
+      backup: (d, n, lock, type) =>
+        this.#backupLocked(d, n, lock, { type, fallback: true, compression: o.compression, level: o.level, maxRestarts: DEFAULT_MAX_RESTARTS, busyTimeout: 5000, options: {} }, []),
+      collectSegments: (n, lock) => this.#collectSegments(n, lock),
+      prune: rules === undefined ? undefined : (n, lock) => this.#pruneLocked(n, lock, rules, false, emptyPruneResult(false)).then(() => undefined),
+    };
+    try {
+      return await startReplicator(host, db, name, o, db !== source);
+    } catch (err) {
+      if (db !== source) await db.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -744,7 +909,7 @@ export class Vault {
     const rules = checkRules(options, what);
     const dryRun = options.dryRun === true;
     const names = options.name === undefined ? await this.#catalog.names() : [checkName(options.name, what)];
-    const result: VaultPruneResult = { kept: [], removed: [], packsRemoved: 0, bytesFreed: 0, skipped: [], dryRun };
+    const result = emptyPruneResult(dryRun);
     for (const name of names) {
       let lock;
       try {
@@ -757,39 +922,76 @@ export class Vault {
         throw err;
       }
       try {
-        // A foreign file under packs/<name>/ fails the prune before anything is removed.
-        await this.#catalog.packs(name);
-        const all = await this.#catalog.manifests(name);
-        const keep = keptSeqs(all.map((m) => m.meta), rules);
-        const kept = all.filter((m) => keep.has(m.meta.seq));
-        const removed = all.filter((m) => !keep.has(m.meta.seq)).reverse();
-        result.kept.push(...kept.map((m) => info(m.meta)));
-        result.removed.push(...removed.map((m) => info(m.meta)));
-        if (dryRun) {
-          const used = new Set(kept.flatMap((m) => m.meta.packs.map((p) => p.key)));
-          const freed = new Map<string, number>();
-          for (const m of removed) for (const p of m.meta.packs) if (!used.has(p.key)) freed.set(p.key, p.bytes);
-          result.packsRemoved += freed.size;
-          result.bytesFreed += [...freed.values()].reduce((a, b) => a + b, 0) + removed.reduce((a, m) => a + m.bytes.length, 0);
-          continue;
-        }
-        for (const m of removed) {
-          await lock.check();
-          await this.#storage.delete(m.key);
-          this.#catalog.forget(m.key);
-          result.bytesFreed += m.bytes.length;
-        }
-        const collected = await this.#collect(name, kept, lock);
-        result.packsRemoved += collected.packs;
-        result.bytesFreed += collected.bytes;
-        await this.#storage.sweep(`packs/${name}/`);
-        await this.#storage.sweep(`backups/${name}/`);
+        await this.#pruneLocked(name, lock, rules, dryRun, result);
       } finally {
         await lock.release();
       }
     }
     result.removed.sort((a, b) => (a.name === b.name ? a.seq - b.seq : a.name < b.name ? -1 : 1));
     return result;
+  }
+
+  // Prune of one name whose lock the caller holds (vault.prune, a replicator with retention):
+  // manifests, then the log the kept backups no longer need, then unused packs and segments.
+  async #pruneLocked(name: string, lock: StorageLock, rules: ReturnType<typeof checkRules>, dryRun: boolean, result: VaultPruneResult): Promise<void> {
+    // A foreign file under packs/<name>/ fails the prune before anything is removed.
+    await this.#catalog.packs(name);
+    const all = await this.#catalog.manifests(name);
+    const keep = keptSeqs(all.map((m) => m.meta), rules);
+    const kept = all.filter((m) => keep.has(m.meta.seq));
+    const removed = all.filter((m) => !keep.has(m.meta.seq)).reverse();
+    result.kept.push(...kept.map((m) => info(m.meta)));
+    result.removed.push(...removed.map((m) => info(m.meta)));
+    const logGarbage = await this.#logGarbage(name, keep);
+    result.logEntriesRemoved += logGarbage.length;
+    if (dryRun) {
+      const used = new Set(kept.flatMap((m) => m.meta.packs.map((p) => p.key)));
+      const freed = new Map<string, number>();
+      for (const m of removed) for (const p of m.meta.packs) if (!used.has(p.key)) freed.set(p.key, p.bytes);
+      result.packsRemoved += freed.size;
+      result.bytesFreed += [...freed.values()].reduce((a, b) => a + b, 0) + removed.reduce((a, m) => a + m.bytes.length, 0);
+      return;
+    }
+    for (const m of removed) {
+      await lock.check();
+      await this.#storage.delete(m.key);
+      this.#catalog.forget(m.key);
+      result.bytesFreed += m.bytes.length;
+    }
+    for (const key of logGarbage) {
+      await lock.check();
+      await this.#storage.delete(key);
+    }
+    await this.#collectSegments(name, lock);
+    const collected = await this.#collect(name, kept, lock);
+    result.packsRemoved += collected.packs;
+    result.bytesFreed += collected.bytes;
+    await this.#storage.sweep(`packs/${name}/`);
+    await this.#storage.sweep(`backups/${name}/`);
+  }
+
+  // What of the log of `name` no kept backup needs (docs/vault-format.md, "Logs", Prune), in the
+  // order to delete it: anchors of removed backups (a heal anchor only below the oldest kept
+  // anchor: above it, it holds the log's run of ids together), then index entries that end at or
+  // before the oldest kept anchor, oldest first.
+  async #logGarbage(name: string, keep: Set<number>): Promise<string[]> {
+    const log = await readLog(this.#storage, name);
+    const oldest = log.anchors.find((a) => keep.has(a.seq));
+    const anchors = log.anchors.filter((a) => !keep.has(a.seq) && (!a.heal || oldest === undefined || a.txid < oldest.txid));
+    const entries = log.entries.filter((e) => oldest === undefined || e.lastTxid <= oldest.txid);
+    return [...anchors.map((a) => a.key), ...entries.map((e) => e.key)];
+  }
+
+  // Deletes the segments of `name` that no index entry names (a killed replicator's, or pruned
+  // ones). The caller holds the name's lock.
+  async #collectSegments(name: string, lock: StorageLock): Promise<void> {
+    const named = new Set((await readLog(this.#storage, name)).entries.map((e) => segmentKey(name, e.segment)));
+    for (const { key } of await this.#storage.list(`logs/${name}/segments/`)) {
+      if (named.has(key)) continue;
+      await lock.check();
+      await this.#storage.delete(key);
+    }
+    await this.#storage.sweep(`logs/${name}/`);
   }
 
   // Which backup to take, and its base chain (full first).
@@ -914,7 +1116,7 @@ export class Vault {
       pageSize: r.pageSize,
       pageCount: r.pageCount,
       source: { path: r.path, device: r.device, inode: r.inode },
-      snapshot: { journalMode: r.journalMode, changeCounter: r.changeCounter, walFrame: r.walFrame },
+      snapshot: { journalMode: r.journalMode, changeCounter: r.changeCounter, walFrame: r.walFrame, ...(r.journalMode === 'wal' ? { walSalt1: r.walSalt1, walSalt2: r.walSalt2 } : {}) },
       compression: { algorithm: compression, level },
       packs: r.packs,
       pagesScanned: r.pagesScanned,

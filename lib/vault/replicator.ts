@@ -1,0 +1,534 @@
+/**
+ * Replicator: continuous replication of one WAL database into a vault name, and the backups that
+ * bound what a restore to a point replays (docs/replication.md; objects: docs/vault-format.md,
+ * "Logs").
+ *
+ * One loop, never two steps at once: wait for the -wal to change (fs.watch, at most every
+ * `minPollGap`) or for `interval`; poll the native follower (a read lock for the poll's
+ * microseconds, nothing held between polls); keep the transactions it returns in memory; write
+ * them as a segment, then its index entry (the commit), every `interval` or `segmentBytes`; take
+ * the policy backups when due; and checkpoint only over shipped frames (the shipped TRUNCATE).
+ * A gap (the WAL restarted before its last frames were seen) or a transaction too big to hold is
+ * healed by an incremental backup, anchored at a txid of its own.
+ *
+ * Invariants: `#polled` is where the follower continues, `#committed` the last txid whose index
+ * entry (or heal anchor) is in the vault; everything between is in `#pending`, in txid order, one
+ * WAL generation per segment. The name's vault lock is held from start() to close().
+ *
+ * Thread safety: main thread only; the native calls run on the libuv threadpool.
+ */
+import * as fs from 'node:fs';
+import { binding, NativeFollowPosition, NativePollResult, NativeWalFollower } from '../binding';
+import { Database, nativeOf } from '../database';
+import { LitevaultError, misuse } from '../errors';
+import { Storage, StorageLock } from './storage';
+import { encodeAnchor, encodeIndexEntry, LogPoint, logEnd, readLog, segmentKey } from './log';
+import type { Manifest } from './catalog';
+import type { RetentionRules } from './retention';
+
+/** Options for {@link Vault.replicate}. */
+export interface ReplicateOptions {
+  /** The name in the vault. Default: the database's file name. */
+  name?: string;
+  /** How often a segment is written while transactions arrive, and the poll when the -wal is not seen to change; ms. Default 1000. */
+  interval?: number;
+  /** The least time between two polls, ms. Default 5. */
+  minPollGap?: number;
+  /** WAL frames above which the replicator checkpoints (over shipped frames only). Default 4000. */
+  walFrames?: number;
+  /** A segment is written once its transactions hold this many bytes of pages. Default 8 MiB. */
+  segmentBytes?: number;
+  /** A full backup when the newest full one is older than this (ms, or '24h'). Default 24 h; Infinity: never. */
+  fullEvery?: number | string;
+  /** A differential backup when the newest backup is older than this (ms, or '1h'). Default 1 h; Infinity: never. */
+  differentialEvery?: number | string;
+  /** How long the replicator's own checkpoint waits for the writer lock and for readers, ms. Default 250. */
+  checkpointWait?: number;
+  /** Segment compression, as for backups. Default 'zstd', level -1. */
+  compression?: 'zstd' | 'none';
+  level?: number;
+  /** Retention rules (as for vault.prune) applied to the name after each policy backup; default none (the replicator holds the name's lock, so vault.prune skips it). */
+  retention?: RetentionRules;
+  /** Every event, as it happens (the CLI's --json prints them). */
+  onEvent?: (event: ReplicatorEvent) => void;
+}
+
+/** What the replicator did. */
+export type ReplicatorEvent =
+  | { type: 'segment'; name: string; firstTxid: number; lastTxid: number; transactions: number; bytes: number; key: string }
+  | { type: 'backup'; name: string; seq: number; backupType: string; reason: 'start' | 'full' | 'differential' | 'gap' | 'oversize'; txid: number | null }
+  | { type: 'gap'; name: string; reason: 'restarted' | 'oversize' | 'start'; afterTxid: number }
+  | { type: 'checkpoint'; name: string; truncated: boolean; frames: number }
+  | { type: 'retry'; name: string; error: LitevaultError };
+
+/** Counters since start(). */
+export interface ReplicatorStats {
+  name: string;
+  /** Transactions shipped (committed in the vault). */
+  transactions: number;
+  segments: number;
+  bytes: number;
+  /** The newest committed txid, and when it was recorded. */
+  lastTxid: number;
+  lastRecordedAt: string | null;
+  /** Gaps detected (each healed by a backup), and backups taken (start, policy and heals). */
+  gaps: number;
+  backups: number;
+  /** Shipped TRUNCATE checkpoints that truncated the WAL. */
+  truncates: number;
+  /** Storage failures retried. */
+  retries: number;
+  /** The most frames the WAL held at a poll. */
+  maxWalFrames: number;
+}
+
+/** What a Vault gives its replicators. */
+export interface ReplicatorHost {
+  storage: Storage;
+  manifests(name: string): Promise<Manifest[]>;
+  /** A backup of `db` under the held `lock`; `type` 'auto' falls back to full as vault.backup does. */
+  backup(db: Database, name: string, lock: StorageLock, type: 'auto' | 'full' | 'differential'): Promise<Manifest>;
+  /** Deletes the segments no index entry names, and temporaries under logs/<name>/. */
+  collectSegments(name: string, lock: StorageLock): Promise<void>;
+  /** The retention rules applied to the name (absent without `retention`). */
+  prune?: (name: string, lock: StorageLock) => Promise<void>;
+}
+
+interface Pending {
+  salt1: number;
+  salt2: number;
+  pageSize: number;
+  records: Buffer[];
+  bytes: number;
+  firstTxid: number;
+  lastTxid: number;
+  firstAt: number;
+  lastAt: number;
+  firstFrame: number;
+  after: NativeFollowPosition; // the position after its last transaction
+}
+
+// An anchor waiting for the transaction that ends at its backup's snapshot to be shipped.
+interface WaitingAnchor extends LogPoint {
+  seq: number;
+  at: string;
+  pageSize: number;
+  txid: number | null; // known once polled; written once committed
+}
+
+/** The options, resolved and checked. */
+export type ResolvedOptions = Required<Omit<ReplicateOptions, 'name' | 'onEvent' | 'fullEvery' | 'differentialEvery' | 'retention'>> & {
+  fullEvery: number;
+  differentialEvery: number;
+  onEvent?: ReplicateOptions['onEvent'];
+};
+
+const DAY = 86_400_000;
+
+function notWal(path: string): LitevaultError {
+  return new LitevaultError({ message: `replicate '${path}': the database is not in WAL mode (PRAGMA journal_mode=WAL); only a WAL database's transactions can be followed`, code: 'LITEVAULT_NOT_WAL' });
+}
+const MAX_PENDING_BYTES = 64 << 20; // beyond this (a store down for long), polling waits: the WAL keeps the rest
+const MAX_TRANSACTION_BYTES = 256 << 20; // a bigger transaction is healed by a backup instead of held in memory
+
+export class Replicator {
+  readonly name: string;
+  readonly #host: ReplicatorHost;
+  readonly #db: Database;
+  readonly #ownsDb: boolean;
+  readonly #lock: StorageLock;
+  readonly #follower: NativeWalFollower;
+  readonly #o: ResolvedOptions;
+  readonly #stats: ReplicatorStats;
+  #polled: NativeFollowPosition | null;
+  #nextTxid: number;
+  #pending: Pending | null = null;
+  #anchor: WaitingAnchor | null = null;
+  #lastFullAt = 0;
+  #lastBackupAt = 0;
+  #lastChangeAt = Date.now();
+  #closing = false;
+  #wake: (() => void) | null = null;
+  #watcher: fs.FSWatcher | null = null;
+  readonly #done: Promise<void>;
+
+  /** @internal Vault.replicate() makes replicators. */
+  constructor(host: ReplicatorHost, db: Database, name: string, lock: StorageLock, o: ResolvedOptions, start: { polled: NativeFollowPosition | null; nextTxid: number; lastFullAt: number; lastBackupAt: number; ownsDb: boolean }) {
+    this.#host = host;
+    this.#db = db;
+    this.#ownsDb = start.ownsDb;
+    this.name = name;
+    this.#lock = lock;
+    this.#o = o;
+    this.#follower = new binding.WalFollower(db.path, { busyTimeout: o.checkpointWait });
+    this.#polled = start.polled;
+    this.#nextTxid = start.nextTxid;
+    this.#lastFullAt = start.lastFullAt;
+    this.#lastBackupAt = start.lastBackupAt;
+    this.#stats = { name, transactions: 0, segments: 0, bytes: 0, lastTxid: start.nextTxid - 1, lastRecordedAt: null, gaps: 0, backups: 0, truncates: 0, retries: 0, maxWalFrames: 0 };
+    this.#watch();
+    this.#done = this.#run();
+    this.#done.catch(() => undefined); // observed by close()
+  }
+
+  /** Counters since start (a copy). */
+  stats(): ReplicatorStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Stops: ships what was polled (a last poll first), releases the lock and the database.
+   * Resolves to the final stats; rejects with the error that stopped the replicator, if one did.
+   */
+  async close(): Promise<ReplicatorStats> {
+    this.#closing = true;
+    this.#wake?.();
+    try {
+      await this.#done;
+    } finally {
+      this.#watcher?.close();
+      await this.#follower.close().catch(() => undefined);
+      await this.#lock.release();
+      if (this.#ownsDb) await this.#db.close().catch(() => undefined);
+    }
+    return this.stats();
+  }
+
+  /** Settles when the replicator has stopped: resolves after close(), rejects with the error that stopped it (one it cannot retry). */
+  get stopped(): Promise<void> {
+    return this.#done;
+  }
+
+  #event(event: ReplicatorEvent): void {
+    this.#o.onEvent?.(event);
+  }
+
+  // fs.watch on the -wal: a poll as soon as SQLite writes a frame. Without it (the -wal does not
+  // exist yet, or the platform cannot watch) the interval alone drives polls.
+  #watch(): void {
+    if (this.#watcher) return;
+    try {
+      this.#watcher = fs.watch(`${this.#db.path}-wal`, { persistent: false }, () => this.#wake?.());
+      this.#watcher.on('error', () => {
+        this.#watcher?.close();
+        this.#watcher = null;
+      });
+    } catch {
+      this.#watcher = null;
+    }
+  }
+
+  async #run(): Promise<void> {
+    let lastPoll = 0;
+    let delay = 100;
+    for (;;) {
+      const closing = this.#closing;
+      try {
+        await this.#cycle(closing);
+        delay = 100;
+      } catch (err) {
+        if (!(err instanceof LitevaultError) || !err.retryable || closing) throw err;
+        this.#stats.retries++;
+        this.#event({ type: 'retry', name: this.name, error: err });
+        await this.#sleep(delay);
+        delay = Math.min(delay * 2, 5000);
+        continue;
+      }
+      if (closing) return;
+      const gap = Math.max(0, lastPoll + this.#o.minPollGap - Date.now());
+      await this.#sleep(gap);
+      await this.#waitForChange();
+      lastPoll = Date.now();
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // Until the -wal changes, `interval` passes, or close().
+  #waitForChange(): Promise<void> {
+    if (this.#closing) return Promise.resolve();
+    this.#watch();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#o.interval);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        done();
+      };
+    });
+  }
+
+  // One turn: poll, take what it found, ship when due, back up when due, checkpoint when due.
+  async #cycle(final: boolean): Promise<void> {
+    await this.#lock.check();
+    const now = Date.now();
+    if (this.#pending === null || this.#pending.bytes < MAX_PENDING_BYTES) {
+      const r = await this.#follower.poll(this.#polled, this.#nextTxid, now, MAX_TRANSACTION_BYTES);
+      await this.#take(r, now);
+      if (r.wal) this.#stats.maxWalFrames = Math.max(this.#stats.maxWalFrames, r.mxFrame);
+    }
+    const p = this.#pending;
+    if (p && (final || p.bytes >= this.#o.segmentBytes || Date.now() - p.firstAt >= this.#o.interval)) await this.#ship();
+    if (final) return;
+    const fullDue = Date.now() - this.#lastFullAt >= this.#o.fullEvery;
+    const differentialDue = Date.now() - this.#lastBackupAt >= this.#o.differentialEvery;
+    if (fullDue || differentialDue) await this.#policyBackup(fullDue ? 'full' : 'differential');
+    await this.#checkpointIfDue();
+  }
+
+  // A poll's result: transactions into #pending, a gap or an oversized transaction healed.
+  async #take(r: NativePollResult, at: number): Promise<void> {
+    if (!r.wal) {
+      throw notWal(this.#db.path);
+    }
+    if (r.transactions > 0) {
+      const p = this.#pending;
+      if (p && (p.salt1 !== r.salt1 || p.salt2 !== r.salt2)) await this.#ship(); // one generation per segment
+      this.#append(r, at);
+      this.#lastChangeAt = at;
+    } else if (r.position) {
+      this.#polled = r.position;
+    }
+    this.#resolveAnchor(r);
+    if (r.status === 'gap' || r.status === 'oversize') await this.#heal(r.status === 'gap' ? (this.#polled === null ? 'start' : 'restarted') : 'oversize');
+  }
+
+  // `at`: the time the poll was given, every returned record's recordedAt.
+  #append(r: NativePollResult, at: number): void {
+    const records = r.records!;
+    const p = this.#pending;
+    if (p) {
+      p.records.push(records);
+      p.bytes += records.length;
+      p.lastTxid = this.#nextTxid + r.transactions - 1;
+      p.lastAt = at;
+      p.after = r.position!;
+    } else {
+      this.#pending = { salt1: r.salt1, salt2: r.salt2, pageSize: r.pageSize, records: [records], bytes: records.length, firstTxid: this.#nextTxid, lastTxid: this.#nextTxid + r.transactions - 1, firstAt: at, lastAt: at, firstFrame: r.firstFrame, after: r.position! };
+    }
+    this.#nextTxid += r.transactions;
+    this.#polled = r.position;
+  }
+
+  // A policy backup's anchor is the shipped transaction that ends at its snapshot's frame.
+  #resolveAnchor(r: NativePollResult): void {
+    const a = this.#anchor;
+    if (!a || a.txid !== null) return;
+    if (a.salt1 !== r.salt1 || a.salt2 !== r.salt2) {
+      if (r.status === 'gap') this.#anchor = null;
+      return;
+    }
+    const polled = this.#polled;
+    if (polled && polled.salt1 === a.salt1 && polled.salt2 === a.salt2 && polled.frame === a.frame) {
+      a.txid = this.#nextTxid - 1;
+      return;
+    }
+    if (r.records) {
+      for (const end of recordEnds(r.records, r.pageSize)) if (end.endFrame === a.frame) a.txid = end.txid;
+    }
+  }
+
+  // Segment first, then its index entry: the commit. Then an anchor that was waiting for it.
+  async #ship(): Promise<void> {
+    const p = this.#pending;
+    if (!p) return;
+    const { data, key } = await binding.encodeLogSegment(
+      { pageSize: p.pageSize, salt1: p.salt1, salt2: p.salt2, firstTxid: p.firstTxid, lastTxid: p.lastTxid, compression: this.#o.compression, level: this.#o.level },
+      p.records,
+    );
+    const storage = this.#host.storage;
+    await storage.put(segmentKey(this.name, key), data);
+    const entry = encodeIndexEntry(this.name, {
+      segment: key, bytes: data.length, firstTxid: p.firstTxid, lastTxid: p.lastTxid, firstAt: new Date(p.firstAt).toISOString(), lastAt: new Date(p.lastAt).toISOString(),
+      pageSize: p.pageSize, salt1: p.salt1, salt2: p.salt2, firstFrame: p.firstFrame, frame: p.after.frame, lastFrame: p.after.frame, checksum: p.after.checksum!,
+    });
+    await this.#create(entry.key, entry.bytes);
+    this.#pending = null;
+    const s = this.#stats;
+    s.transactions += p.lastTxid - p.firstTxid + 1;
+    s.segments++;
+    s.bytes += data.length;
+    s.lastTxid = p.lastTxid;
+    s.lastRecordedAt = new Date(p.lastAt).toISOString();
+    this.#event({ type: 'segment', name: this.name, firstTxid: p.firstTxid, lastTxid: p.lastTxid, transactions: p.lastTxid - p.firstTxid + 1, bytes: data.length, key });
+    const a = this.#anchor;
+    if (a && a.txid !== null && a.txid <= p.lastTxid) {
+      this.#anchor = null;
+      const anchor = encodeAnchor(this.name, { seq: a.seq, txid: a.txid, at: a.at, heal: false, pageSize: a.pageSize, salt1: a.salt1, salt2: a.salt2, frame: a.frame });
+      await this.#create(anchor.key, anchor.bytes);
+    }
+  }
+
+  // A conditional create under the held lock: false means another writer, which the lock rules
+  // out. A create that failed without saying whether it was written (a remote store's lost
+  // answers) is looked up before the error counts: shipping again would repeat its txids.
+  async #create(key: string, bytes: Buffer): Promise<void> {
+    await this.#lock.check();
+    const storage = this.#host.storage;
+    let created: boolean;
+    try {
+      created = await storage.create(key, bytes);
+    } catch (err) {
+      const found = await storage.get(key).catch(() => null);
+      if (found === null || !found.equals(bytes)) throw err;
+      created = true;
+    }
+    if (!created) {
+      throw new LitevaultError({ message: `replicate ${this.name}: ${key} already exists in '${this.#host.storage.location}' (another replicator of the name?)`, code: 'LITEVAULT_BACKUP_IN_PROGRESS', retryable: false });
+    }
+  }
+
+  // A backup that stands for everything up to its snapshot, with a txid of its own.
+  async #heal(reason: 'start' | 'restarted' | 'oversize'): Promise<void> {
+    await this.#ship();
+    this.#anchor = null;
+    const afterTxid = this.#nextTxid - 1;
+    if (reason !== 'start' || afterTxid > 0) {
+      this.#stats.gaps++;
+      this.#event({ type: 'gap', name: this.name, reason, afterTxid });
+    }
+    const m = await this.#backup('auto');
+    const snap = m.meta.snapshot;
+    const txid = this.#nextTxid;
+    const anchor = encodeAnchor(this.name, { seq: m.meta.seq, txid, at: m.meta.createdAt, heal: true, pageSize: m.meta.pageSize, salt1: snap.walSalt1 ?? 0, salt2: snap.walSalt2 ?? 0, frame: snap.walFrame });
+    await this.#create(anchor.key, anchor.bytes);
+    this.#nextTxid = txid + 1;
+    this.#polled = { salt1: snap.walSalt1 ?? 0, salt2: snap.walSalt2 ?? 0, frame: snap.walFrame, checksum: null };
+    this.#stats.lastTxid = txid;
+    this.#stats.lastRecordedAt = m.meta.createdAt;
+    this.#event({ type: 'backup', name: this.name, seq: m.meta.seq, backupType: m.meta.type, reason: reason === 'restarted' ? 'gap' : reason, txid });
+  }
+
+  async #backup(type: 'auto' | 'full' | 'differential'): Promise<Manifest> {
+    const m = await this.#host.backup(this.#db, this.name, this.#lock, type);
+    if (m.meta.snapshot.journalMode !== 'wal') {
+      throw notWal(this.#db.path);
+    }
+    this.#stats.backups++;
+    this.#lastBackupAt = Date.parse(m.meta.createdAt);
+    if (m.meta.type === 'full') this.#lastFullAt = this.#lastBackupAt;
+    return m;
+  }
+
+  async #policyBackup(type: 'full' | 'differential'): Promise<void> {
+    await this.#ship();
+    const m = await this.#backup(type);
+    const snap = m.meta.snapshot;
+    this.#anchor = { seq: m.meta.seq, at: m.meta.createdAt, pageSize: m.meta.pageSize, salt1: snap.walSalt1 ?? 0, salt2: snap.walSalt2 ?? 0, frame: snap.walFrame, txid: null };
+    this.#event({ type: 'backup', name: this.name, seq: m.meta.seq, backupType: m.meta.type, reason: type, txid: null });
+    await this.#host.prune?.(this.name, this.#lock);
+  }
+
+  // The shipped TRUNCATE (docs/replication.md): past walFrames, or with the WAL idle for an
+  // interval. The frames committed since the last poll are read and shipped under the write
+  // lock, so the WAL is emptied only once everything in it is in the vault.
+  async #checkpointIfDue(): Promise<void> {
+    const polled = this.#polled;
+    if (!polled || this.#pending) return;
+    const frames = polled.frame;
+    const idle = Date.now() - this.#lastChangeAt >= this.#o.interval;
+    if (frames === 0 || (frames < this.#o.walFrames && !idle)) return;
+    let r: NativePollResult;
+    const at = Date.now();
+    try {
+      r = await this.#follower.lockForTruncate(polled, this.#nextTxid, at, MAX_TRANSACTION_BYTES);
+    } catch (err) {
+      if (err instanceof LitevaultError && err.code.startsWith('SQLITE_BUSY')) return; // the writer or another checkpointer: next turn
+      throw err;
+    }
+    if (!r.locked) {
+      await this.#take(r, at);
+      return;
+    }
+    let truncated = false;
+    try {
+      if (r.transactions > 0) {
+        this.#append(r, at);
+        this.#resolveAnchor(r);
+        await this.#ship();
+      }
+      const f = await this.#follower.finishTruncate(true);
+      truncated = f.truncated;
+      if (truncated) this.#polled = { salt1: f.salt1, salt2: f.salt2, frame: 0, checksum: null };
+    } catch (err) {
+      await this.#follower.finishTruncate(false).catch(() => undefined);
+      throw err;
+    }
+    if (truncated) this.#stats.truncates++;
+    this.#event({ type: 'checkpoint', name: this.name, truncated, frames: r.mxFrame });
+  }
+}
+
+// Each record's txid and end frame (docs/vault-format.md, "Segment": 8 txid, 8 recordedAt,
+// 4 end frame, 4 page count, 4 pages k, then k x (4 + page size)).
+function recordEnds(records: Buffer, pageSize: number): { txid: number; endFrame: number }[] {
+  const out = [];
+  for (let at = 0; at + 28 <= records.length; ) {
+    out.push({ txid: Number(records.readBigUInt64LE(at)), endFrame: records.readUInt32LE(at + 16) });
+    at += 28 + records.readUInt32LE(at + 24) * (4 + pageSize);
+  }
+  return out;
+}
+
+/**
+ * Starts a replicator: takes the name's lock, removes what a killed run left (temporaries and
+ * segments no index entry names), reads where the committed log ends, and begins following.
+ * @internal Vault.replicate().
+ */
+export async function startReplicator(host: ReplicatorHost, db: Database, name: string, o: ResolvedOptions, ownsDb: boolean): Promise<Replicator> {
+  const lock = await host.storage.lock(name);
+  try {
+    await host.collectSegments(name, lock);
+    const log = await readLog(host.storage, name);
+    const manifests = await host.manifests(name);
+    const end = logEnd(log);
+    // The log continues only from the same database file the name's backups were taken from.
+    const fileId = nativeOf(db, 'vault.replicate()').fileId ?? '';
+    const newest = manifests.at(-1);
+    const sameFile = newest !== undefined && newest.meta.source.inode === fileId.slice(fileId.indexOf(':') + 1);
+    const polled: NativeFollowPosition | null = end && sameFile ? { ...end.point, checksum: end.checksum } : null;
+    const lastFull = [...manifests].reverse().find((m) => m.meta.type === 'full');
+    return new Replicator(host, db, name, lock, o, {
+      polled,
+      nextTxid: end?.nextTxid ?? 1,
+      lastFullAt: lastFull ? Date.parse(lastFull.meta.createdAt) : 0,
+      lastBackupAt: newest ? Date.parse(newest.meta.createdAt) : 0,
+      ownsDb,
+    });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/** Checks and fills in the options. @throws SQLITE_MISUSE */
+export function resolveReplicateOptions(options: ReplicateOptions, parseDuration: (v: number | string, what: string) => number, what: string): ResolvedOptions {
+  const ms = (v: unknown, dflt: number, key: string, min = 0): number => {
+    const value = v ?? dflt;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw misuse(`${what}: ${key} must be a number >= ${min}`);
+    return value;
+  };
+  const every = (v: number | string | undefined, dflt: number, key: string): number => (v === Infinity ? Infinity : v === undefined ? dflt : parseDuration(v, `${what}: ${key}`));
+  const compression = options.compression ?? 'zstd';
+  if (compression !== 'zstd' && compression !== 'none') throw misuse(`${what}: compression must be 'zstd' or 'none'`);
+  const level = options.level ?? -1;
+  if (!Number.isInteger(level) || level < -7 || level > 19) throw misuse(`${what}: level must be an integer -7..19`);
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw misuse(`${what}: onEvent must be a function`);
+  return {
+    interval: ms(options.interval, 1000, 'interval', 1),
+    minPollGap: ms(options.minPollGap, 5, 'minPollGap'),
+    walFrames: ms(options.walFrames, 4000, 'walFrames', 1),
+    segmentBytes: ms(options.segmentBytes, 8 << 20, 'segmentBytes', 1),
+    checkpointWait: ms(options.checkpointWait, 250, 'checkpointWait'),
+    fullEvery: every(options.fullEvery, DAY, 'fullEvery'),
+    differentialEvery: every(options.differentialEvery, 3_600_000, 'differentialEvery'),
+    compression,
+    level,
+    onEvent: options.onEvent,
+  };
+}
