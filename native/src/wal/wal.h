@@ -71,6 +71,18 @@ class Wal {
   // The checkpoint info in the -shm (nBackfill, read marks), read with relaxed loads.
   WalCheckpointInfo checkpointInfo();
 
+  // For the WAL follower (wal_follow.h). beginReadThroughWal is walTryBeginRead with useWal = 1:
+  // always a READ_LOCK(i >= 1) whose mark is mxFrame, never READ_LOCK(0), so no writer or
+  // checkpointer can restart the WAL while it is held. indexHeader() is the snapshot's
+  // wal-index header (valid while reading, and after a checkpoint step: the header it left);
+  // walFile() reads the -wal raw. lockWriter takes WRITE exclusively, waiting up to
+  // busyTimeoutMs as a RESTART checkpoint does (SQLITE_BUSY after); the caller holds CKPT
+  // (lockCheckpointer) and no read transaction; unlockCheckpointer() releases both.
+  Status beginReadThroughWal(bool* changed) { return beginReadWith(changed, true); }
+  const WalIndexHeader& indexHeader() const { return header_; }
+  const File& walFile() const { return *wal_; }
+  Status lockWriter(int busyTimeoutMs);
+
   // Write transactions (wal_write.cc; sqlite3WalBeginWriteTransaction, walFrames,
   // walRestartLog, sqlite3WalUndo). beginWrite needs a read transaction and takes WRITE_LOCK
   // exclusively (one attempt: SQLITE_BUSY); if another connection committed since our snapshot

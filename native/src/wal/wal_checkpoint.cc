@@ -28,6 +28,16 @@ Status Wal::lockCheckpointer() {
   return locked;
 }
 
+Status Wal::lockWriter(int busyTimeoutMs) {
+  if (!locks_.holdsExclusive(kCheckpointLock) || reading()) {
+    return Status::error(Code::kMisuse, "lockWriter() needs the checkpoint lock and no read transaction on '" + dbPath_ + "'");
+  }
+  if (writing()) return Status::ok();
+  Status locked = retryWhileBusy(busyTimeoutMs, [&] { return locks_.lock(kWriteLock, 1, true); });
+  if (isBusy(locked)) return Status::error(Code::kBusy, "'" + dbPath_ + "' is being written by another connection");
+  return locked;
+}
+
 void Wal::unlockCheckpointer() {
   endWrite();
   locks_.unlock(kCheckpointLock, 1, true);
