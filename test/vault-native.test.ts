@@ -84,7 +84,7 @@ async function scan(dbPath: string, base: Backup[], label: string, opts: ScanOpt
       type: base.length === 0 ? 'full' : 'incremental',
       pageSize: f.pageSize,
       pageCount: f.pageCount,
-      snapshot: { journalMode: f.journalMode, changeCounter: f.changeCounter, walFrame: f.walFrame },
+      snapshot: { journalMode: f.journalMode, changeCounter: f.changeCounter, walFrame: f.walFrame, walSalt1: f.walSalt1, walSalt2: f.walSalt2 },
       source: { path: f.path, device: f.device, inode: f.inode },
       packs: f.packs,
       pagesScanned: f.pagesScanned,
@@ -169,6 +169,7 @@ describe('VaultScan + VaultRestore against sqlite3 .backup', () => {
     expect(full.mode).toBe('restart');
     expect(full.restarts).toBe(0);
     expect(full.pagesStored).toBe(full.meta.pageCount);
+    expect([full.meta.snapshot.walSalt1, full.meta.snapshot.walSalt2]).toEqual([0, 0]); // no WAL generation
     await expectRestoresTo([full], src);
   });
 
@@ -183,7 +184,11 @@ describe('VaultScan + VaultRestore against sqlite3 .backup', () => {
       expect(fs.statSync(`${src}-wal`).size).toBeGreaterThan(0);
       const full = await scan(src, [], 'backups/wal/0000000001.manifest');
       expect(full.mode).toBe('snapshot');
-      expect(JSON.parse(b.vaultDecodeManifest(full.manifest, 'm').meta).snapshot.walFrame).toBeGreaterThan(0);
+      const snapshot = JSON.parse(b.vaultDecodeManifest(full.manifest, 'm').meta).snapshot;
+      expect(snapshot.walFrame).toBeGreaterThan(0);
+      // the snapshot's generation: the salts of the -wal header (big-endian at 16 and 20)
+      const walHeader = fs.readFileSync(`${src}-wal`).subarray(0, 32);
+      expect([snapshot.walSalt1, snapshot.walSalt2]).toEqual([walHeader.readUInt32BE(16), walHeader.readUInt32BE(20)]);
       await expectRestoresTo([full], src);
     } finally {
       writer.close();

@@ -104,6 +104,8 @@ class ScanFinishWorker : public PromiseWorker {
     o.Set("journalMode", result_.wal ? "wal" : "rollback");
     o.Set("changeCounter", result_.changeCounter);
     o.Set("walFrame", result_.walFrame);
+    o.Set("walSalt1", result_.walSalt1);
+    o.Set("walSalt2", result_.walSalt2);
     o.Set("device", result_.device);
     o.Set("inode", result_.inode);
     o.Set("path", result_.path);

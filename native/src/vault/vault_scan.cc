@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "format/byte_order.h"
 #include "format/db_header.h"
 #include "os/sync_point.h"
 #include "verify/cksumvfs.h"
@@ -108,6 +109,8 @@ Status VaultScan::beginSource(Pager& src) {
   view_ = src.view();
   changeCounter_ = src.header().changeCounter;
   walFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
+  walSalt1_ = src.wal() != nullptr ? get4(src.wal()->indexHeader().salt) : 0;
+  walSalt2_ = src.wal() != nullptr ? get4(src.wal()->indexHeader().salt + 4) : 0;
   startPass(src.pageCount() != 0 ? src.pageSize() : kDefaultPageSize, src.pageCount());
   return Status::ok();
 }
@@ -332,6 +335,8 @@ Status VaultScan::finish(Result* out) {
   out->wal = wal_;
   out->changeCounter = changeCounter_;
   out->walFrame = walFrame_;
+  out->walSalt1 = walSalt1_;
+  out->walSalt2 = walSalt2_;
   return Status::ok();
 }
 

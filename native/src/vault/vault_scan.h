@@ -119,6 +119,7 @@ class VaultScan {
     bool wal = false;
     uint32_t changeCounter = 0;
     uint32_t walFrame = 0;
+    uint32_t walSalt1 = 0, walSalt2 = 0;  // the snapshot's WAL generation (wal-index header); 0 for rollback
     std::string device, inode, path;
   };
 
@@ -190,7 +191,7 @@ class VaultScan {
   uint32_t pagesScanned_ = 0;
   uint32_t restarts_ = 0;
   uint64_t pagesStored_ = 0, bytesStored_ = 0, bytesRead_ = 0;
-  uint32_t changeCounter_ = 0, walFrame_ = 0;
+  uint32_t changeCounter_ = 0, walFrame_ = 0, walSalt1_ = 0, walSalt2_ = 0;
 
   CopyCheck check_;  // options_.verify: the pages of this pass (from page 1)
 
