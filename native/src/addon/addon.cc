@@ -12,6 +12,7 @@
 #include "addon/testing.h"
 #include "addon/vault_wrap.h"
 #include "addon/verify_wrap.h"
+#include "addon/wal_follower_wrap.h"
 
 namespace {
 
@@ -40,6 +41,7 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("vaultDecodeManifest", Napi::Function::New(env, vaultDecodeManifest, "vaultDecodeManifest"));
   exports.Set("vaultEncodeManifest", Napi::Function::New(env, vaultEncodeManifest, "vaultEncodeManifest"));
   exports.Set("vaultHash", Napi::Function::New(env, vaultHash, "vaultHash"));
+  exports.Set("WalFollower", WalFollowerWrap::Define(env));  // addon/wal_follower_wrap.h
   exports.Set("lockFile", Napi::Function::New(env, lockFile, "lockFile"));
 #if defined(LITEVAULT_TESTING)
   registerTestHooks(env, exports);  // the test build only: fault plans and sync points

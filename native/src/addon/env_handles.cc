@@ -3,6 +3,8 @@
 
 #include <mutex>
 
+#include "addon/wal_follower_wrap.h"
+
 namespace litevault {
 
 void EnvHandles::releaseAll() {
@@ -29,6 +31,9 @@ void EnvHandles::releaseAll() {
   for (auto& weak : readers_) {
     if (auto reader = weak.lock()) reader->end();  // waits for reads in flight, releases the snapshot
   }
+  for (auto& weak : followers_) {
+    if (auto follower = weak.lock()) follower->close();  // waits for a poll in flight
+  }
   for (auto& weak : connections_) {
     auto connection = weak.lock();
     if (!connection) continue;
@@ -46,6 +51,7 @@ void EnvHandles::releaseAll() {
   locks_.clear();
   verifies_.clear();
   readers_.clear();
+  followers_.clear();
 }
 
 }  // namespace litevault

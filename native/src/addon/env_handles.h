@@ -7,7 +7,8 @@
 // hook (registered in addon.cc) finishes every unfinished Backup (rolling its destination
 // back) and Checkpoint, closes every VaultScan (ending its read transaction), aborts every
 // VaultRestore (removing its temporary), releases every VaultLock, cancels every DatabaseVerify,
-// ends every ImageReader (a backup stream's snapshot), then closes every Connection
+// ends every ImageReader (a backup stream's snapshot), closes every WalFollower (its truncate
+// locks and its pager), then closes every Connection
 // no backup uses any more. Finishing waits
 // for a step in flight (the handles' own mutexes); later calls on the handles see "finished"
 // or a closed connection and do nothing.
@@ -31,6 +32,8 @@
 
 namespace litevault {
 
+class FollowerHandle;  // addon/wal_follower_wrap.h
+
 class EnvHandles {
  public:
   void add(const std::shared_ptr<Backup>& backup) { prune(backups_).push_back(backup); }
@@ -41,6 +44,7 @@ class EnvHandles {
   void add(const std::shared_ptr<VaultLock>& lock) { prune(locks_).push_back(lock); }
   void add(const std::shared_ptr<DatabaseVerify>& verify) { prune(verifies_).push_back(verify); }
   void add(const std::shared_ptr<ImageReader>& reader) { prune(readers_).push_back(reader); }
+  void add(const std::shared_ptr<FollowerHandle>& follower) { prune(followers_).push_back(follower); }
   // The cleanup hook: finishes backups and checkpoints, closes scans, aborts restores, releases
   // vault locks, then closes connections.
   void releaseAll();
@@ -63,6 +67,7 @@ class EnvHandles {
   std::vector<std::weak_ptr<VaultLock>> locks_;
   std::vector<std::weak_ptr<DatabaseVerify>> verifies_;
   std::vector<std::weak_ptr<ImageReader>> readers_;
+  std::vector<std::weak_ptr<FollowerHandle>> followers_;
 };
 
 }  // namespace litevault

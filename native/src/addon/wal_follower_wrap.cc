@@ -1,0 +1,241 @@
+// binding.WalFollower; see wal_follower_wrap.h.
+#include "addon/wal_follower_wrap.h"
+
+#include "addon/args.h"
+#include "addon/errors.h"
+#include "addon/promise_worker.h"
+
+namespace litevault {
+
+Status FollowerHandle::join(bool* wal) {
+  *wal = follower_ != nullptr;
+  if (*wal) return Status::ok();
+  LV_RETURN_IF_ERROR(pager_->joinWal(wal));
+  if (*wal) follower_.reset(new WalFollower(pager_->wal(), &pager_->file(), pager_->pageSize()));
+  return Status::ok();
+}
+
+Status FollowerHandle::poll(const FollowRequest& request, bool truncate, FollowResult* out, bool* wal, bool* locked) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  *locked = false;
+  if (!pager_) return Status::error(Code::kMisuse, "the WalFollower is closed");
+  if (follower_ && follower_->truncateLocked()) {
+    return Status::error(Code::kMisuse, "a WalFollower holding the truncate locks must finishTruncate() first");
+  }
+  LV_RETURN_IF_ERROR(join(wal));
+  if (!*wal) return Status::ok();
+  Status status = truncate ? follower_->lockForTruncate(request, pager_->busyTimeout(), out, locked) : follower_->poll(request, out);
+  return status.about(pager_->path());
+}
+
+Status FollowerHandle::finishTruncate(bool apply, TruncateResult* out) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  *out = TruncateResult();
+  if (!pager_) return Status::error(Code::kMisuse, "the WalFollower is closed");
+  if (!follower_) return apply ? Status::error(Code::kMisuse, "finishTruncate(true) without lockForTruncate()") : Status::ok();
+  return follower_->finishTruncate(apply, pager_->busyTimeout(), out).about(pager_->path());
+}
+
+void FollowerHandle::close() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  follower_.reset();  // releases CKPT and WRITE if still held
+  pager_.reset();     // leaves the WAL, releases SHARED
+}
+
+namespace {
+
+const char* statusName(FollowStatus s) {
+  switch (s) {
+    case FollowStatus::kSame: return "same";
+    case FollowStatus::kRestarted: return "restarted";
+    case FollowStatus::kGap: return "gap";
+    case FollowStatus::kOversize: return "oversize";
+  }
+  return "gap";
+}
+
+Napi::Value positionValue(Napi::Env env, const FollowResult& r) {
+  if (!r.hasPosition) return env.Null();
+  Napi::Object p = Napi::Object::New(env);
+  p.Set("salt1", r.position.salt1);
+  p.Set("salt2", r.position.salt2);
+  p.Set("frame", r.position.frame);
+  if (r.position.checksumKnown) {
+    Napi::Array sum = Napi::Array::New(env, 2);
+    sum.Set(uint32_t(0), r.position.checksum.s0);
+    sum.Set(uint32_t(1), r.position.checksum.s1);
+    p.Set("checksum", sum);
+  } else {
+    p.Set("checksum", env.Null());
+  }
+  return p;
+}
+
+class PollWorker : public PromiseWorker {
+ public:
+  PollWorker(Napi::Env env, std::shared_ptr<FollowerHandle> handle, const FollowRequest& request, bool truncate)
+      : PromiseWorker(env, truncate ? "litevault:walFollower.lockForTruncate" : "litevault:walFollower.poll"),
+        handle_(std::move(handle)), request_(request), truncate_(truncate) {}
+
+ protected:
+  Status Run() override { return handle_->poll(request_, truncate_, &result_, &wal_, &locked_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("wal", wal_);
+    o.Set("status", statusName(result_.status));
+    o.Set("pageSize", result_.pageSize);
+    o.Set("salt1", result_.salt1);
+    o.Set("salt2", result_.salt2);
+    o.Set("position", positionValue(env, result_));
+    o.Set("transactions", result_.transactions);
+    o.Set("records", result_.transactions == 0 ? env.Null()
+                                               : Napi::Value(Napi::Buffer<uint8_t>::Copy(env, result_.records.data(), result_.records.size())));
+    o.Set("firstFrame", result_.firstFrame);
+    o.Set("lastFrame", result_.lastFrame);
+    o.Set("mxFrame", result_.mxFrame);
+    o.Set("nBackfill", result_.nBackfill);
+    if (truncate_) o.Set("locked", locked_);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<FollowerHandle> handle_;
+  const FollowRequest request_;
+  const bool truncate_;
+  FollowResult result_;
+  bool wal_ = false, locked_ = false;
+};
+
+class FinishWorker : public PromiseWorker {
+ public:
+  FinishWorker(Napi::Env env, std::shared_ptr<FollowerHandle> handle, bool apply)
+      : PromiseWorker(env, "litevault:walFollower.finishTruncate"), handle_(std::move(handle)), apply_(apply) {}
+
+ protected:
+  Status Run() override { return handle_->finishTruncate(apply_, &result_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("truncated", result_.truncated);
+    o.Set("busy", result_.busy);
+    o.Set("salt1", result_.salt1);
+    o.Set("salt2", result_.salt2);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<FollowerHandle> handle_;
+  const bool apply_;
+  TruncateResult result_;
+};
+
+class CloseWorker : public PromiseWorker {
+ public:
+  CloseWorker(Napi::Env env, std::shared_ptr<FollowerHandle> handle)
+      : PromiseWorker(env, "litevault:walFollower.close"), handle_(std::move(handle)) {}
+
+ protected:
+  Status Run() override {
+    handle_->close();
+    return Status::ok();
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::shared_ptr<FollowerHandle> handle_;
+};
+
+constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
+
+// FollowPosition | null (null only when `nullable`).
+bool positionOf(const Napi::Value& v, bool nullable, FollowRequest* request) {
+  request->hasPosition = false;
+  if (v.IsNull()) return nullable;
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  double salt1 = 0, salt2 = 0, frame = 0;
+  if (!integerOf(o.Get("salt1"), 0, 4294967295.0, &salt1) || !integerOf(o.Get("salt2"), 0, 4294967295.0, &salt2) ||
+      !integerOf(o.Get("frame"), 0, 4294967295.0, &frame)) {
+    return false;
+  }
+  FollowPosition& p = request->position;
+  p.salt1 = static_cast<uint32_t>(salt1);
+  p.salt2 = static_cast<uint32_t>(salt2);
+  p.frame = static_cast<uint32_t>(frame);
+  Napi::Value sum = o.Get("checksum");
+  p.checksumKnown = !sum.IsNull();
+  if (p.checksumKnown) {
+    if (!sum.IsArray() || sum.As<Napi::Array>().Length() != 2) return false;
+    double s0 = 0, s1 = 0;
+    if (!integerOf(sum.As<Napi::Array>().Get(uint32_t(0)), 0, 4294967295.0, &s0) ||
+        !integerOf(sum.As<Napi::Array>().Get(uint32_t(1)), 0, 4294967295.0, &s1)) {
+      return false;
+    }
+    p.checksum = WalChecksum{static_cast<uint32_t>(s0), static_cast<uint32_t>(s1)};
+  }
+  request->hasPosition = true;
+  return true;
+}
+
+}  // namespace
+
+Napi::Function WalFollowerWrap::Define(Napi::Env env) {
+  return DefineClass(env, "WalFollower",
+                     {InstanceMethod<&WalFollowerWrap::Poll>("poll"), InstanceMethod<&WalFollowerWrap::LockForTruncate>("lockForTruncate"),
+                      InstanceMethod<&WalFollowerWrap::FinishTruncate>("finishTruncate"), InstanceMethod<&WalFollowerWrap::Close>("close")});
+}
+
+WalFollowerWrap::WalFollowerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WalFollowerWrap>(info) {
+  Napi::Env env = info.Env();
+  double timeout = 0;
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsObject() ||
+      !integerOf(info[1].As<Napi::Object>().Get("busyTimeout"), 0, 2147483647, &timeout)) {
+    throwMisuse(env, "new WalFollower(path, { busyTimeout }): bad arguments (busyTimeout: an integer 0..2147483647 ms)");
+    return;
+  }
+  PagerOptions options;
+  options.readOnly = true;
+  options.busyTimeoutMs = static_cast<int>(timeout);
+  std::unique_ptr<Pager> pager;
+  Status opened = Pager::open(info[0].As<Napi::String>().Utf8Value(), options, &pager);
+  if (!opened.isOk()) {
+    Napi::Error(env, makeError(env, opened)).ThrowAsJavaScriptException();
+    return;
+  }
+  handle_ = std::make_shared<FollowerHandle>(std::move(pager));
+  env.GetInstanceData<AddonData>()->handles.add(handle_);
+}
+
+Napi::Value WalFollowerWrap::StartPoll(const Napi::CallbackInfo& info, bool truncate) {
+  Napi::Env env = info.Env();
+  FollowRequest request;
+  double firstTxid = 0, recordedAt = 0, maxBytes = 0;
+  if (info.Length() != 4 || !positionOf(info[0], !truncate, &request) || !integerOf(info[1], 1, kMaxSafe, &firstTxid) ||
+      !integerOf(info[2], -kMaxSafe, kMaxSafe, &recordedAt) || !integerOf(info[3], 0, kMaxSafe, &maxBytes)) {
+    return rejectMisuse(env, std::string(truncate ? "lockForTruncate" : "poll") +
+                                 "(position, firstTxid, recordedAt, maxBytes): bad arguments");
+  }
+  request.firstTxid = static_cast<uint64_t>(firstTxid);
+  request.recordedAt = static_cast<int64_t>(recordedAt);
+  request.maxBytes = static_cast<uint64_t>(maxBytes);
+  auto* worker = new PollWorker(env, handle_, request, truncate);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+Napi::Value WalFollowerWrap::Poll(const Napi::CallbackInfo& info) { return StartPoll(info, false); }
+Napi::Value WalFollowerWrap::LockForTruncate(const Napi::CallbackInfo& info) { return StartPoll(info, true); }
+
+Napi::Value WalFollowerWrap::FinishTruncate(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsBoolean()) return rejectMisuse(info.Env(), "finishTruncate(apply): apply must be a boolean");
+  auto* worker = new FinishWorker(info.Env(), handle_, info[0].As<Napi::Boolean>().Value());
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+Napi::Value WalFollowerWrap::Close(const Napi::CallbackInfo& info) {
+  auto* worker = new CloseWorker(info.Env(), handle_);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+}  // namespace litevault
