@@ -10,7 +10,7 @@
  *   });
  *
  * Sync points (native/src/os/sync_point.h) in the core: after-shared-lock, after-header-read,
- * before-wal-read-lock (pager), checkpoint-before-nbackfill (wal), backup-step-begin,
+ * before-wal-read-lock (pager), checkpoint-before-nbackfill, wal-follow-between-frames (wal), backup-step-begin,
  * backup-after-copy (backup), vault-scan-step (vault), image-reader-read (a backup stream's read,
  * after its snapshot was taken). A paused operation still holds its handle's mutex: whilePaused must
  * not call the same handle (it would queue behind the pause until the 30 s safety release).
