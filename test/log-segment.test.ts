@@ -390,6 +390,41 @@ describe('restore to a transaction from the changed pages of real rollback-journ
   });
 });
 
+// ---- the apply rules real SQLite does not reach in these runs -------------------------------
+describe('applySegment edge rules', () => {
+  it('skips pages past a record\'s page count and keeps no bytes of pages a shrink gave up', async () => {
+    const PS = 512;
+    const db = fresh('edge.db');
+    sqliteShell(db, `PRAGMA page_size=${PS}; CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(3000));`);
+    const v1 = fs.readFileSync(db);
+    const pages = v1.length / PS;
+    const vaultDir = await backupInto(db);
+    const img = (fill: number): Buffer => Buffer.alloc(PS, fill);
+    const recs: Rec[] = [
+      // A spilled image of a page the commit cut off (past its page count): never written.
+      { txid: 1, recordedAt: 0, endFrame: 2, pageCount: pages, pages: [[2, img(0xa1)], [pages + 3, img(0xa2)]] },
+      // Shrinks by one: the last page's bytes go.
+      { txid: 2, recordedAt: 0, endFrame: 3, pageCount: pages - 1, pages: [[2, img(0xb1)]] },
+      // Grows by four, writing only the first new page.
+      { txid: 3, recordedAt: 0, endFrame: 4, pageCount: pages + 3, pages: [[pages + 1, img(0xc1)]] },
+    ];
+    const seg = await binding.encodeLogSegment({ pageSize: PS, salt1: 0, salt2: 0, firstTxid: 1, lastTxid: 3, compression: 'none', level: 1 }, recs.map(recordBytes));
+    const temp = fresh('edge-restored.db');
+    const job = await rebuilt(vaultDir, temp);
+    expect(await job.applySegment(seg.data, seg.key, 0, 3)).toMatchObject({ transactions: 3, pageCount: pages + 3 });
+    await job.finish();
+    const got = fs.readFileSync(temp);
+    expect(got.length).toBe((pages + 3) * PS);
+    const at = (p: number): Buffer => got.subarray((p - 1) * PS, p * PS);
+    expect(at(1).equals(v1.subarray(0, PS))).toBe(true);
+    expect(at(2).equals(img(0xb1))).toBe(true);
+    expect(at(pages).equals(img(0))).toBe(true); // given up by txid 2, not written again
+    expect(at(pages + 1).equals(img(0xc1))).toBe(true);
+    expect(at(pages + 2).equals(img(0))).toBe(true);
+    expect(at(pages + 3).equals(img(0))).toBe(true); // txid 1's image past its page count
+  });
+});
+
 // ---- damage -----------------------------------------------------------------------------------
 describe('a damaged or malformed segment is LITEVAULT_VAULT_CORRUPT naming it', () => {
   const PS = 512;

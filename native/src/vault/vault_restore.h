@@ -19,9 +19,9 @@
 //              (vault/log_segment.h) against its key, then applies, in txid order, each record
 //              with afterTxid < txid <= uptoTxid: pwrites its page images (pages past the
 //              record's page count are skipped; the lock-byte page never appears) and, when the
-//              record's page count is below what the file may hold, cuts the file there (so a
-//              page the database gave up reads as zeros if a later transaction grows it again,
-//              as SQLite's would). The applied records must be consecutive: the first applied
+//              record's page count is below what the file may hold, cuts the file there (so
+//              the file never keeps bytes of a page the database gave up: growing again, SQLite
+//              writes every new page, and any it did not would read as zeros). The applied records must be consecutive: the first applied
 //              txid is afterTxid + 1 on the first call that applies any, then the last applied
 //              + 1 (else LITEVAULT_VAULT_CORRUPT "transaction N missing"). The segment's page
 //              size must be the backup's. Nothing is written unless the whole segment verifies.
