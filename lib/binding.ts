@@ -146,6 +146,14 @@ export interface NativeVaultRestore {
   open(): Promise<void>;
   /** Verifies the pack and its pages, then writes the pages it supplies; two may run at once. */
   writePack(link: number, pack: number, bytes: Buffer): Promise<{ pagesWritten: number }>;
+  /**
+   * Restore to a transaction (vault/vault_restore.h): after every writePack, before finish().
+   * Verifies the segment as inspectLogSegment does, then applies its records with
+   * afterTxid < txid <= uptoTxid in order (pages written; pageCount = the last one's). Applied
+   * txids must continue afterTxid + 1 / the previous call's last + 1, else LITEVAULT_VAULT_CORRUPT
+   * "transaction N missing"; a page size other than the backup's is LITEVAULT_VAULT_CORRUPT.
+   */
+  applySegment(bytes: Buffer, key: string, afterTxid: number, uptoTxid: number): Promise<NativeAppliedSegment>;
   /** Every planned page written, size = pageCount x pageSize, fsync, close. */
   finish(): Promise<void>;
   /** Closes and unlinks tempPath; idempotent. */
@@ -155,8 +163,38 @@ export interface NativeVaultRestore {
   /** After every pack of packsNeeded was written: the packs to write again for the check's second phase. */
   packsForCheck(): { link: number; pack: number; key: string }[];
   finishCheck(): Promise<NativeReport>;
-  /** After every pack, before finish(): applies the segment's transactions in (afterTxid, uptoTxid]; finish() then sizes the file to the last one's page count. */
-  applySegment(data: Buffer, key: string, afterTxid: number, uptoTxid: number): Promise<{ transactions: number; firstTxid: number; lastTxid: number; pageCount: number }>;
+}
+
+/** @internal The header of a new log segment (docs/vault-format.md "Logs"; native/src/vault/log_segment.h). */
+export interface NativeSegmentHeader {
+  pageSize: number;
+  salt1: number;
+  salt2: number;
+  firstTxid: number;
+  lastTxid: number;
+  compression: 'zstd' | 'none';
+  level: number;
+}
+
+/** @internal What binding.inspectLogSegment resolves to. */
+export interface NativeSegmentInfo {
+  pageSize: number;
+  salt1: number;
+  salt2: number;
+  firstTxid: number;
+  lastTxid: number;
+  /** The payload's own compression: zstd unless the frame would not have been smaller. */
+  compression: 'zstd' | 'none';
+  /** One per transaction, txids firstTxid..lastTxid; `pages` is how many page images the record holds. */
+  records: { txid: number; recordedAt: number; endFrame: number; pageCount: number; pages: number }[];
+}
+
+/** @internal What VaultRestore.applySegment resolves to (firstTxid/lastTxid 0 when none applied). */
+export interface NativeAppliedSegment {
+  transactions: number;
+  firstTxid: number;
+  lastTxid: number;
+  pageCount: number;
 }
 
 /** @internal A held vault lock (binding.lockFile). */
@@ -241,16 +279,6 @@ export interface NativeWalFollower {
   close(): Promise<void>;
 }
 
-/** @internal One segment's header and per-transaction summary (binding.inspectLogSegment). */
-export interface NativeSegmentInfo {
-  pageSize: number;
-  salt1: number;
-  salt2: number;
-  firstTxid: number;
-  lastTxid: number;
-  records: { txid: number; recordedAt: number; endFrame: number; pageCount: number; pages: number }[];
-}
-
 /** The functions native/src/addon/ registers. */
 interface NativeBinding {
   setErrorClass(ctor: new (fields: LitevaultErrorFields) => LitevaultError): void;
@@ -275,12 +303,13 @@ interface NativeBinding {
   /** Creates path 0600 if missing and takes a whole-file OFD write lock by one attempt; held: LITEVAULT_BACKUP_IN_PROGRESS. */
   lockFile(path: string): Promise<NativeVaultLock>;
   WalFollower: new (path: string, options: { busyTimeout: number }) => NativeWalFollower;
-  /** A segment object from poll records (vault/log_segment.h); key: its checksum, 32 hex. */
-  encodeLogSegment(
-    header: { pageSize: number; salt1: number; salt2: number; firstTxid: number; lastTxid: number; compression: 'zstd' | 'none'; level: number },
-    records: Buffer[],
-  ): Promise<{ data: Buffer; key: string }>;
-  /** Verifies a segment against its key; LITEVAULT_VAULT_CORRUPT "segment <key>: <what>". */
+  /**
+   * Builds a log segment from whole records (as WalFollower.poll returns them) on the threadpool:
+   * they must parse, run firstTxid..lastTxid and hold pages of pageSize (else SQLITE_MISUSE);
+   * zstd unless not smaller; key = the 32 hex of the XXH3-128 trailer.
+   */
+  encodeLogSegment(header: NativeSegmentHeader, records: Buffer[]): Promise<{ data: Buffer; key: string }>;
+  /** Verifies a segment as a reader does (threadpool); LITEVAULT_VAULT_CORRUPT "segment <key>: <what>". */
   inspectLogSegment(data: Buffer, key: string): Promise<NativeSegmentInfo>;
   napiVersion: number;
 }

@@ -147,6 +147,9 @@ export class Replicator {
   #lastFullAt = 0;
   #lastBackupAt = 0;
   #lastChangeAt = Date.now();
+  // After a shipped TRUNCATE that readers kept from truncating: no new attempt before this time
+  // (each attempt holds the write lock for up to checkpointWait).
+  #truncateNotBefore = 0;
   #closing = false;
   #wake: (() => void) | null = null;
   #watcher: fs.FSWatcher | null = null;
@@ -432,7 +435,7 @@ export class Replicator {
     if (!polled || this.#pending) return;
     const frames = polled.frame;
     const idle = Date.now() - this.#lastChangeAt >= this.#o.interval;
-    if (frames === 0 || (frames < this.#o.walFrames && !idle)) return;
+    if (frames === 0 || (frames < this.#o.walFrames && !idle) || Date.now() < this.#truncateNotBefore) return;
     let r: NativePollResult;
     const at = Date.now();
     try {
@@ -460,6 +463,7 @@ export class Replicator {
       throw err;
     }
     if (truncated) this.#stats.truncates++;
+    else this.#truncateNotBefore = Date.now() + 10 * this.#o.interval;
     this.#event({ type: 'checkpoint', name: this.name, truncated, frames: r.mxFrame });
   }
 }

@@ -15,6 +15,9 @@
  *   fuzz_vault_manifest  whole vault manifests (full and incremental, rollback and WAL, several
  *                   page sizes) and small packs, made by litevault's own
  *                   scan (build/Release, `npm run compile`) over databases the shell made
+ *   fuzz_log_segment  log segments (binding.encodeLogSegment, raw and zstd) whose records hold
+ *                   pages of shell-made databases (page sizes 512, 1024, 4096), one to three
+ *                   transactions each
  *   fuzz_verify     whole databases of at most 64 KiB, every one passing SQLite's
  *                   integrity_check: page sizes 512, 1024, 4096 and 65536, auto_vacuum none,
  *                   full and incremental, indexes, overflow chains (table and index cells), a
@@ -33,7 +36,7 @@ const out = path.resolve(process.argv[2] || 'build/fuzz/seeds');
 const root = path.resolve(__dirname, '..', '..');
 const SQLITE3 = fs.existsSync('/usr/bin/sqlite3') ? '/usr/bin/sqlite3' : 'sqlite3';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-fuzz-seeds-'));
-const targets = ['fuzz_db_header', 'fuzz_wal', 'fuzz_wal_index', 'fuzz_journal', 'fuzz_open', 'fuzz_vault_manifest', 'fuzz_verify'];
+const targets = ['fuzz_db_header', 'fuzz_wal', 'fuzz_wal_index', 'fuzz_journal', 'fuzz_open', 'fuzz_vault_manifest', 'fuzz_verify', 'fuzz_log_segment'];
 for (const t of targets) fs.mkdirSync(path.join(out, t), { recursive: true });
 const counts = Object.fromEntries(targets.map((t) => [t, 0]));
 
@@ -309,6 +312,57 @@ for (const h of hots) {
       console.log(i * 2);
     })().catch((e) => { console.error(e); process.exit(1); });`;
   counts.fuzz_vault_manifest += Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+}
+
+// Log segments: records of real pages (every page of a shell-made database, a few per
+// transaction), encoded by litevault's own encoder in a child process.
+{
+  const dbs = [];
+  for (const ps of [512, 1024, 4096]) {
+    const db = fresh(`segment-${ps}.db`);
+    shell(db, `PRAGMA page_size=${ps}; CREATE TABLE t(k TEXT, v BLOB); ${rows(ps === 4096 ? 12 : 30, 200, 'v')}\n`);
+    dbs.push({ db, ps });
+  }
+  const script = `
+    const fs = require('fs');
+    const { binding } = require(${JSON.stringify(path.join(root, 'dist', 'binding.js'))});
+    const dbs = ${JSON.stringify(dbs)};
+    const out = ${JSON.stringify(path.join(out, 'fuzz_log_segment'))};
+    function record(txid, pageCount, pages) {
+      const head = Buffer.alloc(28);
+      head.writeBigUInt64LE(BigInt(txid), 0);
+      head.writeBigInt64LE(BigInt(1764700000000 + txid), 8);
+      head.writeUInt32LE(txid * 2, 16);
+      head.writeUInt32LE(pageCount, 20);
+      head.writeUInt32LE(pages.length, 24);
+      const parts = [head];
+      for (const [n, image] of pages) { const p = Buffer.alloc(4); p.writeUInt32LE(n, 0); parts.push(p, image); }
+      return Buffer.concat(parts);
+    }
+    (async () => {
+      let count = 0;
+      for (const { db, ps } of dbs) {
+        const bytes = fs.readFileSync(db);
+        const pageCount = bytes.length / ps;
+        const page = (n) => bytes.subarray((n - 1) * ps, n * ps);
+        for (const txs of [1, 3]) {
+          const records = [];
+          for (let t = 0; t < txs; t++) {
+            const pages = [];
+            for (let n = 1 + (t % pageCount); n <= pageCount && pages.length < 3; n += 1 + t) pages.push([n, page(n)]);
+            records.push(record(7 + t, Math.max(1, pageCount - t), pages));
+          }
+          for (const compression of ['zstd', 'none']) {
+            const seg = await binding.encodeLogSegment({ pageSize: ps, salt1: 3911, salt2: 2870150812, firstTxid: 7, lastTxid: 6 + txs, compression, level: 1 }, records);
+            if (seg.data.length > 65536) continue;
+            fs.writeFileSync(out + '/seg-' + ps + '-' + txs + '-' + compression, seg.data);
+            count++;
+          }
+        }
+      }
+      console.log(count);
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  counts.fuzz_log_segment += Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
 }
 
 fs.rmSync(work, { recursive: true, force: true });

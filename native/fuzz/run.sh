@@ -18,11 +18,11 @@ cd "$root"
 
 seconds="${1:-60}"
 shift || true
-all=(fuzz_db_header fuzz_wal fuzz_wal_index fuzz_journal fuzz_open fuzz_vault_manifest fuzz_verify)
+all=(fuzz_db_header fuzz_wal fuzz_wal_index fuzz_journal fuzz_open fuzz_vault_manifest fuzz_verify fuzz_log_segment)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
-declare -A maxlen=([fuzz_db_header]=4096 [fuzz_wal]=65536 [fuzz_wal_index]=1024 [fuzz_journal]=65536 [fuzz_open]=131072 [fuzz_vault_manifest]=65536 [fuzz_verify]=65536)
+declare -A maxlen=([fuzz_db_header]=4096 [fuzz_wal]=65536 [fuzz_wal_index]=1024 [fuzz_journal]=65536 [fuzz_open]=131072 [fuzz_vault_manifest]=65536 [fuzz_verify]=65536 [fuzz_log_segment]=65536)
 
 bash native/fuzz/build.sh
 if [ -z "${FUZZ_NO_SEEDS:-}" ] || [ ! -d build/fuzz/seeds ]; then bash native/fuzz/make-seeds.sh; fi

@@ -9,6 +9,7 @@
 #include "addon/errors.h"
 #include "addon/image_reader_wrap.h"
 #include "addon/inspect_worker.h"
+#include "addon/log_segment_wrap.h"
 #include "addon/testing.h"
 #include "addon/vault_wrap.h"
 #include "addon/verify_wrap.h"
@@ -43,6 +44,9 @@ Napi::Object InitLitevault(Napi::Env env, Napi::Object exports) {
   exports.Set("vaultHash", Napi::Function::New(env, vaultHash, "vaultHash"));
   exports.Set("WalFollower", WalFollowerWrap::Define(env));  // addon/wal_follower_wrap.h
   exports.Set("lockFile", Napi::Function::New(env, lockFile, "lockFile"));
+  // Log segments (addon/log_segment_wrap.h).
+  exports.Set("encodeLogSegment", Napi::Function::New(env, encodeLogSegment, "encodeLogSegment"));
+  exports.Set("inspectLogSegment", Napi::Function::New(env, inspectLogSegment, "inspectLogSegment"));
 #if defined(LITEVAULT_TESTING)
   registerTestHooks(env, exports);  // the test build only: fault plans and sync points
 #endif

@@ -163,6 +163,40 @@ class WritePackWorker : public PromiseWorker {
   uint32_t pagesWritten_ = 0;
 };
 
+class ApplySegmentWorker : public PromiseWorker {
+ public:
+  ApplySegmentWorker(Napi::Env env, std::shared_ptr<VaultRestore> restore, Napi::Object buffer, const uint8_t* data, size_t n,
+                     const Hash128& key, uint64_t afterTxid, uint64_t uptoTxid)
+      : PromiseWorker(env, "litevault:vaultRestore.applySegment"),
+        restore_(std::move(restore)),
+        buffer_(Napi::Persistent(buffer)),
+        data_(data),
+        n_(n),
+        key_(key),
+        afterTxid_(afterTxid),
+        uptoTxid_(uptoTxid) {}
+
+ protected:
+  Status Run() override { return restore_->applySegment(data_, n_, key_, afterTxid_, uptoTxid_, &applied_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("transactions", applied_.transactions);
+    o.Set("firstTxid", static_cast<double>(applied_.firstTxid));
+    o.Set("lastTxid", static_cast<double>(applied_.lastTxid));
+    o.Set("pageCount", applied_.pageCount);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<VaultRestore> restore_;
+  Napi::ObjectReference buffer_;  // keeps the bytes alive while Run() reads them
+  const uint8_t* const data_;
+  const size_t n_;
+  const Hash128 key_;
+  const uint64_t afterTxid_, uptoTxid_;
+  VaultRestore::Applied applied_;
+};
+
 class LockWorker : public PromiseWorker {
  public:
   LockWorker(Napi::Env env, std::string path) : PromiseWorker(env, "litevault:lockFile"), path_(std::move(path)) {}
@@ -332,6 +366,7 @@ Napi::Function VaultRestoreWrap::Define(Napi::Env env) {
                          InstanceAccessor<&VaultRestoreWrap::PageSize>("pageSize"),
                          InstanceMethod<&VaultRestoreWrap::Open>("open"),
                          InstanceMethod<&VaultRestoreWrap::WritePack>("writePack"),
+                         InstanceMethod<&VaultRestoreWrap::ApplySegment>("applySegment"),
                          InstanceMethod<&VaultRestoreWrap::Finish>("finish"),
                          InstanceMethod<&VaultRestoreWrap::Abort>("abort"),
                          InstanceMethod<&VaultRestoreWrap::OpenCheck>("openCheck"),
@@ -447,6 +482,22 @@ Napi::Value VaultRestoreWrap::WritePack(const Napi::CallbackInfo& info) {
   }
   auto* worker = new WritePackWorker(env, restore_, static_cast<uint32_t>(link), static_cast<uint32_t>(pack), info[2].As<Napi::Object>(),
                                      data, n);
+  worker->KeepAlive(info.This().As<Napi::Object>());
+  return worker->Start();
+}
+
+Napi::Value VaultRestoreWrap::ApplySegment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t n = 0;
+  Hash128 key;
+  double after = 0, upto = 0;
+  if (info.Length() != 4 || !bytesOf(info[0], &data, &n) || !info[1].IsString() || !parseHash(info[1].As<Napi::String>().Utf8Value(), &key) ||
+      !integerOf(info[2], 0, 9007199254740991.0, &after) || !integerOf(info[3], 0, 9007199254740991.0, &upto)) {
+    return rejectMisuse(env, "restore.applySegment(bytes, key, afterTxid, uptoTxid): bytes must be a Buffer, key 32 hex digits and the txids integers 0..2^53-1");
+  }
+  auto* worker = new ApplySegmentWorker(env, restore_, info[0].As<Napi::Object>(), data, n, key, static_cast<uint64_t>(after),
+                                        static_cast<uint64_t>(upto));
   worker->KeepAlive(info.This().As<Napi::Object>());
   return worker->Start();
 }

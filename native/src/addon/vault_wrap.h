@@ -10,6 +10,8 @@
 //   new binding.VaultRestore(tempPath, {chain, packs})   the plan, on the main thread (no I/O);
 //       restore.packsNeeded, .pageCount, .pageSize;
 //       restore.open() / writePack(link, pack, bytes) / finish() / abort() -> Promise (threadpool)
+//       restore.applySegment(bytes, key, afterTxid, uptoTxid) -> Promise<{transactions, firstTxid,
+//       lastTxid, pageCount}> (threadpool; after every writePack, before finish: vault_restore.h)
 //   binding.lockFile(path) -> Promise<VaultLock>; lock.release() -> Promise (threadpool)
 //
 // Every handle is registered with the environment's EnvHandles, so a worker thread that ends
@@ -56,6 +58,7 @@ class VaultRestoreWrap : public Napi::ObjectWrap<VaultRestoreWrap> {
   Napi::Value PageSize(const Napi::CallbackInfo& info);
   Napi::Value Open(const Napi::CallbackInfo& info);
   Napi::Value WritePack(const Napi::CallbackInfo& info);
+  Napi::Value ApplySegment(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);
   Napi::Value OpenCheck(const Napi::CallbackInfo& info);

@@ -51,6 +51,15 @@ Status Compressor::compress(const uint8_t* src, size_t n, uint8_t* dst, size_t c
 
 Decompressor::~Decompressor() { ZSTD_freeDCtx(dctx_); }
 
+Status Decompressor::frameContentSize(const uint8_t* src, size_t n, uint64_t* out) {
+  *out = 0;
+  const unsigned long long declared = ZSTD_getFrameContentSize(src, n);
+  if (declared == ZSTD_CONTENTSIZE_ERROR) return Status::error(Code::kVaultCorrupt, "the payload is not a zstd frame");
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN) return Status::error(Code::kVaultCorrupt, "the zstd frame does not declare its size");
+  *out = declared;
+  return Status::ok();
+}
+
 Status Decompressor::decompress(const uint8_t* src, size_t n, uint8_t* dst, size_t expected) {
   if (dctx_ == nullptr) {
     dctx_ = ZSTD_createDCtx();

@@ -14,7 +14,9 @@
 //
 // Decompressor::decompress never trusts a size it reads: the frame must declare a content size equal
 // to the size the pack's header implies, be the only frame in the payload, and decompress to
-// exactly that many bytes into the caller's buffer (which has exactly that size).
+// exactly that many bytes into the caller's buffer (which has exactly that size). An object whose
+// header does not imply the size (a log segment, vault/log_segment.h) reads the declared size
+// with frameContentSize(), bounds it itself, and then calls decompress() with it.
 //
 // Thread safety: a Compressor belongs to one owner, who serializes its calls (a scan's mutex);
 // Decompressors may run on many threads at once, each with its own Decompressor.
@@ -61,6 +63,9 @@ class Decompressor {
   // size and its decompressed size must both be `expected`, and it must fill src exactly.
   // Errors: LITEVAULT_VAULT_CORRUPT "<what>" (the caller adds which object), SQLITE_NOMEM.
   Status decompress(const uint8_t* src, size_t n, uint8_t* dst, size_t expected);
+  // The content size the zstd frame at src[0..n) declares (nothing is decompressed). Errors:
+  // LITEVAULT_VAULT_CORRUPT "<what>" (not a frame; a frame without its content size).
+  static Status frameContentSize(const uint8_t* src, size_t n, uint64_t* out);
 
  private:
   ZSTD_DCtx_s* dctx_ = nullptr;

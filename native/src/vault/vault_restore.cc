@@ -36,6 +36,8 @@ Status VaultRestore::create(std::string tempPath, std::vector<DecodedManifest> c
     r->planIndex_[l].assign(packs.size(), -1);
   }
   LV_RETURN_IF_ERROR(PageState::build(chain, r->labels_, &r->state_));
+  r->pageCount_ = r->state_.pageCount();
+  r->extentPages_ = r->state_.pageCount();
   for (uint32_t page = 1; page <= r->state_.pageCount(); page++) {
     const PageState::Entry* e = r->state_.find(page);
     if (e->link < 0) continue;  // the lock-byte page
@@ -250,6 +252,66 @@ Status VaultRestore::writePack(uint32_t link, uint32_t pack, const uint8_t* data
   return Status::ok();
 }
 
+Status VaultRestore::applySegment(const uint8_t* data, size_t n, const Hash128& key, uint64_t afterTxid, uint64_t uptoTxid, Applied* out) {
+  *out = Applied();
+  // Verified before anything is locked or written (CPU only: checksum, decompression, records).
+  Decompressor decompressor;
+  DecodedSegment segment;
+  LV_RETURN_IF_ERROR(decodeSegment(data, n, key, &decompressor, &segment));
+  const std::string label = "segment " + hexOf(key);
+  const uint32_t pageSize = state_.pageSize();
+  std::unique_lock<std::shared_mutex> guard(fileMutex_);
+  if (!file_ || checking_) {
+    return Status::error(Code::kMisuse, checking_ ? "vault restore applySegment() in check mode"
+                                                  : finished_ || created_ ? "vault restore applySegment() after finish() or abort()"
+                                                                          : "vault restore applySegment() before open()");
+  }
+  for (const auto& plan : plans_) {
+    if (!plan->written.load()) {
+      return Status::error(Code::kMisuse, "vault restore applySegment(): pack " + hexOf(plan->key) + " of " + labels_[plan->link] +
+                                              " was not written yet (segments go after every pack)");
+    }
+  }
+  if (segment.header.pageSize != pageSize) {
+    return Status::error(Code::kVaultCorrupt, label + ": page size " + std::to_string(segment.header.pageSize) + ", the backup's is " +
+                                                  std::to_string(pageSize));
+  }
+  size_t first = 0;
+  while (first < segment.list.size() && segment.list[first].txid <= afterTxid) first++;
+  size_t end = first;
+  while (end < segment.list.size() && segment.list[end].txid <= uptoTxid) end++;
+  if (first == end) {
+    out->pageCount = pageCount_.load();
+    return Status::ok();
+  }
+  const uint64_t expected = lastApplied_ != 0 ? lastApplied_ + 1 : afterTxid + 1;
+  const uint64_t txid = segment.list[first].txid;
+  if (txid > expected) return Status::error(Code::kVaultCorrupt, label + ": transaction " + std::to_string(expected) + " missing (the segment's first applied is " + std::to_string(txid) + ")");
+  if (txid < expected) return Status::error(Code::kVaultCorrupt, label + ": transaction " + std::to_string(txid) + " was already applied");
+  for (size_t i = first; i < end; i++) {
+    const SegmentRecord& r = segment.list[i];
+    for (uint32_t e = 0; e < r.pages; e++) {
+      const uint32_t page = segmentPageNumber(segment.records, pageSize, r, e);
+      if (page > r.pageCount) break;  // increasing: the rest is past the end as well
+      const uint64_t offset = uint64_t(page - 1) * pageSize;
+      LV_RETURN_IF_ERROR(file_->writeAt(segmentPageImage(segment.records, pageSize, r, e), pageSize, offset));
+      if (page > extentPages_) extentPages_ = page;
+    }
+    if (r.pageCount < extentPages_) {
+      LV_RETURN_IF_ERROR(file_->truncate(uint64_t(r.pageCount) * pageSize));
+      extentPages_ = r.pageCount;
+    }
+    pageCount_ = r.pageCount;
+    lastApplied_ = r.txid;
+  }
+  file_->startWriteback(0, 0);
+  out->transactions = static_cast<uint32_t>(end - first);
+  out->firstTxid = segment.list[first].txid;
+  out->lastTxid = segment.list[end - 1].txid;
+  out->pageCount = pageCount_.load();
+  return Status::ok();
+}
+
 Status VaultRestore::finish() {
   std::unique_lock<std::shared_mutex> guard(fileMutex_);
   if (!file_) return Status::error(Code::kMisuse, finished_ || created_ ? "vault restore finish() after finish() or abort()" : "vault restore finish() before open()");
@@ -259,7 +321,14 @@ Status VaultRestore::finish() {
                                               " (" + std::to_string(plan->pages.size()) + " pages) was not written");
     }
   }
-  LV_RETURN_IF_ERROR(file_->truncate(uint64_t(state_.pageCount()) * state_.pageSize()));
+  const uint64_t bytes = uint64_t(pageCount_.load()) * state_.pageSize();
+  LV_RETURN_IF_ERROR(file_->truncate(bytes));
+  uint64_t size = 0;
+  LV_RETURN_IF_ERROR(file_->size(&size));
+  if (size != bytes) {
+    return Status::error(Code::kIoErrTruncate, "vault restore: '" + tempPath_ + "' has " + std::to_string(size) + " bytes after truncating it to " +
+                                                   std::to_string(bytes));
+  }
   LV_RETURN_IF_ERROR(file_->sync());
   file_.reset();
   finished_ = true;

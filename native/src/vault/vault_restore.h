@@ -14,8 +14,20 @@
 //              Nothing is written unless every page of the pack checks out. Two writePack calls
 //              for different packs may run at once (each has its own buffer and decompressor;
 //              they write disjoint pages).
-//   finish     every planned pack was written, the file is exactly pageCount x pageSize bytes,
-//              synced and closed. The caller publishes it (os/publish.h via binding.publish) or
+//   applySegment  (restore to a transaction: docs/vault-format.md "Logs") after every planned
+//              pack was written and before finish(): decodes and verifies a log segment
+//              (vault/log_segment.h) against its key, then applies, in txid order, each record
+//              with afterTxid < txid <= uptoTxid: pwrites its page images (pages past the
+//              record's page count are skipped; the lock-byte page never appears) and, when the
+//              record's page count is below what the file may hold, cuts the file there (so
+//              the file never keeps bytes of a page the database gave up: growing again, SQLite
+//              writes every new page, and any it did not would read as zeros). The applied records must be consecutive: the first applied
+//              txid is afterTxid + 1 on the first call that applies any, then the last applied
+//              + 1 (else LITEVAULT_VAULT_CORRUPT "transaction N missing"). The segment's page
+//              size must be the backup's. Nothing is written unless the whole segment verifies.
+//              pageCount() is then the last applied record's page count.
+//   finish     every planned pack was written, the file is exactly pageCount() x pageSize bytes
+//              (cut or extended to it, its size checked), synced and closed. The caller publishes it (os/publish.h via binding.publish) or
 //              copies it in through the backup writer.
 //   abort      closes and unlinks the temporary; idempotent.
 // Check mode (vault verify: the backup rebuilt in memory, nothing written): openCheck() instead
@@ -28,8 +40,10 @@
 // Mismatches are LITEVAULT_VAULT_CORRUPT "backup <label>: pack <key>: page <n>: <what>" (or
 // without the page when the object itself is bad).
 //
-// Thread safety: any thread. writePack may run on several threads at once; open, finish and
-// abort wait for writePack calls in flight (a shared mutex) and exclude each other.
+// Thread safety: any thread. writePack may run on several threads at once; open, applySegment,
+// finish and abort wait for writePack calls in flight (a shared mutex) and exclude each other
+// (applySegment decodes the segment before it takes the mutex). pageCount() and pageSize() may
+// be read at any time.
 #pragma once
 
 #include <atomic>
@@ -44,6 +58,7 @@
 #include "base/status.h"
 #include "os/file.h"
 #include "vault/compress.h"
+#include "vault/log_segment.h"
 #include "vault/page_state.h"
 #include "vault/vault_format.h"
 #include "verify/structure_check.h"
@@ -66,7 +81,8 @@ class VaultRestore {
   ~VaultRestore();
 
   const std::vector<PackNeeded>& packsNeeded() const { return needed_; }
-  uint32_t pageCount() const { return state_.pageCount(); }
+  // The backup's page count, then the last applied record's.
+  uint32_t pageCount() const { return pageCount_.load(); }
   uint32_t pageSize() const { return state_.pageSize(); }
 
   Status open();
@@ -74,6 +90,13 @@ class VaultRestore {
   std::vector<PackNeeded> packsForCheck();
   Status finishCheck(StructureCheck::Report* out);
   Status writePack(uint32_t link, uint32_t pack, const uint8_t* data, size_t n, uint32_t* pagesWritten);
+  struct Applied {
+    uint32_t transactions = 0;  // records applied by this call
+    uint64_t firstTxid = 0;     // 0 when none
+    uint64_t lastTxid = 0;
+    uint32_t pageCount = 0;     // pageCount() after the call
+  };
+  Status applySegment(const uint8_t* data, size_t n, const Hash128& key, uint64_t afterTxid, uint64_t uptoTxid, Applied* out);
   Status finish();
   Status abort();
 
@@ -114,6 +137,12 @@ class VaultRestore {
   std::unique_ptr<File> file_;  // guarded by fileMutex_
   bool created_ = false;        // guarded by fileMutex_: we created tempPath_ (so abort may unlink it)
   bool finished_ = false;       // guarded by fileMutex_
+  // Applied segments (guarded by fileMutex_, held exclusively by applySegment): the last applied
+  // txid (0: none yet) and the pages the file may hold data in (the backup's, then grown by
+  // pages written, cut by a record's smaller page count).
+  uint64_t lastApplied_ = 0;
+  uint32_t extentPages_ = 0;
+  std::atomic<uint32_t> pageCount_{0};  // what finish() sizes the file to; written under fileMutex_
   // Check mode; guarded by checkMutex_.
   std::mutex checkMutex_;
   bool checking_ = false;
