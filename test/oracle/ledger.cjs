@@ -69,31 +69,43 @@ function committer(db, seed) {
   return (k) => txn(ledgerRow(seed, k));
 }
 
+const CHECKPOINT_EVERY = 4096;
+const models = new Map();
+
 /**
- * The expected state after each commit in `ks` (any order; each k >= 0): { k, count, sum, digest
- * (SHA-256 of rowText over rows 1..k), balances: [{id, balance, last}] }. One pass up to max(ks).
+ * The expected state after commit k (k >= 0): { k, count, sum, digest (SHA-256 of rowText over
+ * rows 1..k), balances: [{id, balance, last}] }. Memoized per seed: the model keeps its running
+ * state every 4096 commits, so a query replays at most that many commits.
  */
-function expectedStates(seed, ks) {
-  const want = [...new Set(ks)].sort((a, b) => a - b);
-  const out = new Map();
-  const balance = new Array(ACCOUNTS + 1).fill(0);
-  const last = new Array(ACCOUNTS + 1).fill(0);
-  const hash = createHash('sha256');
-  let sum = 0;
-  let i = 0;
-  const snap = (k) => {
-    out.set(k, { k, count: k, sum, digest: hash.copy().digest('hex'), balances: balance.slice(1).map((b, j) => ({ id: j + 1, balance: b, last: last[j + 1] })) });
-  };
-  while (i < want.length && want[i] === 0) snap(want[i++]);
-  for (let k = 1; i < want.length; k++) {
-    const row = ledgerRow(seed, k);
-    balance[row.account] += row.amount;
-    last[row.account] = k;
-    sum += row.amount;
-    hash.update(rowText(row));
-    while (i < want.length && want[i] === k) snap(want[i++]);
+function expectedState(seed, k) {
+  let m = models.get(seed);
+  if (!m) {
+    m = { upto: 0, sum: 0, balance: new Array(ACCOUNTS + 1).fill(0), last: new Array(ACCOUNTS + 1).fill(0), hash: createHash('sha256'), marks: [] };
+    m.marks.push({ k: 0, sum: 0, balance: m.balance.slice(), last: m.last.slice(), hash: m.hash.copy() });
+    models.set(seed, m);
   }
-  return out;
+  const advance = (st, to) => {
+    for (let j = st.k + 1; j <= to; j++) {
+      const row = ledgerRow(seed, j);
+      st.balance[row.account] += row.amount;
+      st.last[row.account] = j;
+      st.sum += row.amount;
+      st.hash.update(rowText(row));
+    }
+    st.k = to;
+  };
+  // Extend the marks up to k.
+  let top = m.marks[m.marks.length - 1];
+  while (top.k + CHECKPOINT_EVERY <= k) {
+    const st = { k: top.k, sum: top.sum, balance: top.balance.slice(), last: top.last.slice(), hash: top.hash.copy() };
+    advance(st, top.k + CHECKPOINT_EVERY);
+    m.marks.push(st);
+    top = st;
+  }
+  const from = m.marks[Math.floor(k / CHECKPOINT_EVERY)];
+  const st = { k: from.k, sum: from.sum, balance: from.balance.slice(), last: from.last.slice(), hash: from.hash.copy() };
+  advance(st, k);
+  return { k, count: k, sum: st.sum, digest: st.hash.digest('hex'), balances: st.balance.slice(1).map((b, j) => ({ id: j + 1, balance: b, last: st.last[j + 1] })) };
 }
 
 /** What real SQLite reads in `path` (read-only): k = max(id), counts, digest, balances; and integrity_check by the sqlite3 shell. */
@@ -139,7 +151,7 @@ function checkLedger(path, seed, expectK) {
     return { k: -1, problems: [`SQLite cannot read it: ${err && err.message ? err.message.split('\n')[0] : String(err)}`] };
   }
   const k = expectK ?? got.k;
-  const want = expectedStates(seed, [k]).get(k);
+  const want = expectedState(seed, k);
   const problems = [];
   if (got.integrity !== 'ok') problems.push(`integrity_check: ${got.integrity.slice(0, 300)}`);
   if (got.k !== k) problems.push(`max(id) ${got.k}, expected ${k}`);
@@ -175,4 +187,4 @@ function readCommitLog(text) {
   return { times, notes };
 }
 
-module.exports = { ACCOUNTS, mulberry32, ledgerRow, createLedgerDb, committer, expectedStates, readLedger, checkLedger, readCommitLog };
+module.exports = { ACCOUNTS, mulberry32, ledgerRow, createLedgerDb, committer, expectedState, readLedger, checkLedger, readCommitLog };
