@@ -78,7 +78,7 @@ describe('replication acceptance trial (a)', () => {
     for (const f of failures) console.log(`replication | FAILURE | ${f}`);
     expect(failures, `seed ${SEED}`).toEqual([]);
     expect(summary.kills).toBeGreaterThanOrEqual(2);
-    expect(summary.restores).toBe(2 * RESTORES + 1);
+    expect(summary.restores).toBeGreaterThanOrEqual(2 * RESTORES + 1);
   }, (SECONDS + 240) * 1000);
 });
 
@@ -226,6 +226,6 @@ describe('not WAL, and an s3:// vault (d)', () => {
     console.log(`replication | s3 | ${JSON.stringify(summary)}`);
     for (const f of failures) console.log(`replication | FAILURE | ${f}`);
     expect(failures, `seed ${SEED}`).toEqual([]);
-    expect(summary.restores).toBe(2 * restores + 1);
+    expect(summary.restores).toBeGreaterThanOrEqual(2 * restores + 1);
   }, (S3_SECONDS + 300) * 1000);
 });

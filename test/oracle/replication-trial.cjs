@@ -272,8 +272,10 @@ async function replicationTrial(o) {
       fail(`restore --at ${label} (txid ${r.result.txid}, recorded ${r.result.recordedAt}): the database is not the state after commit ${c.k}: ${c.problems.join('; ')}`);
       return null;
     }
+    known.push({ txid: r.result.txid, k: c.k, label });
     return { txid: r.result.txid, recordedAt: r.result.recordedAt, k: c.k };
   };
+  const known = [];
 
   // The end of the range is the writer's last commit: nothing was left unshipped.
   const end = await restoreOne(`tx:${range.lastTxid}`, `tx:${range.lastTxid} (the range's end)`);
@@ -314,9 +316,96 @@ async function replicationTrial(o) {
   for (let i = 1; i < timed.length; i++) {
     if (timed[i].k < timed[i - 1].k) fail(`k decreases with the time: ${timed[i - 1].label} is commit ${timed[i - 1].k}, ${timed[i].label} is commit ${timed[i].k}`);
   }
+  if (!vault.startsWith('s3://')) Object.assign(summary, await checkRecordTimes({ vault, times, known, restoreOne, fail, lagMs, commits }));
   summary.failures = failures.length;
   summary.ms = Date.now() - started;
   return { summary, failures };
+}
+
+// A directory vault's log objects: index entries and anchors (JSON line, then its SHA-256).
+function readLogObjects(vault) {
+  const dir = path.join(vault, 'logs', NAME);
+  const json = (f) => JSON.parse(fs.readFileSync(f, 'utf8').split('\n')[0]);
+  const list = (sub) => {
+    try {
+      return fs.readdirSync(path.join(dir, sub)).map((f) => path.join(dir, sub, f));
+    } catch {
+      return [];
+    }
+  };
+  const entries = list('index').filter((f) => f.endsWith('.idx')).map(json).sort((a, b) => a.firstTxid - b.firstTxid);
+  const anchors = list('anchors').filter((f) => f.endsWith('.anchor')).map(json).sort((a, b) => a.txid - b.txid);
+  const segment = (key) => fs.readFileSync(path.join(dir, 'segments', key.slice(0, 2), `${key}.seg`));
+  return { entries, anchors, segment };
+}
+
+/**
+ * Every shipped transaction's recordedAt against its commit's logged time (directory vaults):
+ * within a run of txids between heal anchors each txid is one commit (k - txid is constant, which
+ * the restores check), so a restore in the run names every record's commit. A record may not be
+ * recorded more than 5 ms before its commit was logged (then a restore to a time before the
+ * commit would hold it), nor more than lagMs after it. A heal anchor's `at` may not be more than
+ * 5 ms before the newest commit its backup holds. Runs no restore reached get a restore of their
+ * heal anchor (at most 30).
+ */
+async function checkRecordTimes({ vault, times, known, restoreOne, fail, lagMs, commits }) {
+  const { binding } = require(path.join(REPO, 'dist', 'binding.js'));
+  const { entries, anchors, segment } = readLogObjects(vault);
+  const heals = anchors.filter((a) => a.heal).map((a) => a.txid);
+  const runOf = (t) => {
+    let run = -1;
+    for (const h of heals) if (h <= t) run = h;
+    return run;
+  };
+  const runs = new Map(); // run start txid -> { txid, k } of a restore in it
+  const runPoint = (t) => runs.get(runOf(t));
+  const note = (p) => {
+    const run = runOf(p.txid);
+    const q = runs.get(run);
+    if (!q) runs.set(run, p);
+    else if (p.k - p.txid !== q.k - q.txid) fail(`txids ${q.txid} (${q.label}: commit ${q.k}) and ${p.txid} (${p.label}: commit ${p.k}) lie between the same heal anchors but are not one commit per txid apart`);
+  };
+  for (const p of known) note(p);
+  let extra = 0;
+  for (const h of heals) {
+    if (runs.has(h) || extra >= 30) continue;
+    extra++;
+    await restoreOne(`tx:${h}`, `tx:${h} (heal anchor)`);
+    const p = known.at(-1);
+    if (p && p.txid === h) note(p);
+  }
+  const out = { recordsChecked: 0, recordsUnmapped: 0, recordEarlyMaxMs: 0, recordLateMaxMs: 0, healAnchors: heals.length, healEarlyMaxMs: 0 };
+  for (const a of anchors.filter((x) => x.heal)) {
+    const p = known.find((q) => q.txid === a.txid);
+    if (!p || p.k === 0) continue;
+    const early = times[p.k] - Date.parse(a.at);
+    out.healEarlyMaxMs = Math.max(out.healEarlyMaxMs, Math.round(early));
+    if (early > 5) fail(`heal anchor txid ${a.txid} (backup ${a.seq}) is dated ${a.at}, but its backup holds commit ${p.k}, logged ${early.toFixed(1)} ms later: a restore --at a time in between holds a commit made after the time`);
+  }
+  let reported = 0;
+  for (const e of entries) {
+    const info = await binding.inspectLogSegment(segment(e.segment), e.segment);
+    for (const rec of info.records) {
+      const p = runPoint(rec.txid);
+      if (!p) {
+        out.recordsUnmapped++;
+        continue;
+      }
+      const k = p.k + (rec.txid - p.txid);
+      if (k < 1 || k > commits) {
+        fail(`txid ${rec.txid} maps to commit ${k} (from ${p.label}: commit ${p.k}), outside 1..${commits}`);
+        continue;
+      }
+      out.recordsChecked++;
+      const early = times[k] - rec.recordedAt;
+      out.recordEarlyMaxMs = Math.max(out.recordEarlyMaxMs, Math.round(early));
+      out.recordLateMaxMs = Math.max(out.recordLateMaxMs, Math.round(-early));
+      if ((early > 5 || -early > lagMs) && reported++ < 5) {
+        fail(`txid ${rec.txid} (commit ${k}, segment ${e.segment}) is recorded at ${new Date(rec.recordedAt).toISOString()}, but the writer logged the commit at ${new Date(times[k]).toISOString()}: ${early > 0 ? `${early.toFixed(1)} ms before it was committed` : `${(-early).toFixed(1)} ms late (bound ${lagMs} ms)`}`);
+      }
+    }
+  }
+  return out;
 }
 
 module.exports = { replicationTrial, startReplicator, startWriter, listLog, restoreAt, cli, walBytes, NAME, AUTOCHECKPOINTS, CLI };
