@@ -169,6 +169,34 @@ describe('WAL resets (b)', () => {
   }, 120_000);
 });
 
+describe('WAL resets (b), the replicator\'s own', () => {
+  // SQLite's walFrames (sqlite3.c 3.53.2, "if( pWal->nCkpt==0 ) sqlite3_randomness(8,
+  // pWal->hdr.aSalt)"): a connection that never restarted a WAL itself writes frame 1 of the next
+  // generation with both salts random, not salt-1 + 1. The application's connection here
+  // (wal_autocheckpoint=0) is such a one, so after the replicator's shipped TRUNCATE the new
+  // generation's salt-1 is not the old one plus 1.
+  it('a shipped TRUNCATE is never a gap, also when the writer never restarted a WAL itself', async () => {
+    const work = tmpDir('litevault-repl-own-');
+    const db = path.join(work, 'ledger.db');
+    const vault = path.join(work, 'vault');
+    createLedgerDb(db);
+    const r = startReplicator(db, vault, { extra: ['--wal-frames', '100'] }) as Repl;
+    await until('the start backup', () => r.events.some((e) => e.type === 'backup'));
+    const w = startWriter(db, path.join(work, 'commits.log'), { seed: SEED, autocheckpoint: 0, rate: 200 });
+    await sleep(3000);
+    w.stop();
+    const ws = await w.done;
+    await sleep(300);
+    await stop(r);
+    const truncates = r.events.filter((e) => e.type === 'checkpoint' && e.truncated).length;
+    const gaps = r.events.filter((e) => e.type === 'gap');
+    console.log(`replication | own truncate | seed ${SEED}: ${ws.commits} commits, ${truncates} truncating checkpoints, ${gaps.length} gaps`);
+    expect(truncates, `seed ${SEED}: the replicator truncated the WAL`).toBeGreaterThan(0);
+    expect(gaps, `seed ${SEED}: gaps after the replicator's own TRUNCATEs (${truncates}): ${r.events.map((e) => e.type + (e.reason ? `:${e.reason}` : '')).join(' ')}`).toEqual([]);
+    await latestEquals(vault, db, ws.commits, work);
+  }, 60_000);
+});
+
 describe('WAL size (c)', () => {
   it('with wal_autocheckpoint=0 at 1000 tx/s the replicator keeps the -wal under 2x --wal-frames', async () => {
     const work = tmpDir('litevault-repl-wal-');
