@@ -13,15 +13,17 @@ const { Vault } = require(path.resolve(__dirname, '..', '..', 'dist', 'index.js'
 
 const [db, location, name, interval, openJson] = process.argv.slice(2);
 
+// Signals from the start: one that arrives before the replicator runs stops it once it does.
+const signalled = new Promise((resolve) => {
+  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.once(s, () => resolve(s));
+});
+
 (async () => {
   const vault = await Vault.open(location, { ...JSON.parse(openJson || '{}'), create: true });
   const replicator = await vault.replicate(db, {
     name,
     interval: Number(interval),
     onEvent: (e) => process.stdout.write(JSON.stringify(e.type === 'retry' ? { ...e, error: { code: e.error.code, message: e.error.message } } : e) + '\n'),
-  });
-  const signalled = new Promise((resolve) => {
-    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.once(s, () => resolve(s));
   });
   const first = await Promise.race([signalled, replicator.stopped.then(() => null, (err) => err)]);
   const stats = await replicator.close();

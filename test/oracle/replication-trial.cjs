@@ -222,6 +222,9 @@ async function replicationTrial(o) {
     fail(String(err.message ?? err));
   }
   clearInterval(sampler);
+  // The last run must be past its start (the CLI takes its signals once replicating) before the
+  // SIGTERM that should stop it cleanly.
+  for (let i = 0; i < 1200 && repl.events.length === 0 && repl.process.exitCode === null; i++) await sleep(50);
   repl.process.kill('SIGTERM');
   const last = await repl.exited;
   if (last.code !== 0) fail(`the last replicator run exited ${last.code ?? last.signal} after SIGTERM (expected 0): ${last.stderr.trim().slice(0, 800)}`);
