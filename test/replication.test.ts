@@ -163,11 +163,27 @@ describe('WAL resets (b)', () => {
     await sleep(200);
     const seen = r.events.length;
     const gapsBefore = r.events.filter((e) => e.type === 'gap').length;
-    restart();
-    for (let i = 0; i < 3; i++) commit(++k);
+    // The restart and the new generation's first commits while the replicator is frozen (a poll
+    // inside the first transaction of a generation, between SQLite's walRestartLog and its
+    // commit, is another matter: see the report), then it polls.
+    const frozen = async (): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        r.process.kill('SIGSTOP');
+        const [ck] = conn.pragma('wal_checkpoint(RESTART)') as { busy: number }[];
+        if (ck!.busy && attempt < 5) {
+          r.process.kill('SIGCONT'); // frozen inside its poll's read lock: again
+          await sleep(20);
+          continue;
+        }
+        expect(ck!.busy, `seed ${SEED}: RESTART completed`).toBe(0);
+        for (let i = 0; i < 3; i++) commit(++k);
+        r.process.kill('SIGCONT');
+        return;
+      }
+    };
+    await frozen();
     await sleep(300);
-    restart();
-    for (let i = 0; i < 3; i++) commit(++k);
+    await frozen();
     conn.close();
     await sleep(300);
     await stop(r);

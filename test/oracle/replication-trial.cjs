@@ -165,7 +165,10 @@ async function replicationTrial(o) {
   let lockWaits = 0;
   const start = async () => {
     for (let tries = 0; ; tries++) {
-      const r = startReplicator(db, vault, { interval: 200, remoteArgs, api: o.api, onEvent: (e) => events.push(e) });
+      const r = startReplicator(db, vault, { interval: 200, remoteArgs, api: o.api, onEvent: (e) => {
+        events.push(e);
+        r.firstEventAt ??= Date.now();
+      } });
       // A run that stops by itself within its first moments (e.g. the name's lease still held by
       // the killed run) is tried again; anything else it says is judged at the end.
       const early = await Promise.race([r.exited, sleep(300).then(() => null)]);
@@ -195,6 +198,7 @@ async function replicationTrial(o) {
   let maxWal = 0;
   const sampler = setInterval(() => (maxWal = Math.max(maxWal, walBytes(db))), 50);
   let killed = 0;
+  const downtimes = []; // kill -> the next run's first event
   let writerFailed = null;
   writer.done.catch((err) => (writerFailed = err));
   for (let i = 0; i < killAt.length && !writerFailed; i++) {
@@ -209,8 +213,10 @@ async function replicationTrial(o) {
       await repl.exited;
       killed++;
     }
+    const downSince = Date.now();
     await sleep(restartDelays[i]);
     repl = await start();
+    downtimes.push({ since: downSince, run: repl });
   }
   const left = t0 + seconds * 1000 - Date.now();
   if (left > 0 && !writerFailed) await sleep(left);
@@ -260,6 +266,13 @@ async function replicationTrial(o) {
     summary.ms = Date.now() - started;
     return { summary, failures };
   }
+  // The lag bound: lagMs (a poll interval and a heal's backup), plus the longest time the
+  // replicator was down (a kill until the next run's first event: its start, and for an s3://
+  // vault the killed run's lease running out).
+  const downMaxMs = Math.max(0, ...downtimes.map((d) => (d.run.firstEventAt ?? Date.now()) - d.since));
+  summary.downMaxMs = downMaxMs;
+  const lagBound = lagMs + downMaxMs;
+  summary.lagBoundMs = lagBound;
   const range = log.range;
   const destDir = path.join(work, 'restored');
   fs.mkdirSync(destDir, { recursive: true });
@@ -310,8 +323,8 @@ async function replicationTrial(o) {
     if (r.k > 0 && times[r.k] > T + 5) fail(`restore --at ${iso}: commit ${r.k} was logged by the writer at ${new Date(times[r.k]).toISOString()} (${(times[r.k] - T).toFixed(1)} ms after the target)`);
     // Every commit logged at or before T - lagMs must be in it.
     let hi = 0;
-    while (hi + 1 < times.length && times[hi + 1] <= T - lagMs) hi++;
-    if (hi > r.k) fail(`restore --at ${iso} (txid ${r.txid}, recorded ${r.recordedAt}) is the state after commit ${r.k}, but commit ${hi} was logged at ${new Date(times[hi]).toISOString()}, more than ${lagMs} ms before the target (commit ${r.k + 1} at ${new Date(times[r.k + 1]).toISOString()})`);
+    while (hi + 1 < times.length && times[hi + 1] <= T - lagBound) hi++;
+    if (hi > r.k) fail(`restore --at ${iso} (txid ${r.txid}, recorded ${r.recordedAt}) is the state after commit ${r.k}, but commit ${hi} was logged at ${new Date(times[hi]).toISOString()}, more than ${lagBound} ms (the lag bound) before the target (commit ${r.k + 1} at ${new Date(times[r.k + 1]).toISOString()})`);
     // How late commit k+1 was recorded, at least.
     if (r.k + 1 < times.length) summary.lagSeenMs = Math.max(summary.lagSeenMs, Math.round(T - times[r.k + 1]));
     points.push({ txid: r.txid, k: r.k, label: iso });
@@ -325,7 +338,7 @@ async function replicationTrial(o) {
   for (let i = 1; i < timed.length; i++) {
     if (timed[i].k < timed[i - 1].k) fail(`k decreases with the time: ${timed[i - 1].label} is commit ${timed[i - 1].k}, ${timed[i].label} is commit ${timed[i].k}`);
   }
-  if (!vault.startsWith('s3://')) Object.assign(summary, await checkRecordTimes({ vault, times, known, restoreOne, fail, lagMs, commits }));
+  if (!vault.startsWith('s3://')) Object.assign(summary, await checkRecordTimes({ vault, times, known, restoreOne, fail, lagMs: lagBound, commits }));
   summary.failures = failures.length;
   summary.ms = Date.now() - started;
   return { summary, failures };
