@@ -3,8 +3,12 @@
  * database made by test/oracle/ledger.cjs, WAL mode, synchronous=NORMAL, the given
  * wal_autocheckpoint, commit k = 1, 2, ... of the ledger model at a paced rate (commit k is due
  * at start + (k - 1) / rate; a writer more than 50 ms behind does not burst to catch up). After
- * each COMMIT returns it appends `k <ms since the epoch>` (performance.timeOrigin +
- * performance.now(), a float) to the log file, buffered, written every 100 ms and at exit.
+ * each COMMIT returns it appends `k <ms since the epoch> <ms before the transaction began>`
+ * (performance.timeOrigin + performance.now(), floats) to the log file, buffered, written every
+ * 100 ms and at exit. Both, because the commit is visible to others somewhere between the two:
+ * SQLite runs a wal_autocheckpoint inside the COMMIT's sqlite3_step, after the commit itself
+ * (sqlite3WalCallback), so with 1000 frames to backfill COMMIT returns ~10 ms after the
+ * transaction was in the WAL for every reader.
  * With --reset-every MS it forces a WAL reset between commits at random moments (intervals
  * uniform in 0.5..1.5 x MS): PRAGMA wal_checkpoint(TRUNCATE) or (RESTART), chosen at random;
  * each is logged as `# reset <mode> after <k> at <ms> busy=<0|1>` (busy=1: SQLite could not
@@ -91,6 +95,7 @@ function step() {
       buffered.push(`# reset ${mode} after ${k} at ${now().toFixed(3)} busy=${r.busy}\n`);
       nextReset = now() + resetEvery * (0.5 + rand());
     }
+    const begin = now();
     for (;;) {
       try {
         commit(k + 1);
@@ -101,7 +106,7 @@ function step() {
       }
     }
     k++;
-    buffered.push(`${k} ${now().toFixed(3)}\n`);
+    buffered.push(`${k} ${now().toFixed(3)} ${begin.toFixed(3)}\n`);
     if (now() - flushedAt >= 100) flush();
   }
   if (stopping || k >= maxCommits) return finish();

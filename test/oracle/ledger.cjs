@@ -169,9 +169,14 @@ function checkLedger(path, seed, expectK) {
   return { k: got.k, problems };
 }
 
-/** Parses a ledger-writer log: times[k] = ms since the epoch (float) after commit k returned; '#' lines are notes. */
+/**
+ * Parses a ledger-writer log: times[k] = ms since the epoch (float) after commit k returned,
+ * begins[k] = before its transaction began (commit k became visible in between); '#' lines are
+ * notes.
+ */
 function readCommitLog(text) {
   const times = [0];
+  const begins = [0];
   const notes = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
@@ -179,12 +184,14 @@ function readCommitLog(text) {
       notes.push(line);
       continue;
     }
-    const [k, t] = line.split(' ');
+    const [k, t, b] = line.split(' ');
     if (Number(k) !== times.length) throw new Error(`ledger log: line '${line}' after commit ${times.length - 1}`);
     times.push(Number(t));
+    begins.push(b === undefined ? Number(t) : Number(b));
   }
   times[0] = -Infinity;
-  return { times, notes };
+  begins[0] = -Infinity;
+  return { times, begins, notes };
 }
 
 module.exports = { ACCOUNTS, mulberry32, ledgerRow, createLedgerDb, committer, expectedState, readLedger, checkLedger, readCommitLog };
