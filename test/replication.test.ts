@@ -196,6 +196,50 @@ describe('WAL resets (b)', () => {
   }, 120_000);
 });
 
+describe('WAL resets (b), after a heal', () => {
+  it('a heal does not make a busy WAL look idle: no shipped TRUNCATE while the writer commits every 5 ms', async () => {
+    const work = tmpDir('litevault-repl-idle-');
+    const db = path.join(work, 'ledger.db');
+    const vault = path.join(work, 'vault');
+    createLedgerDb(db);
+    const r = startReplicator(db, vault, { interval: 500, extra: ['--wal-frames', '100000'] }) as Repl;
+    await until('the start backup', () => r.events.some((e) => e.type === 'backup'));
+    const conn = new Database(db, { timeout: 2000 });
+    conn.pragma('synchronous = NORMAL');
+    conn.pragma('wal_autocheckpoint = 0');
+    const commit = committer(conn, SEED);
+    let k = 0;
+    const busy = async (ms: number): Promise<void> => {
+      for (const end = Date.now() + ms; Date.now() < end; ) {
+        commit(++k);
+        await sleep(5);
+      }
+    };
+    await busy(1500);
+    const seen = r.events.length;
+    let forced = false;
+    for (let attempt = 0; attempt < 5 && !forced; attempt++) {
+      r.process.kill('SIGSTOP');
+      commit(++k);
+      const [ck] = conn.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      commit(++k);
+      r.process.kill('SIGCONT');
+      forced = !ck!.busy;
+      await sleep(5);
+    }
+    await busy(3000);
+    conn.close();
+    await sleep(300);
+    await stop(r);
+    const after = r.events.slice(seen);
+    const line = after.map((e) => e.type + (e.reason ? `:${e.reason}` : '') + (e.type === 'checkpoint' ? `:${e.truncated}` : '')).join(' ');
+    console.log(`replication | busy after heal | seed ${SEED}: ${k} commits; events after the forced reset: ${line}`);
+    expect(after.some((e) => e.type === 'backup' && e.reason === 'gap'), `seed ${SEED}: the forced reset was healed: ${line}`).toBe(true);
+    expect(after.filter((e) => e.type === 'checkpoint'), `seed ${SEED}: the WAL was never idle for --interval (500 ms), yet the replicator checkpointed: ${line}`).toEqual([]);
+    await latestEquals(vault, db, k, work);
+  }, 60_000);
+});
+
 describe('WAL resets (b), the replicator\'s own', () => {
   // SQLite's walFrames (sqlite3.c 3.53.2, "if( pWal->nCkpt==0 ) sqlite3_randomness(8,
   // pWal->hdr.aSalt)"): a connection that never restarted a WAL itself writes frame 1 of the next
