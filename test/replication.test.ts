@@ -219,8 +219,10 @@ describe('WAL resets (b), after a heal', () => {
     const seen = r.events.length;
     let forced = false;
     for (let attempt = 0; attempt < 5 && !forced; attempt++) {
+      // Frozen for longer than --interval while the writer goes on: its last poll is older than
+      // that, but the WAL was never idle.
       r.process.kill('SIGSTOP');
-      commit(++k);
+      await busy(700);
       const [ck] = conn.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       commit(++k);
       r.process.kill('SIGCONT');
