@@ -162,13 +162,14 @@ async function replicationTrial(o) {
 
   createLedgerDb(db);
   const events = []; // every replicator run's events, in order
+  const eventTimes = []; // when each arrived
   const runs = [];
   let lockWaits = 0;
   const start = async () => {
     for (let tries = 0; ; tries++) {
       const r = startReplicator(db, vault, { interval: 200, remoteArgs, api: o.api, onEvent: (e) => {
         events.push(e);
-        r.firstEventAt ??= Date.now();
+        eventTimes.push(Date.now());
       } });
       // A run that stops by itself within its first moments (e.g. the name's lease still held by
       // the killed run) is tried again; anything else it says is judged at the end.
@@ -199,7 +200,7 @@ async function replicationTrial(o) {
   let maxWal = 0;
   const sampler = setInterval(() => (maxWal = Math.max(maxWal, walBytes(db))), 50);
   let killed = 0;
-  const downtimes = []; // kill -> the next run's first event
+  const downtimes = []; // kills: the replicator is down until the next event of any later run
   let writerFailed = null;
   writer.done.catch((err) => (writerFailed = err));
   for (let i = 0; i < killAt.length && !writerFailed; i++) {
@@ -217,7 +218,7 @@ async function replicationTrial(o) {
     const downSince = Date.now();
     await sleep(restartDelays[i]);
     repl = await start();
-    downtimes.push({ since: downSince, run: repl });
+    downtimes.push(downSince);
   }
   const left = t0 + seconds * 1000 - Date.now();
   if (left > 0 && !writerFailed) await sleep(left);
@@ -270,7 +271,7 @@ async function replicationTrial(o) {
   // The lag bound: lagMs (a poll interval and a heal's backup), plus the longest time the
   // replicator was down (a kill until the next run's first event: its start, and for an s3://
   // vault the killed run's lease running out).
-  const downMaxMs = Math.max(0, ...downtimes.map((d) => (d.run.firstEventAt ?? Date.now()) - d.since));
+  const downMaxMs = Math.max(0, ...downtimes.map((since) => (eventTimes.find((t) => t >= since) ?? since) - since));
   summary.downMaxMs = downMaxMs;
   const lagBound = lagMs + downMaxMs;
   summary.lagBoundMs = lagBound;
