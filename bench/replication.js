@@ -251,6 +251,7 @@ async function replicationSection(context) {
   const rate = opts.replRate;
   const history = opts.replHistory;
   const fail = (what, error) => {
+    error = String(error).replace(/\n\s*/g, ' ').slice(0, 600);
     errors.push(`replication/${what}: ${error}`);
     log(`replication ${what}: FAILED ${error}`);
   };

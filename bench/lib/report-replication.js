@@ -13,6 +13,9 @@ const MiB = 1048576;
 
 const runsOf = (repl, kind) => repl.rounds.map((r) => r[kind]);
 const label = { dir: 'a directory vault', s3: 'moto_server (S3) on loopback' };
+const firstLine = (text) => String(text ?? '').split('\n')[0];
+// A share of an hour at the section's rate, in words.
+const spanWords = (hours) => (hours === 1 ? 'one hour' : hours * 60 >= 1 ? `${fmt(hours * 60, 1)} minutes` : `${fmt(hours * 3600, 1)} seconds`);
 const msCell = (v) => (Number.isFinite(v) ? `${fmt(v, 0)} ms` : '—');
 
 // The lag's cell for one vault kind: pooled p99, per-round p99s, and what it leaves out.
@@ -68,7 +71,7 @@ function replicationTargets(repl) {
   const ratios = paired(point, full, (a, b) => a.ms / b.ms);
   const hours = (h.transactions ?? repl.history) / (repl.rate * 3600);
   rows.push([
-    `Restore to a point ${hours === 1 ? 'one hour' : `${fmt(hours * 60, 1)} minutes (scaled down from one hour)`} of ${repl.rate} commits/s (${(h.transactions ?? repl.history).toLocaleString('en-US')} transactions) after its full backup ≤ 2 × restoring that full backup alone`,
+    `Restore to a point ${spanWords(hours)}${hours === 1 ? '' : ' (scaled down from one hour)'} of ${repl.rate} commits/s (${(h.transactions ?? repl.history).toLocaleString('en-US')} transactions) after its full backup ≤ 2 × restoring that full backup alone`,
     `${ratioCell(ratios)} (\`vault restore --at tx:${h.lastTxid ?? '?'}\` ${summary(okRuns(point).map((r) => r.ms), 0)} ms vs \`--at ${h.full?.id ?? '?'}\` ${summary(okRuns(full).map((r) => r.ms), 0)} ms, whole processes)${h.anchor && h.anchor.seq !== h.full?.seq ? `; **the point's anchor is backup ${h.anchor.seq} (a ${h.anchor.heal ? 'heal' : 'policy backup'}), not the full backup**` : ''}`,
     `≤ ${RESTORE_RATIO}×`,
     ratios.length ? median(ratios) <= RESTORE_RATIO : undefined,
@@ -111,7 +114,7 @@ function renderReplication(repl) {
     for (const r of runsOf(repl, kind)) {
       if (!r) continue;
       if (!r.ok) {
-        rows.push([r.round, kind, `**failed: ${r.error}**`, '', '', '', '', '', '', '', '', '']);
+        rows.push([r.round, kind, `**failed: ${firstLine(r.error)}**`, '', '', '', '', '', '', '', '', '']);
         continue;
       }
       const w = r.writer;
@@ -141,9 +144,9 @@ function renderReplication(repl) {
 
   out.push('### Restore to a point');
   out.push('');
-  if (!h.ok && h.error) out.push(`**The history failed: ${h.error}**\n`);
+  if (!h.ok && h.error) out.push(`**The history failed: ${firstLine(h.error)}**\n`);
   const hours = (h.transactions ?? repl.history) / (repl.rate * 3600);
-  out.push(`History: a fresh copy of the database, \`litevault replicate\` into a directory vault (as above), then the writer unpaced (bursts of 200 commits, a 1 ms timer between bursts so that the replicator's checkpoint can take the write lock) for ${(h.transactions ?? repl.history).toLocaleString('en-US')} transactions: ${hours === 1 ? 'one hour' : `${fmt(hours * 60, 1)} minutes`} at ${repl.rate}/s${hours === 1 ? '' : ' (**scaled down from one hour**)'}, made in ${fmt((h.writerMs ?? NaN) / 1000, 0)} s (${fmt(h.writerRate, 0)} commits/s), all shipped ${fmt((h.caughtUpMs ?? NaN) / 1000, 0)} s after the writer started; -wal max ${bytes(h.wal?.maxBytes)}. No policy backup falls in it (the history is made in minutes, the differential is due after an hour), so the newest anchor before the last transaction is the start's full backup${h.anchor ? ` (here: backup ${h.anchor.seq}, txid ${h.anchor.txid}${h.anchor.heal && h.anchor.seq !== h.full?.seq ? ', a heal' : ''})` : ''} unless a gap was healed. Log: ${h.log ? `${h.log.segments.toLocaleString('en-US')} segments, ${bytes(h.log.bytes)}, txids ${h.log.range?.firstTxid}..${h.log.range?.lastTxid}, ${h.log.heals} heal anchor(s)` : '—'}; replicator events ${h.replicator ? JSON.stringify(h.replicator.events) : '—'}; full backup ${h.full ? `${h.full.id} (${h.full.pageCount.toLocaleString('en-US')} pages, ${bytes(h.full.bytesStored)} stored)` : '—'}; vault ${bytes(h.vaultBytes)}.`);
+  out.push(`History: a fresh copy of the database, \`litevault replicate\` into a directory vault (as above), then the writer unpaced (bursts of 200 commits, a 1 ms timer between bursts so that the replicator's checkpoint can take the write lock) for ${(h.transactions ?? repl.history).toLocaleString('en-US')} transactions: ${spanWords(hours)} at ${repl.rate}/s${hours === 1 ? '' : ' (**scaled down from one hour**)'}, made in ${fmt((h.writerMs ?? NaN) / 1000, 0)} s (${fmt(h.writerRate, 0)} commits/s), all shipped ${fmt((h.caughtUpMs ?? NaN) / 1000, 0)} s after the writer started; -wal max ${bytes(h.wal?.maxBytes)}. No policy backup falls in it (the history is made in minutes, the differential is due after an hour), so the newest anchor before the last transaction is the start's full backup${h.anchor ? ` (here: backup ${h.anchor.seq}, txid ${h.anchor.txid}${h.anchor.heal && h.anchor.seq !== h.full?.seq ? ', a heal' : ''})` : ''} unless a gap was healed. Log: ${h.log ? `${h.log.segments.toLocaleString('en-US')} segments, ${bytes(h.log.bytes)}, txids ${h.log.range?.firstTxid}..${h.log.range?.lastTxid}, ${h.log.heals} heal anchor(s)` : '—'}; replicator events ${h.replicator ? JSON.stringify(h.replicator.events) : '—'}; full backup ${h.full ? `${h.full.id} (${h.full.pageCount.toLocaleString('en-US')} pages, ${bytes(h.full.bytesStored)} stored)` : '—'}; vault ${bytes(h.vaultBytes)}.`);
   out.push('');
   const point = (h.rounds || []).map((r) => r.point);
   const full = (h.rounds || []).map((r) => r.full);
