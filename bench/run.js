@@ -16,7 +16,11 @@
 //   stream:     litevault backupStream() and `litevault backup db -` to /dev/null vs cat and
 //               sqlite3 .backup, and a stream into a slow consumer vs an idle Node (stream.js);
 //   remote:     litevault full and incremental backups to moto_server on loopback vs uploading
-//               the same objects with the AWS SDK's lib-storage alone (remote.js).
+//               the same objects with the AWS SDK's lib-storage alone (remote.js);
+//   replication: `litevault replicate` under a 1000 commits/s writer into a directory and into
+//               moto (lag, the writer's latency against the writer alone, the -wal's size), and
+//               a restore to a point an hour of commits after its full backup vs that backup
+//               alone (replication.js).
 // Every Node-side run is a fresh child that measures its own event-loop delay and peak RSS.
 // Results (medians, min–max, ratios against the targets) go to bench/RESULTS.md.
 'use strict';
@@ -29,17 +33,19 @@ const { vaultSection } = require('./vault');
 const { verifySection } = require('./verify');
 const { streamSection } = require('./stream');
 const { remoteSection } = require('./remote');
+const { replicationSection } = require('./replication');
 const { litevault, betterSqlite3, root } = require('./lib/load');
 const { percentile, bytes, median } = require('./lib/stats');
-const { render, spliceVault, spliceVerify, spliceStream, spliceRemote } = require('./lib/report');
+const { render, spliceVault, spliceVerify, spliceStream, spliceRemote, spliceReplication } = require('./lib/report');
 
 const HELP = `usage: node bench/run.js [options]
   --size <MiB>          database size for the backup and writer benchmarks (default 1024)
   --rounds <N>          interleaved rounds (default 3)
   --out <file>          where to write the report (default bench/RESULTS.md)
-  --only <section>      backup | checkpoint | writer | vault | verify | stream | remote
-                        (default: all seven); --only vault (verify, stream, remote) into an
-                        existing report replaces just its Vault (Verify, ...) section
+  --only <section>      backup | checkpoint | writer | vault | verify | stream | remote |
+                        replication (default: all eight); --only vault (verify, stream,
+                        remote, replication) into an existing report replaces just its Vault
+                        (Verify, ...) section
   --smoke               tiny sizes, 1 round, report to a temp file; proves the harness runs,
                         asserts no timings (exit 0 unless a run failed to produce a result)
   --frames <N>          WAL frames for the checkpoint benchmark (default 100000)
@@ -47,13 +53,17 @@ const HELP = `usage: node bench/run.js [options]
   --rates <a,b>         writer commits per second (default 100,1000)
   --writer-sync <mode>  the writer's PRAGMA synchronous (default NORMAL; FULL fsyncs every commit)
   --writer-timeout <s>  give up on better-sqlite3's backup under a writer after this (default 30)
+  --repl-seconds <s>    replication: each live writer run's length (default 30)
+  --repl-rate <n>       replication: the live writer's commits per second (default 1000)
+  --repl-history <n>    replication: transactions of the history restored to a point (default
+                        3600000: one hour at 1000/s)
   --dir <path>          work directory (default: a new directory in ${os.tmpdir()})
   --no-prefault         skip touching fresh memory before each run (see bench/README.md)
   --wait-quiet <s>      before each round, wait up to this long for other processes to leave
                         the CPUs idle (default 0: just record what else was running)
   --keep                keep the work directory
   --render <raw.json>   only re-render a report (to --out) from a run's raw JSON; with
-                        --only vault (verify, stream, remote) and an existing --out, only
+                        --only vault (verify, stream, remote, replication) and an existing --out, only
                         that section
   --help`;
 
@@ -74,6 +84,9 @@ function parseArgs(argv) {
     render: null,
     prefault: true,
     waitQuietS: 0,
+    replSeconds: 30,
+    replRate: 1000,
+    replHistory: 3600000,
   };
   const given = new Set();
   for (let i = 0; i < argv.length; i++) {
@@ -102,6 +115,9 @@ function parseArgs(argv) {
       case '--keep': o.keep = true; break;
       case '--no-prefault': o.prefault = false; break;
       case '--wait-quiet': o.waitQuietS = Number(value()); break;
+      case '--repl-seconds': o.replSeconds = number(value(), '--repl-seconds'); break;
+      case '--repl-rate': o.replRate = number(value(), '--repl-rate'); break;
+      case '--repl-history': o.replHistory = Math.round(number(value(), '--repl-history')); break;
       case '--render': o.render = path.resolve(value()); break;
       case '--help': case '-h': console.log(HELP); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${HELP}`);
@@ -116,16 +132,18 @@ function parseArgs(argv) {
     if (!given.has('--frames')) o.frames = 2000;
     if (!given.has('--ckpt-size')) o.ckptSize = 4;
     if (!given.has('--writer-timeout')) o.writerTimeoutS = 3;
+    if (!given.has('--repl-seconds')) o.replSeconds = 3;
+    if (!given.has('--repl-history')) o.replHistory = 2000;
     if (!given.has('--out')) o.out = path.join(os.tmpdir(), `litevault-bench-smoke-${process.pid}.md`);
   }
   o.ckptSize = Math.min(o.ckptSize, o.size);
   return o;
 }
 
-const SECTIONS = ['backup', 'checkpoint', 'writer', 'vault', 'verify', 'stream', 'remote'];
+const SECTIONS = ['backup', 'checkpoint', 'writer', 'vault', 'verify', 'stream', 'remote', 'replication'];
 // The self-contained sections: `--only <section>` into an existing report (and its .json twin)
 // replaces just that section and its key, keeping the other sections' results.
-const SPLICE = { vault: spliceVault, verify: spliceVerify, stream: spliceStream, remote: spliceRemote };
+const SPLICE = { vault: spliceVault, verify: spliceVerify, stream: spliceStream, remote: spliceRemote, replication: spliceReplication };
 
 const log = (...args) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${args.join(' ')}\n`);
 
@@ -176,11 +194,13 @@ async function main() {
   // section's sqlite3 copy (or its check's) take the copy slot. The remote section (after the
   // vault section's files are gone) needs its working copy, the local vault (at most the
   // database's size), the restored copy, and what moto keeps of a round's three uploads (objects
-  // of more than 5 MiB go to temp files, the rest stays in its memory): 6 copies at most.
+  // of more than 5 MiB go to temp files, the rest stays in its memory): 6 copies at most. The
+  // replication section (after it) needs, at its peak, the history database (the database plus
+  // its rows), its vault (a full backup and the log) and a restored copy: 4 copies and the log.
   const mib = 1048576;
   const walBytes = opts.frames * (4096 + 24) + 32;
   const needBackup = sections.some((s) => s !== 'checkpoint') ? 2 * opts.size * mib + 64 * mib : 0;
-  const needVault = Math.max(sections.includes('vault') ? 5 * opts.size * mib : 0, sections.includes('remote') ? 6 * opts.size * mib : 0);
+  const needVault = Math.max(sections.includes('vault') ? 5 * opts.size * mib : 0, sections.includes('remote') ? 6 * opts.size * mib : 0, sections.includes('replication') ? 4 * opts.size * mib + opts.replHistory * 400 : 0);
   const needCheckpoint = sections.includes('checkpoint') ? 2 * (opts.ckptSize * mib + walBytes) : 0;
   const needPrefault = opts.prefault ? opts.size * mib * 1.1 : 0;
   results.diskNeeded = Math.ceil((needBackup + needVault + needCheckpoint + needPrefault) * 1.1);
@@ -211,7 +231,7 @@ async function main() {
       results.vault = await vaultSection({ opts, src, workDir, errors, settle, log, rotate, commandRun });
       results.vault.durationMs = now() - vaultStarted;
     }
-    for (const [key, section] of [['verify', verifySection], ['stream', streamSection], ['remote', remoteSection]]) {
+    for (const [key, section] of [['verify', verifySection], ['stream', streamSection], ['remote', remoteSection], ['replication', replicationSection]]) {
       if (!sections.includes(key)) continue;
       const sectionStarted = now();
       results[key] = await section({ opts, src, workDir, errors, settle, log, rotate, commandRun, verifyCopy });
@@ -304,7 +324,7 @@ function commandLine() {
   return `npm run ${event}${extra.length ? ` -- ${extra.join(' ')}` : ''}   (runs: ${direct})`;
 }
 
-// A self-contained section's results (vault, verify, stream, remote) carry their run's own description (the
+// A self-contained section's results (vault, verify, stream, remote, replication) carry their run's own description (the
 // command, machine, load and CPU activity during the section), so the section renders on its own
 // when spliced into a report made by an earlier run.
 function sectionRunRecord(results, key) {
@@ -321,7 +341,7 @@ function sectionRunRecord(results, key) {
       smoke: opts.smoke,
       prefault: opts.prefault,
       waitQuietS: opts.waitQuietS,
-      warmFirst: true, // vault.js, verify.js, stream.js and remote.js settle with { warmFirst: true }
+      warmFirst: true, // vault.js, verify.js, stream.js, remote.js and replication.js settle with { warmFirst: true }
       source: results.source,
       machine,
       addonNote: results.addonNote,

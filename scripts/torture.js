@@ -4,6 +4,12 @@
 // while 2 litevault processes loop stepped backups (snapshot and restart mode) and checkpoints
 // (every mode). Every backup must pass integrity_check and the invariants, the sources must at
 // the end, no writer may fail, and every commit a writer saw confirmed must be in the source.
+// Then the replication trial (test/oracle/replication-trial.cjs, test/replication.test.ts's
+// acceptance trial) for as long: a ledger writer at 1000 tx/s, `litevault replicate` SIGKILLed
+// and restarted once per 15 s, forced WAL resets, then restores at random txids and times
+// (--restores N of each; default seconds / 6, 10..50), each exactly the state after a commit.
+// --only soak | replication runs one of the two; --seed N (or LITEVAULT_SEED) repeats a
+// replication trial's choices.
 'use strict';
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
@@ -13,6 +19,9 @@ const path = require('path');
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf('--seconds') + 1] || 60);
 const rate = Number(args.includes('--rate') ? args[args.indexOf('--rate') + 1] : 40);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const seed = Number(args.includes('--seed') ? args[args.indexOf('--seed') + 1] : process.env.LITEVAULT_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
+const restores = Number(args.includes('--restores') ? args[args.indexOf('--restores') + 1] : process.env.LITEVAULT_REPLICATION_RESTORES ?? Math.min(50, Math.max(10, Math.round(seconds / 6))));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-torture-'));
 const sqlite = (db, sql) => execFileSync('sqlite3', ['-bail', '-batch', '-init', '/dev/null', db, sql], { encoding: 'utf8' }).trim();
 
@@ -36,7 +45,7 @@ function collect(child) {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, out, err })));
 }
 
-(async () => {
+async function soak() {
   const started = Date.now();
   const dbs = [createDb('wal.db', 'wal'), createDb('rollback.db', 'delete')];
   const writers = [];
@@ -89,8 +98,30 @@ function collect(child) {
   const summary = { seconds, commits, ...totals, failures: failures.length, ms: Date.now() - started };
   console.log(`torture summary: ${JSON.stringify(summary)}`);
   for (const f of failures) console.log(`FAILURE: ${f}`);
-  if (failures.length === 0) fs.rmSync(work, { recursive: true, force: true });
-  else console.log(`files kept in ${work}`);
   console.log(`${totals.backups + totals.checkpoints} passed, ${failures.length} failed`);
-  process.exit(failures.length === 0 && totals.backups > 0 && totals.checkpoints > 0 ? 0 : 1);
-})();
+  return failures.length === 0 && totals.backups > 0 && totals.checkpoints > 0;
+}
+
+async function replication() {
+  const { replicationTrial } = require('../test/oracle/replication-trial.cjs');
+  const dir = path.join(work, 'replication');
+  fs.mkdirSync(dir);
+  const { summary, failures } = await replicationTrial({ seconds, seed, restores, work: dir });
+  console.log(`torture replication summary: ${JSON.stringify(summary)}`);
+  for (const f of failures) console.log(`FAILURE: ${f}`);
+  console.log(`${summary.restores - summary.restoreFailures} restores passed, ${failures.length} failed (seed ${seed}; --seed ${seed} repeats the choices)`);
+  return failures.length === 0;
+}
+
+(async () => {
+  let ok = true;
+  if (only === null || only === 'soak') ok = (await soak()) && ok;
+  if (only === null || only === 'replication') ok = (await replication()) && ok;
+  if (ok) fs.rmSync(work, { recursive: true, force: true });
+  else console.log(`files kept in ${work}`);
+  process.exit(ok ? 0 : 1);
+})().catch((err) => {
+  console.log(`torture: ${err && err.stack ? err.stack : String(err)}`);
+  console.log(`files kept in ${work}`);
+  process.exit(1);
+});

@@ -6,6 +6,7 @@ const { renderVault, vaultSummaryRow, spliceVault } = require('./report-vault');
 const { renderVerify, verifySummaryRow, spliceVerify } = require('./report-verify');
 const { renderStream, streamSummaryRow, spliceStream } = require('./report-stream');
 const { renderRemote, remoteSummaryRow, spliceRemote } = require('./report-remote');
+const { renderReplication, replicationSummaryRow, spliceReplication } = require('./report-replication');
 
 /** Per-round ratios pick(a) / pick(b) over rounds where both ran. */
 const pairedRatios = (as, bs, pick = (r) => r.ms) => paired(as, bs, ratio(pick));
@@ -59,6 +60,7 @@ function render(results) {
   if (results.verify) out.push(...renderVerify(results.verify));
   if (results.stream) out.push(...renderStream(results.stream));
   if (results.remote) out.push(...renderRemote(results.remote));
+  if (results.replication) out.push(...renderReplication(results.replication));
   out.push(...loopAndMemory(results));
   out.push(...method(results));
   return out.join('\n') + '\n';
@@ -161,6 +163,8 @@ function targets(results, is1GiB) {
   else notRun('Stream targets: `litevault backup db -` vs `cat`; a stream into a slow consumer (RSS, event loop)');
   if (results.remote) rows.push(remoteSummaryRow(results.remote, opts.smoke));
   else notRun('Remote targets: a full backup to moto vs the raw upload of its bytes; peak RSS of remote backups');
+  if (results.replication) rows.push(replicationSummaryRow(results.replication, opts.smoke));
+  else notRun('Replication targets: lag at 1000 commits/s, the writer\'s latency, the -wal\'s size, restore to a point');
 
   if (backup) {
     const runs = okRuns(backup.rounds.map((round) => round.litevault)).filter((r) => r.rss);
@@ -413,4 +417,4 @@ function method(results) {
   ];
 }
 
-module.exports = { render, spliceVault, spliceVerify, spliceStream, spliceRemote };
+module.exports = { render, spliceVault, spliceVerify, spliceStream, spliceRemote, spliceReplication };
