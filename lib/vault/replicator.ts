@@ -44,6 +44,8 @@ export interface ReplicateOptions {
   differentialEvery?: number | string;
   /** How long the replicator's own checkpoint waits for the writer lock and for readers, ms. Default 250. */
   checkpointWait?: number;
+  /** How long start waits for the name's lock held by someone else (a killed run's lease expiring), ms. Default 120000. */
+  lockWait?: number;
   /** Segment compression, as for backups. Default 'zstd', level -1. */
   compression?: 'zstd' | 'none';
   level?: number;
@@ -272,7 +274,7 @@ export class Replicator {
     const now = Date.now();
     if (this.#pending === null || this.#pending.bytes < MAX_PENDING_BYTES) {
       const r = await this.#follower.poll(this.#polled, this.#nextTxid, now, MAX_TRANSACTION_BYTES);
-      await this.#take(r, now);
+      await this.#take(r, Date.now());
       if (r.wal) this.#stats.maxWalFrames = Math.max(this.#stats.maxWalFrames, r.mxFrame);
     }
     const p = this.#pending;
@@ -301,9 +303,12 @@ export class Replicator {
     if (r.status === 'gap' || r.status === 'oversize') await this.#heal(r.status === 'gap' ? (this.#polled === null ? 'start' : 'restarted') : 'oversize');
   }
 
-  // `at`: the time the poll was given, every returned record's recordedAt.
+  // `at`: a time after the poll returned, so after every commit it returned; it becomes each
+  // record's recordedAt (the time given to the poll was taken before its read lock, and a
+  // lockForTruncate may have waited for the writer lock meanwhile).
   #append(r: NativePollResult, at: number): void {
     const records = r.records!;
+    stampRecords(records, r.pageSize, at);
     const p = this.#pending;
     if (p) {
       p.records.push(records);
@@ -401,6 +406,7 @@ export class Replicator {
     const anchor = encodeAnchor(this.name, { seq: m.meta.seq, txid, at: m.meta.createdAt, heal: true, pageSize: m.meta.pageSize, salt1: snap.walSalt1 ?? 0, salt2: snap.walSalt2 ?? 0, frame: snap.walFrame });
     await this.#create(anchor.key, anchor.bytes);
     this.#nextTxid = txid + 1;
+    this.#lastChangeAt = Date.now();
     this.#polled = { salt1: snap.walSalt1 ?? 0, salt2: snap.walSalt2 ?? 0, frame: snap.walFrame, checksum: null };
     this.#stats.lastTxid = txid;
     this.#stats.lastRecordedAt = m.meta.createdAt;
@@ -445,13 +451,13 @@ export class Replicator {
       throw err;
     }
     if (!r.locked) {
-      await this.#take(r, at);
+      await this.#take(r, Date.now());
       return;
     }
     let truncated = false;
     try {
       if (r.transactions > 0) {
-        this.#append(r, at);
+        this.#append(r, Date.now());
         this.#resolveAnchor(r);
         await this.#ship();
       }
@@ -470,6 +476,13 @@ export class Replicator {
 
 // Each record's txid and end frame (docs/vault-format.md, "Segment": 8 txid, 8 recordedAt,
 // 4 end frame, 4 page count, 4 pages k, then k x (4 + page size)).
+// Sets every record's recordedAt to `at`.
+function stampRecords(records: Buffer, pageSize: number, at: number): void {
+  for (let offset = 0; offset + 28 <= records.length; offset += 28 + records.readUInt32LE(offset + 24) * (4 + pageSize)) {
+    records.writeBigInt64LE(BigInt(at), offset + 8);
+  }
+}
+
 function recordEnds(records: Buffer, pageSize: number): { txid: number; endFrame: number }[] {
   const out = [];
   for (let at = 0; at + 28 <= records.length; ) {
@@ -479,13 +492,27 @@ function recordEnds(records: Buffer, pageSize: number): { txid: number; endFrame
   return out;
 }
 
+// The name's lock, retried for up to `wait` ms while another holder has it: a replicator
+// restarted after a kill waits for the killed run's lease (object storage) to expire.
+async function takeLock(storage: Storage, name: string, wait: number): Promise<StorageLock> {
+  const deadline = Date.now() + wait;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await storage.lock(name);
+    } catch (err) {
+      if (!(err instanceof LitevaultError && err.code === 'LITEVAULT_BACKUP_IN_PROGRESS') || Date.now() + delay > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 /**
  * Starts a replicator: takes the name's lock, removes what a killed run left (temporaries and
  * segments no index entry names), reads where the committed log ends, and begins following.
  * @internal Vault.replicate().
  */
 export async function startReplicator(host: ReplicatorHost, db: Database, name: string, o: ResolvedOptions, ownsDb: boolean): Promise<Replicator> {
-  const lock = await host.storage.lock(name);
+  const lock = await takeLock(host.storage, name, o.lockWait);
   try {
     await host.collectSegments(name, lock);
     const log = await readLog(host.storage, name);
@@ -529,6 +556,7 @@ export function resolveReplicateOptions(options: ReplicateOptions, parseDuration
     walFrames: ms(options.walFrames, 4000, 'walFrames', 1),
     segmentBytes: ms(options.segmentBytes, 8 << 20, 'segmentBytes', 1),
     checkpointWait: ms(options.checkpointWait, 250, 'checkpointWait'),
+    lockWait: ms(options.lockWait, 120_000, 'lockWait'),
     fullEvery: every(options.fullEvery, DAY, 'fullEvery'),
     differentialEvery: every(options.differentialEvery, 3_600_000, 'differentialEvery'),
     compression,
