@@ -30,7 +30,7 @@
 // M_i is the last commit in anchor i's snapshot (0 for the start backup). The last stretch's M
 // follows from the end: every commit is shipped before the replicator stops (SIGTERM ships what
 // it has), so its last txid is the writer's last commit. A heal in between has an unknown M_i: it
-// is read by restoring that point (max(id) of writer_log; up to MAX_HEAL_RESTORES per run, the
+// is read by restoring that point (max(id) of repl_log; up to MAX_HEAL_RESTORES per run, the
 // others' segments are left out and counted). Round 1 (every round in --smoke) checks the whole
 // mapping by restoring the last txid: max(id) and count(*) must be the writer's commit count.
 // Called by run.js with its helpers; results go to lib/report-replication.js.
@@ -146,7 +146,7 @@ function walSampler(db) {
 function restoredCommits(file) {
   const db = new (betterSqlite3())(file, { readonly: true });
   try {
-    const { hi, n } = db.prepare('SELECT coalesce(max(id), 0) AS hi, count(*) AS n FROM writer_log').get();
+    const { hi, n } = db.prepare('SELECT coalesce(max(id), 0) AS hi, count(*) AS n FROM repl_log').get();
     const check = db.pragma('quick_check', { simple: true });
     return { commits: hi, rows: n, check, ok: hi === n && check === 'ok' };
   } finally {
@@ -255,9 +255,15 @@ async function replicationSection(context) {
     errors.push(`replication/${what}: ${error}`);
     log(`replication ${what}: FAILED ${error}`);
   };
+  // The bench database with an empty repl_log (the writer section has filled writer_log by now),
+  // made by real SQLite; its close checkpoints and removes the -wal, so the copy is one file.
   const freshCopy = (file) => {
     removeDb(file);
     fs.copyFileSync(src, file);
+    const db = new (betterSqlite3())(file);
+    db.exec('DROP TABLE IF EXISTS repl_log; CREATE TABLE repl_log (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, body BLOB NOT NULL)');
+    db.close();
+    if (fs.existsSync(`${file}-wal`)) throw new Error(`${file}-wal is left after the copy's close`);
     fsyncFiles([file]);
   };
   const pageSize = new (betterSqlite3())(src, { readonly: true });
@@ -410,11 +416,12 @@ async function replicationSection(context) {
     await settle(dir, [histDb], 'replication history', { warmFirst: true });
     const rep = startReplicator(histDb, histVault, []);
     let writer;
+    let sampler;
     try {
       await rep.waitFor((e) => e.type === 'backup' && e.reason === 'start', 30 * 60 * 1000);
       writer = forkNode('repl-writer.js', { path: histDb, rate: 0, count: history, burst: 200, synchronous: opts.writerSync });
       await nextMessage(writer, 'ready');
-      const sampler = walSampler(histDb);
+      sampler = walSampler(histDb);
       const usageBefore = procUsage(rep.child.pid);
       const t0 = now();
       log(`replication history: ${history.toLocaleString('en-US')} transactions, the writer unpaced`);
@@ -446,6 +453,7 @@ async function replicationSection(context) {
         replicator: { stats: stopped?.e.stats, events: eventCounts(rep.events), cpu: usage && usageBefore ? { userMs: usage.userMs - usageBefore.userMs, systemMs: usage.systemMs - usageBefore.systemMs } : undefined, peakRssKiB: usage?.peakRssKiB },
       });
     } finally {
+      sampler?.stop(); // its interval would keep the bench process alive after a failure
       if (writer && writer.exitCode === null) writer.kill('SIGKILL');
       if (!rep.exited) {
         rep.child.kill('SIGKILL');

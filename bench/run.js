@@ -664,7 +664,12 @@ async function writerSection(opts, src, dst, workDir, errors, backupResults) {
   return { quiet, rates: byRate, timeoutMs, synchronous: opts.writerSync, sourceBytes: fs.statSync(src).size };
 }
 
-main().catch((err) => {
-  log(`failed: ${err && err.stack ? err.stack : err}`);
-  process.exit(1);
-});
+// The run ends here, also when a failed section left a timer or a child's pipe behind (CI waits
+// for this process, so a leftover handle must not keep it alive).
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    log(`failed: ${err && err.stack ? err.stack : err}`);
+    process.exit(1);
+  },
+);

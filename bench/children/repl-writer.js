@@ -1,7 +1,7 @@
 // The replication section's writer (bench/replication.js): real SQLite (better-sqlite3, WAL,
 // the given synchronous, the default auto-checkpoint unless told) in its own process, committing
-// one small row per transaction into writer_log with `id` = its commit number (1, 2, 3, ...), so
-// a restored copy's max(id) says which commits it holds. Nothing is written before {cmd:'start'}.
+// one small row per transaction into repl_log (emptied by the harness's fresh copy) with `id` = its
+// commit number (1, 2, 3, ...), so a restored copy's max(id) says which commits it holds. Nothing is written before {cmd:'start'}.
 //   paced (rate > 0): an open-loop schedule of `rate` commits a second (a late commit does not
 //     push later ones back) for `durationMs`; every commit's end time and latency (hrtime ms:
 //     CLOCK_MONOTONIC, the same clock as the harness's process.hrtime, so the harness can compare
@@ -23,7 +23,7 @@ db.pragma('busy_timeout = 5000');
 db.pragma(`synchronous = ${spec.synchronous ?? 'NORMAL'}`);
 if (spec.walAutocheckpoint !== undefined) db.pragma(`wal_autocheckpoint = ${Number(spec.walAutocheckpoint)}`);
 if (db.pragma('journal_mode', { simple: true }) !== 'wal') throw new Error(`${spec.path} is not in WAL mode`);
-const insert = db.prepare('INSERT INTO writer_log (id, ts, body) VALUES (?, ?, ?)');
+const insert = db.prepare('INSERT INTO repl_log (id, ts, body) VALUES (?, ?, ?)');
 const body = Buffer.alloc(100, 7);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
