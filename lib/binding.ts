@@ -267,15 +267,28 @@ export interface NativePollResult {
   lastFrame: number;
   mxFrame: number;
   nBackfill: number;
-  /** lockForTruncate only: the checkpointer and write locks are held until finishTruncate(). */
+  /**
+   * lockForTruncate only: the checkpointer and write locks are held until finishTruncate(), or
+   * until holdTimeout passes (the handle releases them itself; finishTruncate(true) is then busy).
+   */
   locked?: boolean;
+  /** lockForTruncate only: nothing was left to ship, so the TRUNCATE ran in the same call (locked is false); else null. */
+  truncate?: NativeTruncateResult | null;
+}
+
+/** @internal A shipped TRUNCATE's outcome and the WAL generation afterwards. */
+export interface NativeTruncateResult {
+  truncated: boolean;
+  busy: boolean;
+  salt1: number;
+  salt2: number;
 }
 
 /** @internal native/src/addon/wal_follower_wrap.h */
 export interface NativeWalFollower {
   poll(position: NativeFollowPosition | null, firstTxid: number, recordedAt: number, maxBytes: number): Promise<NativePollResult>;
   lockForTruncate(position: NativeFollowPosition, firstTxid: number, recordedAt: number, maxBytes: number): Promise<NativePollResult>;
-  finishTruncate(apply: boolean): Promise<{ truncated: boolean; busy: boolean; salt1: number; salt2: number }>;
+  finishTruncate(apply: boolean): Promise<NativeTruncateResult>;
   close(): Promise<void>;
 }
 
@@ -302,7 +315,7 @@ interface NativeBinding {
   VaultRestore: new (tempPath: string, options: { chain: NativeChainLink[]; packs: string[][] }) => NativeVaultRestore;
   /** Creates path 0600 if missing and takes a whole-file OFD write lock by one attempt; held: LITEVAULT_BACKUP_IN_PROGRESS. */
   lockFile(path: string): Promise<NativeVaultLock>;
-  WalFollower: new (path: string, options: { busyTimeout: number }) => NativeWalFollower;
+  WalFollower: new (path: string, options: { busyTimeout: number; holdTimeout?: number }) => NativeWalFollower;
   /**
    * Builds a log segment from whole records (as WalFollower.poll returns them) on the threadpool:
    * they must parse, run firstTxid..lastTxid and hold pages of pageSize (else SQLITE_MISUSE);

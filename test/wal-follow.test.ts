@@ -53,8 +53,8 @@ function app(db: string): BetterSqlite3.Database {
   return c;
 }
 
-function follower(db: string, busyTimeout = 2000): NativeWalFollower {
-  const f = new testBinding.WalFollower(db, { busyTimeout });
+function follower(db: string, busyTimeout = 2000, holdTimeout?: number): NativeWalFollower {
+  const f = new testBinding.WalFollower(db, holdTimeout === undefined ? { busyTimeout } : { busyTimeout, holdTimeout });
   followers.add(f);
   return f;
 }
@@ -315,6 +315,7 @@ describe('WalFollower: the shipped TRUNCATE', () => {
     c.prepare('DELETE FROM t WHERE id < 10').run();
     const r = await f.lockForTruncate(position, nextTxid, 99, MAX);
     expect(r.locked).toBe(true);
+    expect(r.truncate).toBeNull();
     expect(r.status).toBe('same');
     expect(r.transactions).toBe(2);
     expect(r.position!.frame).toBe(r.mxFrame);
@@ -330,10 +331,50 @@ describe('WalFollower: the shipped TRUNCATE', () => {
     expect(c.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: expect.any(Number) });
   });
 
+  it('with nothing left to ship it truncates in the same call and holds nothing after it', async () => {
+    const { db, base, c, f, position } = await shippedSecondGeneration('truncate-at-once');
+    const r = await f.lockForTruncate(position, 1, 0, MAX);
+    expect(r).toMatchObject({ status: 'same', transactions: 0, locked: false });
+    expect(r.truncate).toMatchObject({ truncated: true, busy: false, salt1: r.salt1 + 1 });
+    expect(fs.statSync(db + '-wal').size).toBe(0);
+    expect(fs.readFileSync(base).equals(fs.readFileSync(db))).toBe(true);
+    insert(c, 1); // c waits for nothing (timeout 0): WRITE and CKPT are free
+    expect(integrityCheck(db, { readOnlyUri: true })).toBe('ok');
+    await expect(f.finishTruncate(true)).rejects.toThrow(LitevaultError); // no hold to finish
+  });
+
+  it('a hold ends after holdTimeout without JavaScript: a synchronous writer on this very thread waiting for WRITE gets it, and finishTruncate is busy', async () => {
+    const { db, base, c, position, nextTxid } = await shippedSecondGeneration('truncate-hold');
+    const f = follower(db, 100, 300);
+    insert(c, 2); // unshipped: lockForTruncate returns holding the locks
+    const r = await f.lockForTruncate(position, nextTxid, 0, MAX);
+    expect(r.locked).toBe(true);
+    // This thread now blocks inside SQLite's busy handler (better-sqlite3 is synchronous), as an
+    // application's connection in the replicator's own process would: no JavaScript can run, so
+    // only the handle's watchdog can let it in before its 10 s busy timeout.
+    const waiting = new BetterSqlite3(db, { timeout: 10_000 });
+    apps.add(waiting);
+    waiting.pragma('wal_autocheckpoint = 0');
+    const started = Date.now();
+    insert(waiting, 1);
+    const waited = Date.now() - started;
+    expect(waited).toBeLessThan(5_000); // released by the watchdog (300 ms), not by SQLite giving up
+    const t = await f.finishTruncate(true);
+    expect(t).toMatchObject({ truncated: false, busy: true, salt1: r.salt1, salt2: r.salt2 });
+    expect(fs.statSync(db + '-wal').size).toBeGreaterThan(0); // nothing was checkpointed
+    expect(integrityCheck(db, { readOnlyUri: true })).toBe('ok');
+    // The follower goes on from what it returned: the writer's commit is the next transaction.
+    const next = await f.poll(r.position!, nextTxid + r.transactions, 0, MAX);
+    expect(next).toMatchObject({ status: 'same', transactions: 1 });
+    applyRecords(base, parseRecords(r.records).concat(parseRecords(next.records)));
+    expect(logicalDump(base)).toBe(logicalDump(db));
+  });
+
   it('after it, the next generation is followed from frame 0 if its writer keeps the salts; a writer that never restarted a WAL picks new ones: a gap', async () => {
     const { db, c, f, position } = await shippedSecondGeneration('after-truncate');
-    expect((await f.lockForTruncate(position, 1, 0, MAX)).locked).toBe(true);
-    const t = await f.finishTruncate(true);
+    const first = await f.lockForTruncate(position, 1, 0, MAX);
+    expect(first.locked).toBe(false);
+    const t = first.truncate!;
     expect(t.truncated).toBe(true);
     const after = { salt1: t.salt1, salt2: t.salt2, frame: 0, checksum: null };
     const empty = await f.poll(after, 1, 0, MAX);
@@ -347,8 +388,8 @@ describe('WalFollower: the shipped TRUNCATE', () => {
     // restart picks random salts (wal.c walFrames: "if( pWal->nCkpt==0 ) sqlite3_randomness(8,
     // pWal->hdr.aSalt)"): the generation the shipped TRUNCATE announced never appears.
     const again = await f.lockForTruncate(same.position!, 2, 0, MAX);
-    expect(again.locked).toBe(true);
-    const t2 = await f.finishTruncate(true);
+    expect(again.locked).toBe(false);
+    const t2 = again.truncate!;
     expect(t2.truncated).toBe(true);
     const other = new BetterSqlite3(db, { timeout: 0 });
     apps.add(other);

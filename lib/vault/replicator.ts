@@ -18,7 +18,7 @@
  * Thread safety: main thread only; the native calls run on the libuv threadpool.
  */
 import * as fs from 'node:fs';
-import { binding, NativeFollowPosition, NativePollResult, NativeWalFollower } from '../binding';
+import { binding, NativeFollowPosition, NativePollResult, NativeTruncateResult, NativeWalFollower } from '../binding';
 import { Database, nativeOf } from '../database';
 import { LitevaultError, misuse } from '../errors';
 import { Storage, StorageLock } from './storage';
@@ -132,6 +132,7 @@ function notWal(path: string): LitevaultError {
 }
 const MAX_PENDING_BYTES = 64 << 20; // beyond this (a store down for long), polling waits: the WAL keeps the rest
 const MAX_TRANSACTION_BYTES = 256 << 20; // a bigger transaction is healed by a backup instead of held in memory
+const HOLD_MS = 1000; // the longest the shipped TRUNCATE keeps writers waiting while it ships (#checkpointIfDue)
 
 export class Replicator {
   readonly name: string;
@@ -165,7 +166,7 @@ export class Replicator {
     this.name = name;
     this.#lock = lock;
     this.#o = o;
-    this.#follower = new binding.WalFollower(db.path, { busyTimeout: o.checkpointWait });
+    this.#follower = new binding.WalFollower(db.path, { busyTimeout: o.checkpointWait, holdTimeout: HOLD_MS });
     this.#polled = start.polled;
     this.#nextTxid = start.nextTxid;
     this.#lastFullAt = start.lastFullAt;
@@ -435,7 +436,11 @@ export class Replicator {
 
   // The shipped TRUNCATE (docs/replication.md): past walFrames, or with the WAL idle for an
   // interval. The frames committed since the last poll are read and shipped under the write
-  // lock, so the WAL is emptied only once everything in it is in the vault.
+  // lock, so the WAL is emptied only once everything in it is in the vault. With nothing new
+  // since the last poll the TRUNCATE runs inside lockForTruncate; otherwise the locks stay held
+  // while we ship, for HOLD_MS at most (the native handle then releases them itself: an
+  // application's synchronous connection in this process may be blocking this thread, waiting
+  // for our write lock, and the finish could never run).
   async #checkpointIfDue(): Promise<void> {
     const polled = this.#polled;
     if (!polled || this.#pending) return;
@@ -450,27 +455,30 @@ export class Replicator {
       if (err instanceof LitevaultError && err.code.startsWith('SQLITE_BUSY')) return; // the writer or another checkpointer: next turn
       throw err;
     }
-    if (!r.locked) {
+    let f: NativeTruncateResult;
+    if (r.truncate) {
+      f = r.truncate;
+    } else if (!r.locked) {
       await this.#take(r, Date.now());
       return;
-    }
-    let truncated = false;
-    try {
-      if (r.transactions > 0) {
+    } else {
+      try {
         this.#append(r, Date.now());
         this.#resolveAnchor(r);
         await this.#ship();
+        f = await this.#follower.finishTruncate(true);
+      } catch (err) {
+        await this.#follower.finishTruncate(false).catch(() => undefined);
+        throw err;
       }
-      const f = await this.#follower.finishTruncate(true);
-      truncated = f.truncated;
-      if (truncated) this.#polled = { salt1: f.salt1, salt2: f.salt2, frame: 0, checksum: null };
-    } catch (err) {
-      await this.#follower.finishTruncate(false).catch(() => undefined);
-      throw err;
     }
-    if (truncated) this.#stats.truncates++;
-    else this.#truncateNotBefore = Date.now() + 10 * this.#o.interval;
-    this.#event({ type: 'checkpoint', name: this.name, truncated, frames: r.mxFrame });
+    if (f.truncated) {
+      this.#polled = { salt1: f.salt1, salt2: f.salt2, frame: 0, checksum: null };
+      this.#stats.truncates++;
+    } else {
+      this.#truncateNotBefore = Date.now() + 10 * this.#o.interval;
+    }
+    this.#event({ type: 'checkpoint', name: this.name, truncated: f.truncated, frames: r.mxFrame });
   }
 }
 

@@ -5,6 +5,8 @@
 #include "addon/errors.h"
 #include "addon/promise_worker.h"
 
+#include <pthread.h>
+
 namespace litevault {
 
 Status FollowerHandle::join(bool* wal) {
@@ -15,17 +17,64 @@ Status FollowerHandle::join(bool* wal) {
   return Status::ok();
 }
 
-Status FollowerHandle::poll(const FollowRequest& request, bool truncate, FollowResult* out, bool* wal, bool* locked) {
+Status FollowerHandle::poll(const FollowRequest& request, bool truncate, FollowResult* out, bool* wal, bool* locked, bool* finished,
+                            TruncateResult* truncateOut) {
   std::lock_guard<std::mutex> guard(mutex_);
-  *locked = false;
+  *locked = *finished = false;
   if (!pager_) return Status::error(Code::kMisuse, "the WalFollower is closed");
   if (follower_ && follower_->truncateLocked()) {
     return Status::error(Code::kMisuse, "a WalFollower holding the truncate locks must finishTruncate() first");
   }
+  expired_ = false;
   LV_RETURN_IF_ERROR(join(wal));
   if (!*wal) return Status::ok();
-  Status status = truncate ? follower_->lockForTruncate(request, pager_->busyTimeout(), out, locked) : follower_->poll(request, out);
+  if (!truncate) return follower_->poll(request, out).about(pager_->path());
+  Status status = follower_->lockForTruncate(request, pager_->busyTimeout(), out, locked, finished, truncateOut);
+  if (*locked && !watch(++hold_)) {
+    follower_->releaseTruncate();  // no watchdog, no hold: the caller ships and polls again
+    *locked = false;
+  }
   return status.about(pager_->path());
+}
+
+namespace {
+
+struct WatchdogStart {
+  std::shared_ptr<FollowerHandle> handle;
+  uint64_t hold;
+  std::chrono::steady_clock::time_point deadline;
+  void (FollowerHandle::*run)(uint64_t, std::chrono::steady_clock::time_point);
+};
+
+void* watchdogMain(void* arg) {
+  std::unique_ptr<WatchdogStart> start(static_cast<WatchdogStart*>(arg));
+  ((*start->handle).*(start->run))(start->hold, start->deadline);
+  return nullptr;
+}
+
+}  // namespace
+
+// A pthread rather than std::thread: the addon is built without exceptions, and pthread_create
+// says it failed instead of throwing.
+bool FollowerHandle::watch(uint64_t hold) {
+  auto* start = new WatchdogStart{shared_from_this(), hold, std::chrono::steady_clock::now() + std::chrono::milliseconds(holdTimeoutMs_),
+                                  &FollowerHandle::expire};
+  pthread_t thread;
+  if (pthread_create(&thread, nullptr, watchdogMain, start) != 0) {
+    delete start;
+    return false;
+  }
+  pthread_detach(thread);
+  return true;
+}
+
+void FollowerHandle::expire(uint64_t hold, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto held = [&] { return follower_ && follower_->truncateLocked() && hold_ == hold; };
+  if (!holdEnded_.wait_until(lock, deadline, [&] { return !held(); })) {
+    follower_->releaseTruncate();
+    expired_ = true;
+  }
 }
 
 Status FollowerHandle::finishTruncate(bool apply, TruncateResult* out) {
@@ -33,13 +82,22 @@ Status FollowerHandle::finishTruncate(bool apply, TruncateResult* out) {
   *out = TruncateResult();
   if (!pager_) return Status::error(Code::kMisuse, "the WalFollower is closed");
   if (!follower_) return apply ? Status::error(Code::kMisuse, "finishTruncate(true) without lockForTruncate()") : Status::ok();
-  return follower_->finishTruncate(apply, pager_->busyTimeout(), out).about(pager_->path());
+  if (expired_) {  // the watchdog released the locks: nothing to apply, the current salts
+    expired_ = false;
+    Status status = follower_->finishTruncate(false, pager_->busyTimeout(), out);
+    out->busy = apply;
+    return status.about(pager_->path());
+  }
+  Status status = follower_->finishTruncate(apply, pager_->busyTimeout(), out).about(pager_->path());
+  holdEnded_.notify_all();
+  return status;
 }
 
 void FollowerHandle::close() {
   std::lock_guard<std::mutex> guard(mutex_);
   follower_.reset();  // releases CKPT and WRITE if still held
   pager_.reset();     // leaves the WAL, releases SHARED
+  holdEnded_.notify_all();
 }
 
 namespace {
@@ -71,6 +129,15 @@ Napi::Value positionValue(Napi::Env env, const FollowResult& r) {
   return p;
 }
 
+Napi::Value truncateValue(Napi::Env env, const TruncateResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("truncated", r.truncated);
+  o.Set("busy", r.busy);
+  o.Set("salt1", r.salt1);
+  o.Set("salt2", r.salt2);
+  return o;
+}
+
 class PollWorker : public PromiseWorker {
  public:
   PollWorker(Napi::Env env, std::shared_ptr<FollowerHandle> handle, const FollowRequest& request, bool truncate)
@@ -78,7 +145,7 @@ class PollWorker : public PromiseWorker {
         handle_(std::move(handle)), request_(request), truncate_(truncate) {}
 
  protected:
-  Status Run() override { return handle_->poll(request_, truncate_, &result_, &wal_, &locked_); }
+  Status Run() override { return handle_->poll(request_, truncate_, &result_, &wal_, &locked_, &finished_, &truncate_result_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("wal", wal_);
@@ -94,7 +161,10 @@ class PollWorker : public PromiseWorker {
     o.Set("lastFrame", result_.lastFrame);
     o.Set("mxFrame", result_.mxFrame);
     o.Set("nBackfill", result_.nBackfill);
-    if (truncate_) o.Set("locked", locked_);
+    if (truncate_) {
+      o.Set("locked", locked_);
+      o.Set("truncate", finished_ ? truncateValue(env, truncate_result_) : env.Null());
+    }
     return o;
   }
 
@@ -103,7 +173,8 @@ class PollWorker : public PromiseWorker {
   const FollowRequest request_;
   const bool truncate_;
   FollowResult result_;
-  bool wal_ = false, locked_ = false;
+  TruncateResult truncate_result_;
+  bool wal_ = false, locked_ = false, finished_ = false;
 };
 
 class FinishWorker : public PromiseWorker {
@@ -113,14 +184,7 @@ class FinishWorker : public PromiseWorker {
 
  protected:
   Status Run() override { return handle_->finishTruncate(apply_, &result_); }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("truncated", result_.truncated);
-    o.Set("busy", result_.busy);
-    o.Set("salt1", result_.salt1);
-    o.Set("salt2", result_.salt2);
-    return o;
-  }
+  Napi::Value Result(Napi::Env env) override { return truncateValue(env, result_); }
 
  private:
   std::shared_ptr<FollowerHandle> handle_;
@@ -186,12 +250,15 @@ Napi::Function WalFollowerWrap::Define(Napi::Env env) {
 
 WalFollowerWrap::WalFollowerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WalFollowerWrap>(info) {
   Napi::Env env = info.Env();
-  double timeout = 0;
+  double timeout = 0, hold = 0;
+  Napi::Value holdValue = info.Length() == 2 && info[1].IsObject() ? info[1].As<Napi::Object>().Get("holdTimeout") : env.Undefined();
   if (info.Length() != 2 || !info[0].IsString() || !info[1].IsObject() ||
-      !integerOf(info[1].As<Napi::Object>().Get("busyTimeout"), 0, 2147483647, &timeout)) {
-    throwMisuse(env, "new WalFollower(path, { busyTimeout }): bad arguments (busyTimeout: an integer 0..2147483647 ms)");
+      !integerOf(info[1].As<Napi::Object>().Get("busyTimeout"), 0, 2147483647, &timeout) ||
+      !(holdValue.IsUndefined() || integerOf(holdValue, 0, 2147483647, &hold))) {
+    throwMisuse(env, "new WalFollower(path, { busyTimeout, holdTimeout? }): bad arguments (integers 0..2147483647 ms)");
     return;
   }
+  if (holdValue.IsUndefined()) hold = timeout;
   PagerOptions options;
   options.readOnly = true;
   options.busyTimeoutMs = static_cast<int>(timeout);
@@ -201,7 +268,7 @@ WalFollowerWrap::WalFollowerWrap(const Napi::CallbackInfo& info) : Napi::ObjectW
     Napi::Error(env, makeError(env, opened)).ThrowAsJavaScriptException();
     return;
   }
-  handle_ = std::make_shared<FollowerHandle>(std::move(pager));
+  handle_ = std::make_shared<FollowerHandle>(std::move(pager), static_cast<int>(hold));
   env.GetInstanceData<AddonData>()->handles.add(handle_);
 }
 

@@ -316,19 +316,26 @@ Status WalFollower::readTransactions(const FollowPosition& start, const FollowRe
   return Status::ok();
 }
 
-Status WalFollower::lockForTruncate(const FollowRequest& request, int busyTimeoutMs, FollowResult* out, bool* locked) {
-  *locked = false;
+Status WalFollower::lockForTruncate(const FollowRequest& request, int busyTimeoutMs, FollowResult* out, bool* locked, bool* finished,
+                                    TruncateResult* truncate) {
+  *locked = *finished = false;
+  *truncate = TruncateResult();
   if (locked_) return Status::error(Code::kMisuse, "lockForTruncate() while the truncate locks are held");
   LV_RETURN_IF_ERROR(wal_->lockCheckpointer());
   Status status = wal_->lockWriter(busyTimeoutMs);
   if (status.isOk()) status = poll(request, out);
   if (status.isOk() && (out->status == FollowStatus::kSame || out->status == FollowStatus::kRestarted)) {
     // WRITE is held: nothing can follow mxFrame until finishTruncate().
-    locked_ = *locked = true;
+    locked_ = true;
     lockedMxFrame_ = out->mxFrame;
     put4(lockedSalt_, out->salt1);
     put4(lockedSalt_ + 4, out->salt2);
-    return Status::ok();
+    if (out->transactions > 0) {
+      *locked = true;
+      return Status::ok();
+    }
+    *finished = true;  // nothing to ship: no reason to keep writers waiting
+    return finishTruncate(true, busyTimeoutMs, truncate);
   }
   wal_->unlockCheckpointer();
   return status;

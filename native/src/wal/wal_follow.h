@@ -28,10 +28,14 @@
 //
 // The shipped TRUNCATE: lockForTruncate() takes CKPT (one attempt) then WRITE (waiting), then
 // polls; unless the poll found everything up to mxFrame ('same' or 'restarted') both locks are
-// released again. While WRITE is held no frame can be appended, so finishTruncate(apply) then
-// checks that the wal-index still ends at the polled mxFrame and runs our TRUNCATE checkpoint
-// (Wal::checkpointStep: frames synced, pages written, database synced, nBackfill moved, readers
-// waited for, walRestartHdr, -wal cut to 0 bytes) before releasing both locks.
+// released again. If it found no transaction past the position (everything is shipped already)
+// the TRUNCATE runs at once, in the same call, and the locks are released before it returns:
+// the caller never holds them across its own work for nothing. Otherwise, while WRITE is held no
+// frame can be appended, so finishTruncate(apply), after the caller shipped what the poll
+// returned, checks that the wal-index still ends at the polled mxFrame and runs our TRUNCATE
+// checkpoint (Wal::checkpointStep: frames synced, pages written, database synced, nBackfill
+// moved, readers waited for, walRestartHdr, -wal cut to 0 bytes) before releasing both locks.
+// How long the caller may hold them in between is its policy (addon/wal_follower_wrap.h).
 //
 // Locks: the caller keeps SHARED on the database file (as every WAL connection does) while this
 // follower exists. Thread safety: not thread-safe; the owner serializes calls (one at a time,
@@ -95,8 +99,10 @@ class WalFollower {
   Status poll(const FollowRequest& request, FollowResult* out);
 
   // Errors: SQLITE_BUSY (CKPT at once, WRITE after busyTimeoutMs), and poll()'s. *locked says
-  // whether CKPT and WRITE are still held (only for 'same' and 'restarted').
-  Status lockForTruncate(const FollowRequest& request, int busyTimeoutMs, FollowResult* out, bool* locked);
+  // whether CKPT and WRITE are still held (only for 'same' and 'restarted' with transactions to
+  // ship); *finished whether the TRUNCATE already ran (nothing to ship), *truncate its result.
+  Status lockForTruncate(const FollowRequest& request, int busyTimeoutMs, FollowResult* out, bool* locked, bool* finished,
+                         TruncateResult* truncate);
   // apply: the TRUNCATE checkpoint over the frames lockForTruncate returned; readers that do not
   // leave within busyTimeoutMs make it busy (frames stay backfilled). Releases CKPT and WRITE in
   // every case. Errors: SQLITE_MISUSE (apply without the locks), checkpoint errors.

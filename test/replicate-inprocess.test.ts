@@ -1,0 +1,66 @@
+// vault.replicate() in the application's own process, next to the application's synchronous
+// SQLite connection (better-sqlite3 on this very thread, as most Node apps use it). The shipped
+// TRUNCATE holds the write lock while it ships; the application's commits then block this
+// thread in SQLite's busy handler, where no JavaScript (so no ship, no finish) can run. The
+// native hold limit (addon/wal_follower_wrap.h) must let them in long before their busy timeout:
+// no commit fails, truncates still happen, and the vault restores to SQLite's own state.
+import BetterSqlite3 from 'better-sqlite3';
+import * as path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Vault } from '../dist/index.js';
+import { logicalDump, removeTmpDirs, sqliteShell, tmpDir } from './oracle/sqlite.js';
+
+afterAll(removeTmpDirs);
+
+describe('vault.replicate() with the application in the same process', () => {
+  it('synchronous commits on the replicator\'s thread never wait out their busy timeout; the WAL is truncated; the last txid restores to SQLite\'s state', async () => {
+    const work = tmpDir('litevault-repl-inproc-');
+    const db = path.join(work, 'app.db');
+    sqliteShell(db, 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB);');
+    const app = new BetterSqlite3(db, { timeout: 3000 });
+    app.pragma('wal_autocheckpoint = 0'); // the replicator's TRUNCATEs are the only restarts
+    const insert = app.prepare('INSERT INTO t(v) VALUES (randomblob(200))');
+    const vault = await Vault.open(path.join(work, 'vault'), { create: true });
+    const checkpoints: { truncated: boolean }[] = [];
+    const replicator = await vault.replicate(db, {
+      name: 'app',
+      interval: 50,
+      walFrames: 40,
+      onEvent: (e) => {
+        if (e.type === 'checkpoint') checkpoints.push({ truncated: e.truncated });
+      },
+    });
+    let commits = 0;
+    const failures: string[] = [];
+    let slowest = 0;
+    const until = Date.now() + 4000;
+    while (Date.now() < until) {
+      // A burst of synchronous commits, then one turn of the event loop for everything else.
+      for (let i = 0; i < 20; i++) {
+        const started = Date.now();
+        try {
+          insert.run();
+          commits++;
+        } catch (err) {
+          failures.push((err as { code?: string }).code ?? String(err));
+        }
+        slowest = Math.max(slowest, Date.now() - started);
+      }
+      await nextTurn();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the last commits shipped
+    const stats = await replicator.close();
+    expect(failures).toEqual([]);
+    expect(slowest).toBeLessThan(3000); // none waited out its busy timeout
+    expect(stats.truncates).toBeGreaterThan(0);
+    expect(checkpoints.filter((c) => c.truncated).length).toBe(stats.truncates);
+    const expected = logicalDump(db);
+    app.close();
+    const restored = path.join(work, 'restored.db');
+    const r = await vault.restore('app', restored, { txid: stats.lastTxid });
+    expect(r.txid).toBe(stats.lastTxid);
+    expect(logicalDump(restored)).toBe(expected);
+    expect(commits).toBeGreaterThan(100);
+  }, 60_000);
+});
