@@ -116,6 +116,8 @@ export interface NativeScanResult {
   /** The snapshot's WAL generation (0, 0 for a rollback snapshot). */
   walSalt1: number;
   walSalt2: number;
+  /** The cumulative WAL checksum after frame walFrame (null when walFrame is 0 or for a rollback snapshot). */
+  walChecksum: [number, number] | null;
   device: string;
   inode: string;
   path: string;
@@ -282,12 +284,16 @@ export interface NativeTruncateResult {
   busy: boolean;
   salt1: number;
   salt2: number;
+  /** Truncated: the seed frame (1) the new generation starts with, or 0 without one. */
+  frame: number;
+  /** The cumulative checksum after `frame`; null when it is 0. */
+  checksum: [number, number] | null;
 }
 
 /** @internal native/src/addon/wal_follower_wrap.h */
 export interface NativeWalFollower {
   poll(position: NativeFollowPosition | null, firstTxid: number, recordedAt: number, maxBytes: number): Promise<NativePollResult>;
-  lockForTruncate(position: NativeFollowPosition, firstTxid: number, recordedAt: number, maxBytes: number): Promise<NativePollResult>;
+  lockForTruncate(position: NativeFollowPosition, firstTxid: number, recordedAt: number, maxBytes: number, hold: boolean): Promise<NativePollResult>;
   finishTruncate(apply: boolean): Promise<NativeTruncateResult>;
   close(): Promise<void>;
 }

@@ -247,12 +247,9 @@ describe('WAL resets (b), the replicator\'s own', () => {
   // pWal->hdr.aSalt)"): a connection that never restarted a WAL itself writes frame 1 of the next
   // generation with both salts random, not salt-1 + 1. The application's connection here
   // (wal_autocheckpoint=0) is such a one, so after the replicator's shipped TRUNCATE the new
-  // generation's salt-1 is not the old one plus 1.
-  // KNOWN LIMITATION, skipped until fixed: today each such restart is (safely) a gap healed by a
-  // backup, which the acceptance trial counts (gapsAfterOwnTruncate). The fix under discussion:
-  // commit one unchanged page-1 frame in the new generation while the shipped TRUNCATE still
-  // holds the write lock, so the next writer continues that generation.
-  it.skip('a shipped TRUNCATE is never a gap, also when the writer never restarted a WAL itself', async () => {
+  // generation's salt-1 would not be the old one plus 1. The shipped TRUNCATE therefore leaves a
+  // seed frame (wal/wal_follow.h): the writer appends to our generation instead.
+  it('a shipped TRUNCATE is never a gap, also when the writer never restarted a WAL itself', async () => {
     const work = tmpDir('litevault-repl-own-');
     const db = path.join(work, 'ledger.db');
     const vault = path.join(work, 'vault');

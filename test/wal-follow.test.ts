@@ -104,6 +104,18 @@ function parseRecords(buf: Buffer | null): Rec[] {
   return out;
 }
 
+// After a shipped TRUNCATE: the -wal is one frame, page 1 exactly as the database file holds
+// it, a commit frame of the generation the result names.
+function expectSeed(db: string, t: { salt1: number; salt2: number; frame: number }): void {
+  const wal = fs.readFileSync(db + '-wal');
+  expect(wal.length).toBe(32 + 24 + PAGE);
+  expect([wal.readUInt32BE(16), wal.readUInt32BE(20)]).toEqual([t.salt1, t.salt2]);
+  expect(wal.readUInt32BE(32)).toBe(1); // page 1
+  expect(wal.readUInt32BE(36)).toBe(fs.statSync(db).size / PAGE); // commit: the database's size
+  expect([wal.readUInt32BE(40), wal.readUInt32BE(44)]).toEqual([t.salt1, t.salt2]);
+  expect(wal.subarray(56).equals(fs.readFileSync(db).subarray(0, PAGE))).toBe(true);
+}
+
 // What a restore does with records: every page written, the file cut to the page count.
 function applyRecords(file: string, recs: Rec[]): void {
   const fd = fs.openSync(file, 'r+');
@@ -309,11 +321,11 @@ describe('WalFollower: restarts by the application (docs/replication.md "Restart
 });
 
 describe('WalFollower: the shipped TRUNCATE', () => {
-  it('ships what is left, blocks writers only while held, leaves a 0-byte -wal and SQLite data intact', async () => {
+  it('ships what is left, blocks writers only while held, leaves the seed frame alone in the -wal and SQLite data intact', async () => {
     const { db, base, c, f, position, nextTxid } = await shippedSecondGeneration('truncate');
     insert(c, 4, 800); // unshipped
     c.prepare('DELETE FROM t WHERE id < 10').run();
-    const r = await f.lockForTruncate(position, nextTxid, 99, MAX);
+    const r = await f.lockForTruncate(position, nextTxid, 99, MAX, true);
     expect(r.locked).toBe(true);
     expect(r.truncate).toBeNull();
     expect(r.status).toBe('same');
@@ -322,9 +334,10 @@ describe('WalFollower: the shipped TRUNCATE', () => {
     applyRecords(base, parseRecords(r.records));
     expect(() => insert(c, 1)).toThrow(/SQLITE_BUSY|locked/); // WRITE is ours
     const t = await f.finishTruncate(true);
-    expect(t).toMatchObject({ truncated: true, busy: false, salt1: r.salt1 + 1 });
-    expect(fs.statSync(db + '-wal').size).toBe(0);
+    expect(t).toMatchObject({ truncated: true, busy: false, salt1: r.salt1 + 1, frame: 1 });
+    expectSeed(db, t);
     expect(fs.readFileSync(base).equals(fs.readFileSync(db))).toBe(true); // everything backfilled, file cut to size
+    expect(sqliteImage(db).equals(fs.readFileSync(base))).toBe(true); // SQLite's checkpoint of the seed changes nothing
     expect(integrityCheck(db, { readOnlyUri: true })).toBe('ok');
     expect(logicalDump(base)).toBe(logicalDump(db));
     insert(c, 1); // writers go on
@@ -333,10 +346,10 @@ describe('WalFollower: the shipped TRUNCATE', () => {
 
   it('with nothing left to ship it truncates in the same call and holds nothing after it', async () => {
     const { db, base, c, f, position } = await shippedSecondGeneration('truncate-at-once');
-    const r = await f.lockForTruncate(position, 1, 0, MAX);
+    const r = await f.lockForTruncate(position, 1, 0, MAX, true);
     expect(r).toMatchObject({ status: 'same', transactions: 0, locked: false });
-    expect(r.truncate).toMatchObject({ truncated: true, busy: false, salt1: r.salt1 + 1 });
-    expect(fs.statSync(db + '-wal').size).toBe(0);
+    expect(r.truncate).toMatchObject({ truncated: true, busy: false, salt1: r.salt1 + 1, frame: 1 });
+    expectSeed(db, r.truncate!);
     expect(fs.readFileSync(base).equals(fs.readFileSync(db))).toBe(true);
     insert(c, 1); // c waits for nothing (timeout 0): WRITE and CKPT are free
     expect(integrityCheck(db, { readOnlyUri: true })).toBe('ok');
@@ -347,7 +360,7 @@ describe('WalFollower: the shipped TRUNCATE', () => {
     const { db, base, c, position, nextTxid } = await shippedSecondGeneration('truncate-hold');
     const f = follower(db, 100, 300);
     insert(c, 2); // unshipped: lockForTruncate returns holding the locks
-    const r = await f.lockForTruncate(position, nextTxid, 0, MAX);
+    const r = await f.lockForTruncate(position, nextTxid, 0, MAX, true);
     expect(r.locked).toBe(true);
     // This thread now blocks inside SQLite's busy handler (better-sqlite3 is synchronous), as an
     // application's connection in the replicator's own process would: no JavaScript can run, so
@@ -370,39 +383,50 @@ describe('WalFollower: the shipped TRUNCATE', () => {
     expect(logicalDump(base)).toBe(logicalDump(db));
   });
 
-  it('after it, the next generation is followed from frame 0 if its writer keeps the salts; a writer that never restarted a WAL picks new ones: a gap', async () => {
+  it('without hold, transactions to ship release the locks at once and come back as from poll()', async () => {
+    const { db, base, c, f, position, nextTxid } = await shippedSecondGeneration('truncate-no-hold');
+    insert(c, 2);
+    const r = await f.lockForTruncate(position, nextTxid, 0, MAX, false);
+    expect(r).toMatchObject({ status: 'same', transactions: 1, locked: false, truncate: null });
+    insert(c, 1); // c waits for nothing (timeout 0): nothing is held
+    await expect(f.finishTruncate(true)).rejects.toThrow(LitevaultError);
+    const next = await f.poll(r.position!, nextTxid + 1, 0, MAX);
+    expect(next.transactions).toBe(1);
+    applyRecords(base, parseRecords(r.records).concat(parseRecords(next.records)));
+    expect(logicalDump(base)).toBe(logicalDump(db));
+  });
+
+  it('after it, the next generation continues from the seed frame, also for a writer that never restarted a WAL (nCkpt == 0)', async () => {
     const { db, c, f, position } = await shippedSecondGeneration('after-truncate');
-    const first = await f.lockForTruncate(position, 1, 0, MAX);
+    const first = await f.lockForTruncate(position, 1, 0, MAX, true);
     expect(first.locked).toBe(false);
     const t = first.truncate!;
-    expect(t.truncated).toBe(true);
-    const after = { salt1: t.salt1, salt2: t.salt2, frame: 0, checksum: null };
+    expect(t).toMatchObject({ truncated: true, frame: 1 });
+    const after = { salt1: t.salt1, salt2: t.salt2, frame: t.frame, checksum: t.checksum };
     const empty = await f.poll(after, 1, 0, MAX);
-    expect(empty).toMatchObject({ status: 'same', transactions: 0, mxFrame: 0, position: after });
-    // c restarted a WAL before (walRestartHdr counted nCkpt), so walFrames keeps the wal-index salts
-    insert(c, 1);
+    expect(empty).toMatchObject({ status: 'same', transactions: 0, mxFrame: 1, position: after });
+    insert(c, 1); // c restarted a WAL before (walRestartHdr counted nCkpt)
     const same = await f.poll(after, 1, 0, MAX);
-    expect(same).toMatchObject({ status: 'same', transactions: 1, salt1: t.salt1, salt2: t.salt2 });
+    expect(same).toMatchObject({ status: 'same', transactions: 1, firstFrame: 2, salt1: t.salt1, salt2: t.salt2 });
 
-    // A connection with nCkpt == 0 (it never ran recovery or a restart) writing frame 1 after a
-    // restart picks random salts (wal.c walFrames: "if( pWal->nCkpt==0 ) sqlite3_randomness(8,
-    // pWal->hdr.aSalt)"): the generation the shipped TRUNCATE announced never appears.
-    const again = await f.lockForTruncate(same.position!, 2, 0, MAX);
-    expect(again.locked).toBe(false);
+    // A connection with nCkpt == 0 (it never ran recovery or a restart) writing frame 1 of an
+    // empty WAL picks random salts (wal.c walFrames: "if( pWal->nCkpt==0 ) sqlite3_randomness(8,
+    // pWal->hdr.aSalt)"); after the seed its first frame is frame 2 of our generation.
+    const again = await f.lockForTruncate(same.position!, 2, 0, MAX, true);
     const t2 = again.truncate!;
-    expect(t2.truncated).toBe(true);
+    expect(t2).toMatchObject({ truncated: true, frame: 1 });
     const other = new BetterSqlite3(db, { timeout: 0 });
     apps.add(other);
     other.pragma('wal_autocheckpoint = 0');
     insert(other, 1);
-    const r = await f.poll({ salt1: t2.salt1, salt2: t2.salt2, frame: 0, checksum: null }, 3, 0, MAX);
-    expect(r.salt1).not.toBe(t2.salt1);
-    expect(r.status).toBe('gap');
+    const r = await f.poll({ salt1: t2.salt1, salt2: t2.salt2, frame: 1, checksum: t2.checksum }, 3, 0, MAX);
+    expect(r).toMatchObject({ status: 'same', transactions: 1, salt1: t2.salt1, salt2: t2.salt2 });
+    expect(integrityCheck(db, { readOnlyUri: true })).toBe('ok');
   });
 
   it('lockForTruncate releases at once on a gap; a reader that stays makes finishTruncate busy, with the locks released', async () => {
     const { c, f, position } = await shippedSecondGeneration('truncate-busy');
-    const gap = await f.lockForTruncate({ ...position, checksum: [0, 0] }, 1, 0, MAX);
+    const gap = await f.lockForTruncate({ ...position, checksum: [0, 0] }, 1, 0, MAX, true);
     expect(gap.status).toBe('gap');
     expect(gap.locked).toBe(false);
     insert(c, 1); // no lock was kept
@@ -413,7 +437,7 @@ describe('WalFollower: the shipped TRUNCATE', () => {
     const position2 = (await f.poll(position, 1, 0, MAX)).position!;
     insert(c, 1); // a frame the reader does not see
     const quick = follower(c.name, 100);
-    const r = await quick.lockForTruncate(position2, 1, 0, MAX);
+    const r = await quick.lockForTruncate(position2, 1, 0, MAX, true);
     expect(r.locked).toBe(true);
     const t = await quick.finishTruncate(true);
     expect(t.truncated).toBe(false);

@@ -29,8 +29,9 @@ export interface ManifestMeta {
   pageSize: number;
   pageCount: number;
   source: { path: string; device: string; inode: string };
-  // walSalt1/walSalt2: a WAL snapshot's generation (docs/vault-format.md "Logs"); absent in older manifests and rollback ones.
-  snapshot: { journalMode: 'wal' | 'rollback'; changeCounter: number; walFrame: number; walSalt1?: number; walSalt2?: number };
+  // walSalt1/walSalt2: a WAL snapshot's generation, walChecksum the cumulative checksum after
+  // walFrame (docs/vault-format.md "Logs"); absent in older manifests and rollback ones.
+  snapshot: { journalMode: 'wal' | 'rollback'; changeCounter: number; walFrame: number; walSalt1?: number; walSalt2?: number; walChecksum?: [number, number] };
   compression: { algorithm: 'zstd' | 'none'; level: number };
   packs: { key: string; bytes: number; slots: number }[];
   pagesScanned: number;

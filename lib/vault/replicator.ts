@@ -60,7 +60,8 @@ export type ReplicatorEvent =
   | { type: 'segment'; name: string; firstTxid: number; lastTxid: number; transactions: number; bytes: number; key: string }
   | { type: 'backup'; name: string; seq: number; backupType: string; reason: 'start' | 'full' | 'differential' | 'gap' | 'oversize'; txid: number | null }
   | { type: 'gap'; name: string; reason: 'restarted' | 'oversize' | 'start'; afterTxid: number }
-  | { type: 'checkpoint'; name: string; truncated: boolean; frames: number }
+  /** busy: readers stayed, or the hold limit passed while shipping; nothing was truncated. */
+  | { type: 'checkpoint'; name: string; truncated: boolean; busy: boolean; frames: number }
   | { type: 'retry'; name: string; error: LitevaultError };
 
 /** Counters since start(). */
@@ -153,6 +154,8 @@ export class Replicator {
   // After a shipped TRUNCATE that readers kept from truncating: no new attempt before this time
   // (each attempt holds the write lock for up to checkpointWait).
   #truncateNotBefore = 0;
+  #holdNotBefore = 0; // until then lockForTruncate does not hold the locks across a ship
+  #holdExpiries = 0; // held TRUNCATEs in a row that ended busy
   #closing = false;
   #wake: (() => void) | null = null;
   #watcher: fs.FSWatcher | null = null;
@@ -365,12 +368,16 @@ export class Replicator {
     s.lastTxid = p.lastTxid;
     s.lastRecordedAt = new Date(p.lastAt).toISOString();
     this.#event({ type: 'segment', name: this.name, firstTxid: p.firstTxid, lastTxid: p.lastTxid, transactions: p.lastTxid - p.firstTxid + 1, bytes: data.length, key });
+    await this.#writeAnchor();
+  }
+
+  // The policy backup's anchor, once its transaction is resolved and committed in the log.
+  async #writeAnchor(): Promise<void> {
     const a = this.#anchor;
-    if (a && a.txid !== null && a.txid <= p.lastTxid) {
-      this.#anchor = null;
-      const anchor = encodeAnchor(this.name, { seq: a.seq, txid: a.txid, at: a.at, heal: false, pageSize: a.pageSize, salt1: a.salt1, salt2: a.salt2, frame: a.frame });
-      await this.#create(anchor.key, anchor.bytes);
-    }
+    if (!a || a.txid === null || a.txid > this.#stats.lastTxid) return;
+    this.#anchor = null;
+    const anchor = encodeAnchor(this.name, { seq: a.seq, txid: a.txid, at: a.at, heal: false, pageSize: a.pageSize, salt1: a.salt1, salt2: a.salt2, frame: a.frame });
+    await this.#create(anchor.key, anchor.bytes);
   }
 
   // A conditional create under the held lock: false means another writer, which the lock rules
@@ -408,9 +415,15 @@ export class Replicator {
     await this.#create(anchor.key, anchor.bytes);
     this.#nextTxid = txid + 1;
     this.#lastChangeAt = Date.now();
-    this.#polled = { salt1: snap.walSalt1 ?? 0, salt2: snap.walSalt2 ?? 0, frame: snap.walFrame, checksum: null };
+    // With the snapshot's checksum the position can prove a restart that follows at once (a heal
+    // under a busy writer is often followed by one); an older manifest has none: recomputed.
+    this.#polled = { salt1: snap.walSalt1 ?? 0, salt2: snap.walSalt2 ?? 0, frame: snap.walFrame, checksum: snap.walChecksum ?? null };
     this.#stats.lastTxid = txid;
     this.#stats.lastRecordedAt = m.meta.createdAt;
+    // An empty WAL (a start on a checkpointed database, a gap whose new generation has no frame
+    // yet): the application's next writer would pick random salts, another gap, unless the WAL
+    // starts with our seed frame; a TRUNCATE of nothing writes one.
+    if (snap.walFrame === 0) await this.#checkpointIfDue(true);
     this.#event({ type: 'backup', name: this.name, seq: m.meta.seq, backupType: m.meta.type, reason: reason === 'restarted' ? 'gap' : reason, txid });
   }
 
@@ -441,16 +454,17 @@ export class Replicator {
   // while we ship, for HOLD_MS at most (the native handle then releases them itself: an
   // application's synchronous connection in this process may be blocking this thread, waiting
   // for our write lock, and the finish could never run).
-  async #checkpointIfDue(): Promise<void> {
+  // force: at once and without a hold (#heal's seed).
+  async #checkpointIfDue(force = false): Promise<void> {
     const polled = this.#polled;
     if (!polled || this.#pending) return;
     const frames = polled.frame;
     const idle = Date.now() - this.#lastChangeAt >= this.#o.interval;
-    if (frames === 0 || (frames < this.#o.walFrames && !idle) || Date.now() < this.#truncateNotBefore) return;
+    if (!force && (frames === 0 || (frames < this.#o.walFrames && !idle) || Date.now() < this.#truncateNotBefore)) return;
     let r: NativePollResult;
     const at = Date.now();
     try {
-      r = await this.#follower.lockForTruncate(polled, this.#nextTxid, at, MAX_TRANSACTION_BYTES);
+      r = await this.#follower.lockForTruncate(polled, this.#nextTxid, at, MAX_TRANSACTION_BYTES, !force && Date.now() >= this.#holdNotBefore);
     } catch (err) {
       if (err instanceof LitevaultError && err.code.startsWith('SQLITE_BUSY')) return; // the writer or another checkpointer: next turn
       throw err;
@@ -458,12 +472,17 @@ export class Replicator {
     let f: NativeTruncateResult;
     if (r.truncate) {
       f = r.truncate;
+      // A policy backup taken at this very position anchors here: the generation is gone next.
+      this.#resolveAnchor(r);
+      await this.#writeAnchor();
     } else if (!r.locked) {
       await this.#take(r, Date.now());
       return;
     } else {
       try {
         this.#append(r, Date.now());
+        this.#lastChangeAt = Date.now();
+        this.#stats.maxWalFrames = Math.max(this.#stats.maxWalFrames, r.mxFrame);
         this.#resolveAnchor(r);
         await this.#ship();
         f = await this.#follower.finishTruncate(true);
@@ -473,12 +492,20 @@ export class Replicator {
       }
     }
     if (f.truncated) {
-      this.#polled = { salt1: f.salt1, salt2: f.salt2, frame: 0, checksum: null };
+      this.#polled = { salt1: f.salt1, salt2: f.salt2, frame: f.frame, checksum: f.checksum };
       this.#stats.truncates++;
+      if (r.locked) this.#holdExpiries = 0;
+    } else if (r.locked) {
+      // Readers stayed, or the hold limit passed while we shipped (a writer in this process
+      // blocking our thread, or a slow store). Until #holdNotBefore, TRUNCATE only with nothing
+      // new to ship (no hold, no stall for that writer); then hold again: 10 intervals, doubling
+      // with each expiry in a row, up to 10 minutes.
+      this.#holdNotBefore = Date.now() + Math.min(10 * this.#o.interval * 2 ** this.#holdExpiries, 600_000);
+      this.#holdExpiries++;
     } else {
-      this.#truncateNotBefore = Date.now() + 10 * this.#o.interval;
+      this.#truncateNotBefore = Date.now() + 10 * this.#o.interval; // busy readers
     }
-    this.#event({ type: 'checkpoint', name: this.name, truncated: f.truncated, frames: r.mxFrame });
+    this.#event({ type: 'checkpoint', name: this.name, truncated: f.truncated, busy: f.busy, frames: r.mxFrame });
   }
 }
 

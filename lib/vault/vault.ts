@@ -1116,7 +1116,7 @@ export class Vault {
       pageSize: r.pageSize,
       pageCount: r.pageCount,
       source: { path: r.path, device: r.device, inode: r.inode },
-      snapshot: { journalMode: r.journalMode, changeCounter: r.changeCounter, walFrame: r.walFrame, ...(r.journalMode === 'wal' ? { walSalt1: r.walSalt1, walSalt2: r.walSalt2 } : {}) },
+      snapshot: { journalMode: r.journalMode, changeCounter: r.changeCounter, walFrame: r.walFrame, ...(r.journalMode === 'wal' ? { walSalt1: r.walSalt1, walSalt2: r.walSalt2, ...(r.walChecksum ? { walChecksum: r.walChecksum } : {}) } : {}) },
       compression: { algorithm: compression, level },
       packs: r.packs,
       pagesScanned: r.pagesScanned,

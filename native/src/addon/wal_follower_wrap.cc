@@ -82,7 +82,7 @@ Status FollowerHandle::finishTruncate(bool apply, TruncateResult* out) {
   *out = TruncateResult();
   if (!pager_) return Status::error(Code::kMisuse, "the WalFollower is closed");
   if (!follower_) return apply ? Status::error(Code::kMisuse, "finishTruncate(true) without lockForTruncate()") : Status::ok();
-  if (expired_) {  // the watchdog released the locks: nothing to apply, the current salts
+  if (expired_) {  // the watchdog released the locks: nothing to apply; the salts of the hold's poll
     expired_ = false;
     Status status = follower_->finishTruncate(false, pager_->busyTimeout(), out);
     out->busy = apply;
@@ -135,6 +135,15 @@ Napi::Value truncateValue(Napi::Env env, const TruncateResult& r) {
   o.Set("busy", r.busy);
   o.Set("salt1", r.salt1);
   o.Set("salt2", r.salt2);
+  o.Set("frame", r.frame);
+  if (r.frame > 0) {
+    Napi::Array sum = Napi::Array::New(env, 2);
+    sum.Set(uint32_t(0), r.checksum.s0);
+    sum.Set(uint32_t(1), r.checksum.s1);
+    o.Set("checksum", sum);
+  } else {
+    o.Set("checksum", env.Null());
+  }
   return o;
 }
 
@@ -276,11 +285,14 @@ Napi::Value WalFollowerWrap::StartPoll(const Napi::CallbackInfo& info, bool trun
   Napi::Env env = info.Env();
   FollowRequest request;
   double firstTxid = 0, recordedAt = 0, maxBytes = 0;
-  if (info.Length() != 4 || !positionOf(info[0], !truncate, &request) || !integerOf(info[1], 1, kMaxSafe, &firstTxid) ||
-      !integerOf(info[2], -kMaxSafe, kMaxSafe, &recordedAt) || !integerOf(info[3], 0, kMaxSafe, &maxBytes)) {
-    return rejectMisuse(env, std::string(truncate ? "lockForTruncate" : "poll") +
-                                 "(position, firstTxid, recordedAt, maxBytes): bad arguments");
+  const size_t arity = truncate ? 5 : 4;  // lockForTruncate(..., hold)
+  if (info.Length() != arity || !positionOf(info[0], !truncate, &request) || !integerOf(info[1], 1, kMaxSafe, &firstTxid) ||
+      !integerOf(info[2], -kMaxSafe, kMaxSafe, &recordedAt) || !integerOf(info[3], 0, kMaxSafe, &maxBytes) ||
+      (truncate && !info[4].IsBoolean())) {
+    return rejectMisuse(env, truncate ? "lockForTruncate(position, firstTxid, recordedAt, maxBytes, hold): bad arguments"
+                                      : "poll(position, firstTxid, recordedAt, maxBytes): bad arguments");
   }
+  if (truncate) request.hold = info[4].As<Napi::Boolean>().Value();
   request.firstTxid = static_cast<uint64_t>(firstTxid);
   request.recordedAt = static_cast<int64_t>(recordedAt);
   request.maxBytes = static_cast<uint64_t>(maxBytes);

@@ -3,10 +3,12 @@
 //
 //   new binding.WalFollower(path, { busyTimeout, holdTimeout? })   opens a read-only Pager; no other I/O
 //   follower.poll(position | null, firstTxid, recordedAt, maxBytes) -> Promise<PollResult>
-//   follower.lockForTruncate(position, firstTxid, recordedAt, maxBytes)
-//       -> Promise<PollResult & { locked, truncate: { truncated, busy, salt1, salt2 } | null }>
-//       (truncate: nothing was left to ship, the TRUNCATE ran in the same call, locked is false)
-//   follower.finishTruncate(apply) -> Promise<{ truncated, busy, salt1, salt2 }>
+//   follower.lockForTruncate(position, firstTxid, recordedAt, maxBytes, hold)
+//       -> Promise<PollResult & { locked, truncate: <finishTruncate's result> | null }>
+//       (truncate: nothing was left to ship, the TRUNCATE ran in the same call, locked is false;
+//       hold false: with transactions to ship the locks are released at once, as by poll)
+//   follower.finishTruncate(apply) -> Promise<{ truncated, busy, salt1, salt2, frame, checksum }>
+//       (frame 1 and its checksum: the seed frame of wal/wal_follow.h; 0 and null without one)
 //   follower.close() -> Promise<void>   releases every lock and the pager; later calls: SQLITE_MISUSE
 // All four run on the libuv threadpool. The pager joins the WAL on the first call that finds
 // the database in WAL mode and keeps SHARED from then on (every WAL connection does); until

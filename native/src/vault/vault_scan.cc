@@ -111,6 +111,7 @@ Status VaultScan::beginSource(Pager& src) {
   walFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
   walSalt1_ = src.wal() != nullptr ? get4(src.wal()->indexHeader().salt) : 0;
   walSalt2_ = src.wal() != nullptr ? get4(src.wal()->indexHeader().salt + 4) : 0;
+  walChecksum_ = src.wal() != nullptr ? src.wal()->indexHeader().frameChecksum : WalChecksum();
   startPass(src.pageCount() != 0 ? src.pageSize() : kDefaultPageSize, src.pageCount());
   return Status::ok();
 }
@@ -337,6 +338,8 @@ Status VaultScan::finish(Result* out) {
   out->walFrame = walFrame_;
   out->walSalt1 = walSalt1_;
   out->walSalt2 = walSalt2_;
+  out->walChecksumKnown = wal_ && walFrame_ > 0;  // for frame 0 the header's is a stale generation's
+  out->walChecksum = walChecksum_;
   return Status::ok();
 }
 

@@ -120,6 +120,8 @@ class VaultScan {
     uint32_t changeCounter = 0;
     uint32_t walFrame = 0;
     uint32_t walSalt1 = 0, walSalt2 = 0;  // the snapshot's WAL generation (wal-index header); 0 for rollback
+    bool walChecksumKnown = false;        // walFrame > 0: the cumulative checksum after frame walFrame
+    WalChecksum walChecksum;              // (the wal-index header's aFrameCksum)
     std::string device, inode, path;
   };
 
@@ -192,6 +194,7 @@ class VaultScan {
   uint32_t restarts_ = 0;
   uint64_t pagesStored_ = 0, bytesStored_ = 0, bytesRead_ = 0;
   uint32_t changeCounter_ = 0, walFrame_ = 0, walSalt1_ = 0, walSalt2_ = 0;
+  WalChecksum walChecksum_;  // after walFrame_, when it is > 0
 
   CopyCheck check_;  // options_.verify: the pages of this pass (from page 1)
 

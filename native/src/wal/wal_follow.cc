@@ -322,6 +322,9 @@ Status WalFollower::lockForTruncate(const FollowRequest& request, int busyTimeou
   *truncate = TruncateResult();
   if (locked_) return Status::error(Code::kMisuse, "lockForTruncate() while the truncate locks are held");
   LV_RETURN_IF_ERROR(wal_->lockCheckpointer());
+  // No PASSIVE backfill first, though it would shorten the TRUNCATE under WRITE: a writer that
+  // finds every frame backfilled restarts the WAL (walRestartLog), and the frames not shipped
+  // yet would be a gap.
   Status status = wal_->lockWriter(busyTimeoutMs);
   if (status.isOk()) status = poll(request, out);
   if (status.isOk() && (out->status == FollowStatus::kSame || out->status == FollowStatus::kRestarted)) {
@@ -330,8 +333,12 @@ Status WalFollower::lockForTruncate(const FollowRequest& request, int busyTimeou
     lockedMxFrame_ = out->mxFrame;
     put4(lockedSalt_, out->salt1);
     put4(lockedSalt_ + 4, out->salt2);
-    if (out->transactions > 0) {
+    if (out->transactions > 0 && request.hold) {
       *locked = true;
+      return Status::ok();
+    }
+    if (out->transactions > 0) {
+      releaseTruncate();
       return Status::ok();
     }
     *finished = true;  // nothing to ship: no reason to keep writers waiting
@@ -356,15 +363,47 @@ Status WalFollower::finishTruncate(bool apply, int busyTimeoutMs, TruncateResult
       }
       wal_->endRead();
     }
+    // The database's size at the last commit; a wal-index without one (no commit since it was
+    // built, mxFrame 0): the file's, which a WAL database has in whole pages.
+    uint32_t pageCount = wal_->indexHeader().nPage;
+    uint64_t fileBytes = 0;
+    if (pageCount == 0 && status.isOk() && db_->size(&fileBytes).isOk()) pageCount = static_cast<uint32_t>(fileBytes / dbPageSize_);
     Wal::CheckpointProgress progress;
     if (status.isOk()) status = wal_->checkpointStep(Wal::CheckpointMode::kTruncate, busyTimeoutMs, -1, *db_, dbPageSize_, &progress);
     out->truncated = status.isOk() && progress.done && !progress.busy;
     out->busy = progress.busy;
+    if (out->truncated && pageCount > 0) status = seed(pageCount, out);
   }
   const WalIndexHeader& h = wal_->indexHeader();
   out->salt1 = get4(h.salt);
   out->salt2 = get4(h.salt + 4);
   releaseTruncate();
+  return status;
+}
+
+// The seed frame (wal_follow.h), written as any SQLite writer writes a transaction: a read
+// transaction on the empty generation, WAL header and frame, synced, then the wal-index header.
+// The caller holds CKPT and WRITE; the TRUNCATE just waited for every WAL reader to leave. If it
+// fails nothing was published (undo), and the WAL stays truncated without a seed.
+Status WalFollower::seed(uint32_t pageCount, TruncateResult* out) {
+  bool changed = false;
+  LV_RETURN_IF_ERROR(wal_->beginReadThroughWal(&changed));
+  Status status;
+  if (wal_->indexHeader().mxFrame != 0) status = Status::error(Code::kInternal, "'" + wal_->walFile().path() + "' gained frames while its write lock was held");
+  std::vector<uint8_t> page(dbPageSize_);
+  if (status.isOk()) status = db_->readExactly(page.data(), page.size(), 0);
+  if (status.isOk()) status = wal_->beginWrite();  // WRITE is ours already; sets the append point
+  if (status.isOk()) {
+    const Wal::FrameToWrite frame{1, page.data()};
+    status = wal_->appendFrames(&frame, 1, pageCount, dbPageSize_);
+  }
+  if (status.isOk()) {
+    out->frame = wal_->indexHeader().mxFrame;
+    out->checksum = wal_->indexHeader().frameChecksum;
+  } else {
+    wal_->undo();
+  }
+  wal_->endRead();
   return status;
 }
 

@@ -36,6 +36,13 @@
 // checkpoint (Wal::checkpointStep: frames synced, pages written, database synced, nBackfill
 // moved, readers waited for, walRestartHdr, -wal cut to 0 bytes) before releasing both locks.
 // How long the caller may hold them in between is its policy (addon/wal_follower_wrap.h).
+// The seed frame: still under WRITE, a truncated WAL gets one commit frame, page 1 exactly as
+// the database file holds it (a transaction that changes nothing), in the generation the
+// TRUNCATE announced. A SQLite connection that never restarted a WAL itself (nCkpt == 0) picks
+// random salts when it writes frame 1 of an empty WAL (wal.c walFrames: "if( pWal->nCkpt==0 )
+// sqlite3_randomness(8, pWal->hdr.aSalt)"), which no proof can tell from a lost generation; with
+// the seed it appends frame 2 in our generation instead, and the follower continues from frame 1.
+// The -wal is then one frame long instead of zero bytes.
 //
 // Locks: the caller keeps SHARED on the database file (as every WAL connection does) while this
 // follower exists. Thread safety: not thread-safe; the owner serializes calls (one at a time,
@@ -69,6 +76,7 @@ struct FollowRequest {
   uint64_t firstTxid = 0;
   int64_t recordedAt = 0;
   uint64_t maxBytes = 0;
+  bool hold = true;  // lockForTruncate: keep the locks when there are transactions to ship
 };
 
 struct FollowResult {
@@ -86,6 +94,8 @@ struct TruncateResult {
   bool truncated = false;
   bool busy = false;
   uint32_t salt1 = 0, salt2 = 0;  // the generation in the wal-index header afterwards
+  uint32_t frame = 0;             // truncated: the seed frame (1), or 0 when none was written
+  WalChecksum checksum;           // after `frame`, when it is 1
 };
 
 class WalFollower {
@@ -100,7 +110,8 @@ class WalFollower {
 
   // Errors: SQLITE_BUSY (CKPT at once, WRITE after busyTimeoutMs), and poll()'s. *locked says
   // whether CKPT and WRITE are still held (only for 'same' and 'restarted' with transactions to
-  // ship); *finished whether the TRUNCATE already ran (nothing to ship), *truncate its result.
+  // ship, and only with request.hold: without it they are released and the transactions returned
+  // as by poll()); *finished whether the TRUNCATE already ran (nothing to ship), *truncate its result.
   Status lockForTruncate(const FollowRequest& request, int busyTimeoutMs, FollowResult* out, bool* locked, bool* finished,
                          TruncateResult* truncate);
   // apply: the TRUNCATE checkpoint over the frames lockForTruncate returned; readers that do not
@@ -115,6 +126,7 @@ class WalFollower {
   Status resumeSame(const FollowPosition& position, FollowPosition* start, bool* ok);
   Status proveRestart(const FollowPosition& position, bool* proved);
   Status generationStart(FollowPosition* start);
+  Status seed(uint32_t pageCount, TruncateResult* out);
   Status readTransactions(const FollowPosition& start, const FollowRequest& request, FollowResult* out);
   WalHeader chainHeader() const;
 
