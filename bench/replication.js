@@ -310,7 +310,7 @@ async function replicationSection(context) {
         await rep.waitFor((e) => e.type === 'backup' && e.reason === 'start', 30 * 60 * 1000);
         rec.startBackupMs = now() - t0;
       }
-      writer = forkNode('repl-writer.js', { path: work, rate, durationMs: seconds * 1000, synchronous: opts.writerSync });
+      writer = forkNode('repl-writer.js', { path: work, rate, durationMs: seconds * 1000, synchronous: opts.writerSync, walAutocheckpoint: opts.replAutocheckpoint });
       await nextMessage(writer, 'ready');
       sampler = walSampler(work);
       const usageBefore = rep ? procUsage(rep.child.pid) : undefined;
@@ -422,7 +422,7 @@ async function replicationSection(context) {
     let sampler;
     try {
       await rep.waitFor((e) => e.type === 'backup' && e.reason === 'start', 30 * 60 * 1000);
-      writer = forkNode('repl-writer.js', { path: histDb, rate: 0, count: history, burst: 200, synchronous: opts.writerSync });
+      writer = forkNode('repl-writer.js', { path: histDb, rate: 0, count: history, burst: 200, synchronous: opts.writerSync, walAutocheckpoint: opts.replAutocheckpoint });
       await nextMessage(writer, 'ready');
       sampler = walSampler(histDb);
       const usageBefore = procUsage(rep.child.pid);
@@ -519,6 +519,7 @@ async function replicationSection(context) {
     walLimitBytes,
     sampleMs: SAMPLE_MS,
     synchronous: opts.writerSync,
+    autocheckpoint: opts.replAutocheckpoint,
     moto: output('python3', ['-c', 'import moto; print(moto.__version__)']) || '?',
     rounds,
     pooled,

@@ -57,6 +57,9 @@ const HELP = `usage: node bench/run.js [options]
   --repl-rate <n>       replication: the live writer's commits per second (default 1000)
   --repl-history <n>    replication: transactions of the history restored to a point (default
                         3600000: one hour at 1000/s)
+  --repl-autocheckpoint <n>  replication: the writer's wal_autocheckpoint (default 0: the
+                        replicator's TRUNCATEs bound the WAL, the setting docs/replication.md
+                        advises for write-heavy databases; 1000 is SQLite's default)
   --dir <path>          work directory (default: a new directory in ${os.tmpdir()})
   --no-prefault         skip touching fresh memory before each run (see bench/README.md)
   --wait-quiet <s>      before each round, wait up to this long for other processes to leave
@@ -87,6 +90,7 @@ function parseArgs(argv) {
     replSeconds: 30,
     replRate: 1000,
     replHistory: 3600000,
+    replAutocheckpoint: 0,
   };
   const given = new Set();
   for (let i = 0; i < argv.length; i++) {
@@ -118,6 +122,7 @@ function parseArgs(argv) {
       case '--repl-seconds': o.replSeconds = number(value(), '--repl-seconds'); break;
       case '--repl-rate': o.replRate = number(value(), '--repl-rate'); break;
       case '--repl-history': o.replHistory = Math.round(number(value(), '--repl-history')); break;
+      case '--repl-autocheckpoint': o.replAutocheckpoint = Math.round(number(value(), '--repl-autocheckpoint')); break;
       case '--render': o.render = path.resolve(value()); break;
       case '--help': case '-h': console.log(HELP); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${HELP}`);

@@ -49,8 +49,17 @@ describe('vault.replicate() with the application in the same process', () => {
       }
       await nextTurn();
     }
-    // Quiet: the WAL idle for an interval, everything shipped, so the TRUNCATE needs no hold.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Quiet: the WAL idle for an interval, everything shipped, so the TRUNCATE needs no hold
+    // (within 10 s: after busy attempts it waits 10 intervals).
+    const quietStart = replicator.stats().truncates;
+    for (let waited = 0; waited < 10_000 && replicator.stats().truncates === quietStart; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Idle after that: the WAL holds only the TRUNCATE's seed frame, which is not truncated again.
+    const idleTruncates = replicator.stats().truncates;
+    expect(idleTruncates).toBeGreaterThan(quietStart);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(replicator.stats().truncates).toBe(idleTruncates);
     const stats = await replicator.close();
     expect(failures).toEqual([]);
     expect(slowest).toBeLessThan(3000); // none waited out its busy timeout

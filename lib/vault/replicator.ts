@@ -156,6 +156,7 @@ export class Replicator {
   #truncateNotBefore = 0;
   #holdNotBefore = 0; // until then lockForTruncate does not hold the locks across a ship
   #holdExpiries = 0; // held TRUNCATEs in a row that ended busy
+  #seed: { salt1: number; salt2: number; frame: number } | null = null; // the seed frame our last TRUNCATE wrote
   #closing = false;
   #wake: (() => void) | null = null;
   #watcher: fs.FSWatcher | null = null;
@@ -458,7 +459,9 @@ export class Replicator {
   async #checkpointIfDue(force = false): Promise<void> {
     const polled = this.#polled;
     if (!polled || this.#pending) return;
-    const frames = polled.frame;
+    // A WAL holding only our seed frame is empty: truncating it again would only write another.
+    const seed = this.#seed;
+    const frames = seed && seed.salt1 === polled.salt1 && seed.salt2 === polled.salt2 && seed.frame === polled.frame ? 0 : polled.frame;
     const idle = Date.now() - this.#lastChangeAt >= this.#o.interval;
     if (!force && (frames === 0 || (frames < this.#o.walFrames && !idle) || Date.now() < this.#truncateNotBefore)) return;
     let r: NativePollResult;
@@ -493,6 +496,7 @@ export class Replicator {
     }
     if (f.truncated) {
       this.#polled = { salt1: f.salt1, salt2: f.salt2, frame: f.frame, checksum: f.checksum };
+      this.#seed = f.frame > 0 ? { salt1: f.salt1, salt2: f.salt2, frame: f.frame } : null;
       this.#stats.truncates++;
       if (r.locked) this.#holdExpiries = 0;
     } else if (r.locked) {

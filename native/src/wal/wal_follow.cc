@@ -367,12 +367,16 @@ Status WalFollower::finishTruncate(bool apply, int busyTimeoutMs, TruncateResult
     // built, mxFrame 0): the file's, which a WAL database has in whole pages.
     uint32_t pageCount = wal_->indexHeader().nPage;
     uint64_t fileBytes = 0;
-    if (pageCount == 0 && status.isOk() && db_->size(&fileBytes).isOk()) pageCount = static_cast<uint32_t>(fileBytes / dbPageSize_);
+    if (pageCount == 0 && status.isOk() && db_->size(&fileBytes).isOk()) {
+      pageCount = static_cast<uint32_t>((fileBytes + dbPageSize_ - 1) / dbPageSize_);  // as pagerPagecount rounds
+    }
     Wal::CheckpointProgress progress;
     if (status.isOk()) status = wal_->checkpointStep(Wal::CheckpointMode::kTruncate, busyTimeoutMs, -1, *db_, dbPageSize_, &progress);
     out->truncated = status.isOk() && progress.done && !progress.busy;
     out->busy = progress.busy;
-    if (out->truncated && pageCount > 0) status = seed(pageCount, out);
+    // A seed that could not be written leaves a truncated WAL without one (frame 0): the
+    // TRUNCATE stands, and the caller follows the new generation from its start.
+    if (out->truncated && pageCount > 0 && !seed(pageCount, out).isOk()) out->frame = 0;
   }
   const WalIndexHeader& h = wal_->indexHeader();
   out->salt1 = get4(h.salt);
@@ -384,7 +388,8 @@ Status WalFollower::finishTruncate(bool apply, int busyTimeoutMs, TruncateResult
 // The seed frame (wal_follow.h), written as any SQLite writer writes a transaction: a read
 // transaction on the empty generation, WAL header and frame, synced, then the wal-index header.
 // The caller holds CKPT and WRITE; the TRUNCATE just waited for every WAL reader to leave. If it
-// fails nothing was published (undo), and the WAL stays truncated without a seed.
+// fails nothing was published (undo), and the WAL stays truncated without a seed; finishTruncate
+// then reports frame 0 and no error.
 Status WalFollower::seed(uint32_t pageCount, TruncateResult* out) {
   bool changed = false;
   LV_RETURN_IF_ERROR(wal_->beginReadThroughWal(&changed));
