@@ -33,6 +33,9 @@ options:
   --wal-frames N           checkpoint past this many WAL frames (default 4000)
   --full-every D           a full backup when the newest full one is older (default 24h)
   --differential-every D   a differential backup when the newest backup is older (default 1h)
+  --replay-limit X         also one once the log since the newest backup holds X times the
+                           database's size in pages, which bounds what a restore to a point
+                           replays (default 1)
   --keep-last N, --keep-within D, --keep-daily N, --keep-weekly N, --keep-monthly N
                            prune the name after each scheduled backup, as 'vault prune' does
 ${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
@@ -51,6 +54,12 @@ function durationOption(values: Values, key: string, fallback: number): number {
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
+function replayLimitOption(v: unknown): number {
+  const n = typeof v === 'string' && /^\d+(?:\.\d+)?$/.test(v) ? Number(v) : NaN;
+  if (!(n > 0)) throw new UsageError(`--replay-limit takes a number > 0, e.g. 1 or 0.5, not '${String(v)}'`);
+  return n;
+}
+
 export async function replicateCommand(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
     ...REMOTE_OPTIONS,
@@ -59,6 +68,7 @@ export async function replicateCommand(args: string[], operation: { what: string
     'wal-frames': { type: 'string' },
     'full-every': { type: 'string' },
     'differential-every': { type: 'string' },
+    'replay-limit': { type: 'string' },
     'keep-last': { type: 'string' },
     'keep-within': { type: 'string' },
     'keep-daily': { type: 'string' },
@@ -94,6 +104,7 @@ export async function replicateCommand(args: string[], operation: { what: string
     walFrames: integerOption(values, 'wal-frames', 4000, 1),
     fullEvery: durationOption(values, 'full-every', 86_400_000),
     differentialEvery: durationOption(values, 'differential-every', 3_600_000),
+    replayLimit: values['replay-limit'] === undefined ? undefined : replayLimitOption(values['replay-limit']),
     retention: anyRule ? retention : undefined,
     onEvent,
   });

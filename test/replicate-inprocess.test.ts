@@ -73,4 +73,39 @@ describe('vault.replicate() with the application in the same process', () => {
     expect(logicalDump(restored)).toBe(expected);
     expect(commits).toBeGreaterThan(100);
   }, 60_000);
+
+  it('replayLimit: a differential backup once the log since the newest backup passes the database\'s size; a point after it restores from it', async () => {
+    const work = tmpDir('litevault-repl-replay-');
+    const db = path.join(work, 'app.db');
+    sqliteShell(db, 'PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t(v) SELECT randomblob(3000) FROM (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 400) SELECT i FROM s);');
+    const app = new BetterSqlite3(db, { timeout: 3000 });
+    app.pragma('wal_autocheckpoint = 0');
+    const update = app.prepare('UPDATE t SET v = randomblob(3000) WHERE id = ?');
+    const vault = await Vault.open(path.join(work, 'vault'), { create: true });
+    const backups: string[] = [];
+    const replicator = await vault.replicate(db, {
+      name: 'app',
+      interval: 50,
+      replayLimit: 1, // the database is ~1.3 MiB: a differential every ~1.3 MiB of shipped pages
+      onEvent: (e) => {
+        if (e.type === 'backup') backups.push(e.reason);
+      },
+    });
+    for (let i = 0; i < 1200; i++) {
+      update.run(1 + (i % 400)); // one page and its table's pages per commit
+      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stats = await replicator.close();
+    expect(backups[0]).toBe('start');
+    expect(backups.filter((r) => r === 'differential').length).toBeGreaterThan(0);
+    const [log] = await vault.logs('app');
+    expect(log!.anchors.filter((a) => !a.heal).length).toBeGreaterThan(0); // the differentials are restore points
+    const expected = logicalDump(db);
+    app.close();
+    const restored = path.join(work, 'restored.db');
+    const r = await vault.restore('app', restored, { txid: stats.lastTxid });
+    expect(r.id).not.toBe((await vault.list('app'))[0]!.id); // not replayed from the start backup
+    expect(logicalDump(restored)).toBe(expected);
+  }, 60_000);
 });

@@ -42,6 +42,12 @@ export interface ReplicateOptions {
   fullEvery?: number | string;
   /** A differential backup when the newest backup is older than this (ms, or '1h'). Default 1 h; Infinity: never. */
   differentialEvery?: number | string;
+  /**
+   * A differential backup once the log shipped since the newest backup holds this many times the
+   * database's size in page images, so a restore to a point never replays more than about that
+   * (a busy hour would otherwise be replayed whole). Default 1; Infinity: never.
+   */
+  replayLimit?: number;
   /** How long the replicator's own checkpoint waits for the writer lock and for readers, ms. Default 250. */
   checkpointWait?: number;
   /** How long start waits for the name's lock held by someone else (a killed run's lease expiring), ms. Default 120000. */
@@ -150,6 +156,8 @@ export class Replicator {
   #anchor: WaitingAnchor | null = null;
   #lastFullAt = 0;
   #lastBackupAt = 0;
+  #replayBytes = 0; // record bytes shipped since the newest backup: what a restore to a point replays
+  #databaseBytes = Infinity; // the newest backup's size (replayLimit is a multiple of it); unknown until our first
   #lastChangeAt = Date.now();
   // After a shipped TRUNCATE that readers kept from truncating: no new attempt before this time
   // (each attempt holds the write lock for up to checkpointWait).
@@ -163,7 +171,7 @@ export class Replicator {
   readonly #done: Promise<void>;
 
   /** @internal Vault.replicate() makes replicators. */
-  constructor(host: ReplicatorHost, db: Database, name: string, lock: StorageLock, o: ResolvedOptions, start: { polled: NativeFollowPosition | null; nextTxid: number; lastFullAt: number; lastBackupAt: number; ownsDb: boolean }) {
+  constructor(host: ReplicatorHost, db: Database, name: string, lock: StorageLock, o: ResolvedOptions, start: { polled: NativeFollowPosition | null; nextTxid: number; lastFullAt: number; lastBackupAt: number; databaseBytes: number; ownsDb: boolean }) {
     this.#host = host;
     this.#db = db;
     this.#ownsDb = start.ownsDb;
@@ -175,6 +183,7 @@ export class Replicator {
     this.#nextTxid = start.nextTxid;
     this.#lastFullAt = start.lastFullAt;
     this.#lastBackupAt = start.lastBackupAt;
+    this.#databaseBytes = Math.max(start.databaseBytes, 1 << 20);
     this.#stats = { name, transactions: 0, segments: 0, bytes: 0, lastTxid: start.nextTxid - 1, lastRecordedAt: null, gaps: 0, backups: 0, truncates: 0, retries: 0, maxWalFrames: 0 };
     this.#watch();
     this.#done = this.#run();
@@ -286,7 +295,7 @@ export class Replicator {
     if (p && (final || p.bytes >= this.#o.segmentBytes || Date.now() - p.firstAt >= this.#o.interval)) await this.#ship();
     if (final) return;
     const fullDue = Date.now() - this.#lastFullAt >= this.#o.fullEvery;
-    const differentialDue = Date.now() - this.#lastBackupAt >= this.#o.differentialEvery;
+    const differentialDue = Date.now() - this.#lastBackupAt >= this.#o.differentialEvery || this.#replayBytes >= this.#o.replayLimit * this.#databaseBytes;
     if (fullDue || differentialDue) await this.#policyBackup(fullDue ? 'full' : 'differential');
     await this.#checkpointIfDue();
   }
@@ -362,6 +371,7 @@ export class Replicator {
     });
     await this.#create(entry.key, entry.bytes);
     this.#pending = null;
+    this.#replayBytes += p.bytes;
     const s = this.#stats;
     s.transactions += p.lastTxid - p.firstTxid + 1;
     s.segments++;
@@ -436,6 +446,8 @@ export class Replicator {
     this.#stats.backups++;
     this.#lastBackupAt = Date.parse(m.meta.createdAt);
     if (m.meta.type === 'full') this.#lastFullAt = this.#lastBackupAt;
+    this.#replayBytes = 0;
+    this.#databaseBytes = Math.max(m.meta.pageCount * m.meta.pageSize, 1 << 20);
     return m;
   }
 
@@ -513,6 +525,12 @@ export class Replicator {
   }
 }
 
+function replayLimitOf(v: number | undefined, what: string): number {
+  if (v === undefined) return 1;
+  if (typeof v !== 'number' || !(v > 0)) throw misuse(`${what}: replayLimit must be a number > 0 (or Infinity)`);
+  return v;
+}
+
 // Each record's txid and end frame (docs/vault-format.md, "Segment": 8 txid, 8 recordedAt,
 // 4 end frame, 4 page count, 4 pages k, then k x (4 + page size)).
 // Sets every record's recordedAt to `at`.
@@ -568,6 +586,9 @@ export async function startReplicator(host: ReplicatorHost, db: Database, name: 
       nextTxid: end?.nextTxid ?? 1,
       lastFullAt: lastFull ? Date.parse(lastFull.meta.createdAt) : 0,
       lastBackupAt: newest ? Date.parse(newest.meta.createdAt) : 0,
+      // The log a killed run shipped since that backup is not counted again: a restart can let
+      // the replay grow to about twice replayLimit once.
+      databaseBytes: newest ? newest.meta.pageCount * newest.meta.pageSize : Infinity,
       ownsDb,
     });
   } catch (err) {
@@ -598,6 +619,7 @@ export function resolveReplicateOptions(options: ReplicateOptions, parseDuration
     lockWait: ms(options.lockWait, 120_000, 'lockWait'),
     fullEvery: every(options.fullEvery, DAY, 'fullEvery'),
     differentialEvery: every(options.differentialEvery, 3_600_000, 'differentialEvery'),
+    replayLimit: replayLimitOf(options.replayLimit, what),
     compression,
     level,
     onEvent: options.onEvent,
