@@ -1,7 +1,9 @@
 // Restoring a backup's state into a private file; see vault_restore.h.
 #include "vault/vault_restore.h"
 
+#include <algorithm>
 #include <cstring>
+#include <unordered_set>
 
 #include "format/db_header.h"
 
@@ -288,22 +290,39 @@ Status VaultRestore::applySegment(const uint8_t* data, size_t n, const Hash128& 
   const uint64_t txid = segment.list[first].txid;
   if (txid > expected) return Status::error(Code::kVaultCorrupt, label + ": transaction " + std::to_string(expected) + " missing (the segment's first applied is " + std::to_string(txid) + ")");
   if (txid < expected) return Status::error(Code::kVaultCorrupt, label + ": transaction " + std::to_string(txid) + " was already applied");
-  for (size_t i = first; i < end; i++) {
+  // The records first..end-1 applied in order write each page, then cut the file to the
+  // record's page count. The same result with each page written once: the file cut first to the
+  // smallest page count among them (every page past it that survives is written again after that
+  // record), then, newest record first, each page's newest image, skipped when a later record's
+  // smaller page count would have cut it. A busy segment rewrites a few pages thousands of times.
+  uint32_t smallest = UINT32_MAX;
+  for (size_t i = first; i < end; i++) smallest = std::min(smallest, segment.list[i].pageCount);
+  if (smallest < extentPages_) {
+    LV_RETURN_IF_ERROR(file_->truncate(uint64_t(smallest) * pageSize));
+    extentPages_ = smallest;
+  }
+  std::unordered_set<uint32_t> written;
+  uint32_t later = UINT32_MAX;  // the smallest page count of the records after the one at hand
+  for (size_t i = end; i-- > first;) {
     const SegmentRecord& r = segment.list[i];
+    const uint32_t limit = std::min(r.pageCount, later);
     for (uint32_t e = 0; e < r.pages; e++) {
       const uint32_t page = segmentPageNumber(segment.records, pageSize, r, e);
-      if (page > r.pageCount) break;  // increasing: the rest is past the end as well
+      if (page > limit) break;  // increasing: the rest is past the end as well
+      if (!written.insert(page).second) continue;  // a newer record wrote it
       const uint64_t offset = uint64_t(page - 1) * pageSize;
       LV_RETURN_IF_ERROR(file_->writeAt(segmentPageImage(segment.records, pageSize, r, e), pageSize, offset));
       if (page > extentPages_) extentPages_ = page;
     }
-    if (r.pageCount < extentPages_) {
-      LV_RETURN_IF_ERROR(file_->truncate(uint64_t(r.pageCount) * pageSize));
-      extentPages_ = r.pageCount;
-    }
-    pageCount_ = r.pageCount;
-    lastApplied_ = r.txid;
+    later = std::min(later, r.pageCount);
   }
+  const SegmentRecord& last = segment.list[end - 1];
+  if (last.pageCount < extentPages_) {
+    LV_RETURN_IF_ERROR(file_->truncate(uint64_t(last.pageCount) * pageSize));
+    extentPages_ = last.pageCount;
+  }
+  pageCount_ = last.pageCount;
+  lastApplied_ = last.txid;
   file_->startWriteback(0, 0);
   out->transactions = static_cast<uint32_t>(end - first);
   out->firstTxid = segment.list[first].txid;
