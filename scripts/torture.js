@@ -9,7 +9,7 @@
 // and restarted once per 15 s, forced WAL resets, then restores at random txids and times
 // (--restores N of each; default seconds / 6, 10..50), each exactly the state after a commit.
 // --only soak | replication runs one of the two; --seed N (or LITEVAULT_SEED) repeats a
-// replication trial's choices.
+// replication trial's choices; --autocheckpoint N|mix sets its writer's wal_autocheckpoint.
 'use strict';
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
@@ -21,6 +21,9 @@ const seconds = Number(args[args.indexOf('--seconds') + 1] || 60);
 const rate = Number(args.includes('--rate') ? args[args.indexOf('--rate') + 1] : 40);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 const seed = Number(args.includes('--seed') ? args[args.indexOf('--seed') + 1] : process.env.LITEVAULT_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
+// The replication trial's writer: wal_autocheckpoint N, or 'mix' (default: a random one of
+// 1000, 0, 100, 10000 every 2-5 s).
+const autocheckpointArg = args.includes('--autocheckpoint') ? args[args.indexOf('--autocheckpoint') + 1] : 'mix';
 const restores = Number(args.includes('--restores') ? args[args.indexOf('--restores') + 1] : process.env.LITEVAULT_REPLICATION_RESTORES ?? Math.min(50, Math.max(10, Math.round(seconds / 6))));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-torture-'));
 const sqlite = (db, sql) => execFileSync('sqlite3', ['-bail', '-batch', '-init', '/dev/null', db, sql], { encoding: 'utf8' }).trim();
@@ -106,7 +109,7 @@ async function replication() {
   const { replicationTrial } = require('../test/oracle/replication-trial.cjs');
   const dir = path.join(work, 'replication');
   fs.mkdirSync(dir);
-  const { summary, failures } = await replicationTrial({ seconds, seed, restores, work: dir });
+  const { summary, failures } = await replicationTrial({ seconds, seed, restores, work: dir, autocheckpoint: autocheckpointArg });
   console.log(`torture replication summary: ${JSON.stringify(summary)}`);
   for (const f of failures) console.log(`FAILURE: ${f}`);
   console.log(`${summary.restores - summary.restoreFailures} restores passed, ${failures.length} failed (seed ${seed}; --seed ${seed} repeats the choices)`);

@@ -17,7 +17,7 @@
  * {commits, resets, resetsBusy, busyRetries, behindMs, ms} on stdout; exit 0. A failure prints
  * to stderr, exit 1.
  *
- * argv: --db PATH --log PATH --seed N [--autocheckpoint N (1000)] [--rate N (1000; 0 = as fast
+ * argv: --db PATH --log PATH --seed N [--autocheckpoint N|mix (1000)] [--rate N (1000; 0 = as fast
  * as possible)] [--reset-every MS (0 = never)] [--max-commits N] [--busy-timeout MS (10000)]
  */
 'use strict';
@@ -38,7 +38,11 @@ function arg(name, fallback) {
 const dbPath = arg('db');
 const logPath = arg('log');
 const seed = Number(arg('seed'));
-const autocheckpoint = Number(arg('autocheckpoint', '1000'));
+// A number, or 'mix': a random one of MIX now and again every 2-5 s (the trial's "random mix of
+// autocheckpoint settings", SQLite's default 1000 and 0 among them).
+const MIX = [1000, 0, 100, 10000];
+const mixed = arg('autocheckpoint', '1000') === 'mix';
+const autocheckpoint = mixed ? null : Number(arg('autocheckpoint', '1000'));
 const rate = Number(arg('rate', '1000'));
 const resetEvery = Number(arg('reset-every', '0'));
 const maxCommits = Number(arg('max-commits', 'Infinity'));
@@ -73,6 +77,9 @@ let behindMs = 0;
 const started = now();
 let due = started;
 let nextReset = resetEvery > 0 ? started + resetEvery * (0.5 + rand()) : Infinity;
+const mixRand = mulberry32((seed ^ 0x5eed0ac) >>> 0); // its own stream: the resets' choices stay the seed's
+let nextMix = mixed ? started : Infinity;
+let switches = 0;
 
 function step() {
   // Up to ~20 ms of commits per turn, then back to the event loop (signals).
@@ -94,6 +101,13 @@ function step() {
       else resets++;
       buffered.push(`# reset ${mode} after ${k} at ${now().toFixed(3)} busy=${r.busy}\n`);
       nextReset = now() + resetEvery * (0.5 + rand());
+    }
+    if (now() >= nextMix) {
+      const n = MIX[Math.floor(mixRand() * MIX.length)];
+      db.pragma(`wal_autocheckpoint = ${n}`);
+      switches++;
+      buffered.push(`# autocheckpoint ${n} after ${k} at ${now().toFixed(3)}\n`);
+      nextMix = now() + 2000 + 3000 * mixRand();
     }
     const begin = now();
     for (;;) {
@@ -129,7 +143,7 @@ function finish() {
   db.close();
   flush();
   fs.closeSync(log);
-  process.stdout.write(JSON.stringify({ commits: k, resets, resetsBusy, busyRetries, behindMs: Math.round(behindMs), ms: Math.round(now() - started) }) + '\n');
+  process.stdout.write(JSON.stringify({ commits: k, resets, resetsBusy, busyRetries, autocheckpointSwitches: switches, behindMs: Math.round(behindMs), ms: Math.round(now() - started) }) + '\n');
   process.exit(0);
 }
 
@@ -137,7 +151,7 @@ try {
   db = new Database(dbPath, { timeout: busyTimeout, fileMustExist: true });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
+  if (!mixed) db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
   const last = db.prepare('SELECT coalesce(max(id), 0) AS k FROM ledger').get().k;
   if (last !== 0) throw new Error(`the ledger already has commits 1..${last}; start from a fresh database`);
   commit = committer(db, seed);

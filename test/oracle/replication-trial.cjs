@@ -150,7 +150,9 @@ async function replicationTrial(o) {
   const resetEvery = o.resetEvery ?? 3000;
   const lagMs = o.lagMs ?? 2000;
   const remoteArgs = o.remoteArgs ?? [];
-  const autocheckpoint = AUTOCHECKPOINTS[Math.floor(rand() * AUTOCHECKPOINTS.length)];
+  // One setting for the whole trial, or 'mix': the writer switches among them every few seconds.
+  const picked = AUTOCHECKPOINTS[Math.floor(rand() * AUTOCHECKPOINTS.length)];
+  const autocheckpoint = o.autocheckpoint ?? picked;
   const work = o.work;
   const db = path.join(work, 'ledger.db');
   const logPath = path.join(work, 'commits.log');
@@ -258,7 +260,7 @@ async function replicationTrial(o) {
   if (commits !== w.commits) fail(`the writer says ${w.commits} commits, its log has ${commits}`);
   const { log } = await listLog(vault, remoteArgs);
   const summary = {
-    seed, seconds, rate, autocheckpoint, commits, kills: killed, runs: runs.length, lockWaits, resets: w.resets, resetsBusy: w.resetsBusy,
+    seed, seconds, rate, autocheckpoint, commits, kills: killed, runs: runs.length, lockWaits, resets: w.resets, resetsBusy: w.resetsBusy, autocheckpointSwitches: w.autocheckpointSwitches,
     gaps, gapReasons, gapsAfterOwnTruncate, heals, backups: count('backup'), segments: count('segment'), checkpoints: count('checkpoint', (e) => e.truncated), retries,
     maxWalBytes: maxWal, writerBehindMs: w.behindMs, range: log?.range ?? null, restores: 0, restoreFailures: 0, lagSeenMs: 0, lagMs, failures: 0, ms: 0,
   };
