@@ -30,7 +30,7 @@ import type { RetentionRules } from './retention';
 export interface ReplicateOptions {
   /** The name in the vault. Default: the database's file name. */
   name?: string;
-  /** How often a segment is written while transactions arrive, and the poll when the -wal is not seen to change; ms. Default 1000. */
+  /** How often a segment is written while transactions arrive (its oldest waits about this long), and the longest between polls; ms. Default 1000. */
   interval?: number;
   /** How often the -wal is polled, ms; a transaction's recordedAt is at most about this late. Default 50. */
   pollEvery?: number;
@@ -508,9 +508,9 @@ function replayLimitOf(v: number | undefined, what: string): number {
   return v;
 }
 
-// Each record's txid and end frame (docs/vault-format.md, "Segment": 8 txid, 8 recordedAt,
-// 4 end frame, 4 page count, 4 pages k, then k x (4 + page size)).
-// Sets every record's recordedAt to `at`.
+// Segment records (docs/vault-format.md, "Segment": 8 txid, 8 recordedAt, 4 end frame, 4 page
+// count, 4 pages k, then k x (4 + page size)): stampRecords sets every record's recordedAt to
+// `at`; recordEnds lists each record's txid and end frame.
 function stampRecords(records: Buffer, pageSize: number, at: number): void {
   for (let offset = 0; offset + 28 <= records.length; offset += 28 + records.readUInt32LE(offset + 24) * (4 + pageSize)) {
     records.writeBigInt64LE(BigInt(at), offset + 8);
