@@ -1,5 +1,6 @@
 // Argument readers the wraps share: each says whether a JavaScript value is what a call needs
-// and gives it as plain C++, so the wraps only word their SQLITE_MISUSE messages.
+// and gives it as plain C++, so the wraps only word their SQLITE_MISUSE messages; and the result
+// values more than one wrap returns.
 //
 // Thread safety: main (JavaScript) thread only.
 #pragma once
@@ -10,7 +11,18 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "format/wal_format.h"
+
 namespace litevault {
+
+// A cumulative WAL checksum as [s0, s1], or null when it is not known.
+inline Napi::Value walChecksumValue(Napi::Env env, bool known, const WalChecksum& sum) {
+  if (!known) return env.Null();
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(uint32_t(0), sum.s0);
+  a.Set(uint32_t(1), sum.s1);
+  return a;
+}
 
 // The bytes of a Buffer / Uint8Array argument, or false.
 inline bool bytesOf(const Napi::Value& v, uint8_t** data, size_t* n) {

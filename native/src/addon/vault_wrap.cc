@@ -106,14 +106,7 @@ class ScanFinishWorker : public PromiseWorker {
     o.Set("walFrame", result_.walFrame);
     o.Set("walSalt1", result_.walSalt1);
     o.Set("walSalt2", result_.walSalt2);
-    if (result_.walChecksumKnown) {
-      Napi::Array sum = Napi::Array::New(env, 2);
-      sum.Set(uint32_t(0), result_.walChecksum.s0);
-      sum.Set(uint32_t(1), result_.walChecksum.s1);
-      o.Set("walChecksum", sum);
-    } else {
-      o.Set("walChecksum", env.Null());
-    }
+    o.Set("walChecksum", walChecksumValue(env, result_.walChecksumKnown, result_.walChecksum));
     o.Set("device", result_.device);
     o.Set("inode", result_.inode);
     o.Set("path", result_.path);

@@ -118,14 +118,7 @@ Napi::Value positionValue(Napi::Env env, const FollowResult& r) {
   p.Set("salt1", r.position.salt1);
   p.Set("salt2", r.position.salt2);
   p.Set("frame", r.position.frame);
-  if (r.position.checksumKnown) {
-    Napi::Array sum = Napi::Array::New(env, 2);
-    sum.Set(uint32_t(0), r.position.checksum.s0);
-    sum.Set(uint32_t(1), r.position.checksum.s1);
-    p.Set("checksum", sum);
-  } else {
-    p.Set("checksum", env.Null());
-  }
+  p.Set("checksum", walChecksumValue(env, r.position.checksumKnown, r.position.checksum));
   return p;
 }
 
@@ -136,14 +129,7 @@ Napi::Value truncateValue(Napi::Env env, const TruncateResult& r) {
   o.Set("salt1", r.salt1);
   o.Set("salt2", r.salt2);
   o.Set("frame", r.frame);
-  if (r.frame > 0) {
-    Napi::Array sum = Napi::Array::New(env, 2);
-    sum.Set(uint32_t(0), r.checksum.s0);
-    sum.Set(uint32_t(1), r.checksum.s1);
-    o.Set("checksum", sum);
-  } else {
-    o.Set("checksum", env.Null());
-  }
+  o.Set("checksum", walChecksumValue(env, r.frame > 0, r.checksum));
   return o;
 }
 
