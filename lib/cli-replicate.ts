@@ -34,8 +34,8 @@ options:
   --full-every D           a full backup when the newest full one is older (default 24h)
   --differential-every D   a differential backup when the newest backup is older (default 1h)
   --replay-limit X         also one once the log since the newest backup holds X times the
-                           database's size in pages, which bounds what a restore to a point
-                           replays (default 1)
+                           database's size (at least 256 MiB) in pages, which bounds what a
+                           restore to a point replays (default 1)
   --keep-last N, --keep-within D, --keep-daily N, --keep-weekly N, --keep-monthly N
                            prune the name after each scheduled backup, as 'vault prune' does
 ${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}

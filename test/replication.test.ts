@@ -4,9 +4,9 @@
 // shell's integrity_check) against the ledger model (test/oracle/ledger.cjs: the state after
 // commit k follows from the seed alone).
 //   (a) the acceptance trial (test/oracle/replication-trial.cjs, also scripts/torture.js's):
-//       LITEVAULT_REPLICATION_SECONDS (default 20) of a 1000 tx/s ledger writer with a random
+//       LITEVAULT_REPLICATION_SECONDS (default 12) of a 1000 tx/s ledger writer with a random
 //       wal_autocheckpoint and forced WAL resets, the replicator SIGKILLed and restarted at random
-//       moments (one per 15 s, at least 2), then LITEVAULT_REPLICATION_RESTORES (default 10)
+//       moments (one per 15 s, at least 2), then LITEVAULT_REPLICATION_RESTORES (default 6)
 //       restores at random txids and as many at random times, each exactly the state after a
 //       commit k, k monotonic, time targets within the lag bound;
 //   (b) a WAL reset between polls (the replicator frozen by SIGSTOP: commit, TRUNCATE, commit)
@@ -27,8 +27,9 @@ import { checkLedger, committer, createLedgerDb } from './oracle/ledger.cjs';
 import { cli, listLog, replicationTrial, restoreAt, startReplicator, startWriter, walBytes } from './oracle/replication-trial.cjs';
 
 const SEED = Number(process.env.LITEVAULT_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
-const SECONDS = Number(process.env.LITEVAULT_REPLICATION_SECONDS ?? 20);
-const RESTORES = Number(process.env.LITEVAULT_REPLICATION_RESTORES ?? 10);
+// Short: CI's torture step runs the 30 s trial with the autocheckpoint mix; this one picks one setting.
+const SECONDS = Number(process.env.LITEVAULT_REPLICATION_SECONDS ?? 12);
+const RESTORES = Number(process.env.LITEVAULT_REPLICATION_RESTORES ?? 6);
 const S3_SECONDS = Number(process.env.LITEVAULT_REPLICATION_S3_SECONDS ?? 20);
 console.log(`replication | seed ${SEED} (LITEVAULT_SEED=${SEED} repeats the choices)`);
 

@@ -44,8 +44,9 @@ export interface ReplicateOptions {
   differentialEvery?: number | string;
   /**
    * A differential backup once the log shipped since the newest backup holds this many times the
-   * database's size in page images, so a restore to a point never replays more than about that
-   * (a busy hour would otherwise be replayed whole). Default 1; Infinity: never.
+   * database's size in page images (a database under 256 MiB counts as 256 MiB), so a restore to
+   * a point never replays more than about that (a busy hour would otherwise be replayed whole).
+   * Default 1; Infinity: never.
    */
   replayLimit?: number;
   /** How long the replicator's own checkpoint waits for the writer lock and for readers, ms. Default 250. */
@@ -139,6 +140,9 @@ function notWal(path: string): LitevaultError {
 }
 const MAX_PENDING_BYTES = 64 << 20; // beyond this (a store down for long), polling waits: the WAL keeps the rest
 const MAX_TRANSACTION_BYTES = 256 << 20; // a bigger transaction is healed by a backup instead of held in memory
+// replayLimit's unit is the database's size, but at least this: a small database's replay is quick
+// anyway, and a differential every MiB of log would fill the vault with backups.
+const MIN_REPLAY_UNIT = 256 << 20;
 const HOLD_MS = 1000; // the longest the shipped TRUNCATE keeps writers waiting while it ships (#checkpointIfDue)
 
 export class Replicator {
@@ -157,7 +161,7 @@ export class Replicator {
   #lastFullAt = 0;
   #lastBackupAt = 0;
   #replayBytes = 0; // record bytes shipped since the newest backup: what a restore to a point replays
-  #databaseBytes = Infinity; // the newest backup's size (replayLimit is a multiple of it); unknown until our first
+  #databaseBytes = Infinity; // the newest backup's size, at least MIN_REPLAY_UNIT (replayLimit is a multiple of it)
   #lastChangeAt = Date.now();
   // After a shipped TRUNCATE that readers kept from truncating: no new attempt before this time
   // (each attempt holds the write lock for up to checkpointWait).
@@ -182,7 +186,7 @@ export class Replicator {
     this.#nextTxid = start.nextTxid;
     this.#lastFullAt = start.lastFullAt;
     this.#lastBackupAt = start.lastBackupAt;
-    this.#databaseBytes = Math.max(start.databaseBytes, 1 << 20);
+    this.#databaseBytes = Math.max(start.databaseBytes, MIN_REPLAY_UNIT);
     this.#stats = { name, transactions: 0, segments: 0, bytes: 0, lastTxid: start.nextTxid - 1, lastRecordedAt: null, gaps: 0, backups: 0, truncates: 0, retries: 0, maxWalFrames: 0 };
     this.#done = this.#run();
     this.#done.catch(() => undefined); // observed by close()
@@ -424,7 +428,7 @@ export class Replicator {
     this.#lastBackupAt = Date.parse(m.meta.createdAt);
     if (m.meta.type === 'full') this.#lastFullAt = this.#lastBackupAt;
     this.#replayBytes = 0;
-    this.#databaseBytes = Math.max(m.meta.pageCount * m.meta.pageSize, 1 << 20);
+    this.#databaseBytes = Math.max(m.meta.pageCount * m.meta.pageSize, MIN_REPLAY_UNIT);
     return m;
   }
 

@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 
+#include <thread>
+
 namespace litevault {
 
 Status FollowerHandle::join(bool* wal) {
@@ -68,10 +70,13 @@ bool FollowerHandle::watch(uint64_t hold) {
   return true;
 }
 
+// It sleeps out the whole hold rather than waiting on a condition variable: a timed wait on
+// steady_clock imports pthread_cond_clockwait (glibc 2.30), past the prebuild's 2.28 baseline
+// (base/glibc_compat.cc). A hold that ended early only keeps the handle alive until then.
 void FollowerHandle::expire(uint64_t hold, std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  auto held = [&] { return follower_ && follower_->truncateLocked() && hold_ == hold; };
-  if (!holdEnded_.wait_until(lock, deadline, [&] { return !held(); })) {
+  std::this_thread::sleep_until(deadline);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (follower_ && follower_->truncateLocked() && hold_ == hold) {
     follower_->releaseTruncate();
     expired_ = true;
   }
@@ -88,16 +93,13 @@ Status FollowerHandle::finishTruncate(bool apply, TruncateResult* out) {
     out->busy = apply;
     return status.about(pager_->path());
   }
-  Status status = follower_->finishTruncate(apply, pager_->busyTimeout(), out).about(pager_->path());
-  holdEnded_.notify_all();
-  return status;
+  return follower_->finishTruncate(apply, pager_->busyTimeout(), out).about(pager_->path());
 }
 
 void FollowerHandle::close() {
   std::lock_guard<std::mutex> guard(mutex_);
   follower_.reset();  // releases CKPT and WRITE if still held
   pager_.reset();     // leaves the WAL, releases SHARED
-  holdEnded_.notify_all();
 }
 
 namespace {

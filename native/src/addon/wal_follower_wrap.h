@@ -29,7 +29,6 @@
 #include <napi.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,11 +55,10 @@ class FollowerHandle : public std::enable_shared_from_this<FollowerHandle> {
   Status join(bool* wal);
   // Starts the watchdog of hold `hold` (mutex_ held); false if no thread could be started.
   bool watch(uint64_t hold);
-  // The watchdog's body: until the hold ends or holdTimeout passes, then the release.
+  // The watchdog's body: after holdTimeout, the release if the hold is still on.
   void expire(uint64_t hold, std::chrono::steady_clock::time_point deadline);
 
   std::mutex mutex_;
-  std::condition_variable holdEnded_;     // a hold's finishTruncate or close ran
   std::unique_ptr<Pager> pager_;          // guarded by mutex_; null once closed
   std::unique_ptr<WalFollower> follower_;  // guarded by mutex_; once the pager joined the WAL
   const int holdTimeoutMs_;
