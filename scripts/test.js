@@ -6,19 +6,54 @@
 //   2. the serial ones, one at a time: they hold statistical or timing bounds that a second
 //      file running beside them can break (vitest.config.ts, SERIAL_FILES, says which and why).
 // Both passes always run; the exit code is the first failure's. Arguments go to both passes
-// (a file filter selects within each).
+// (a file filter selects within each). Each pass also writes vitest's JSON report, so the end of
+// the log names every failed test of both passes: a CI log that keeps only its tail still says
+// what failed in the first pass.
 'use strict';
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const vitest = path.join(__dirname, '..', 'node_modules', 'vitest', 'vitest.mjs');
+const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-test-'));
 let status = 0;
+const summary = [];
 for (const pass of ['parallel', 'serial']) {
-  const r = spawnSync(process.execPath, [vitest, 'run', '--passWithNoTests', ...process.argv.slice(2)], {
+  const json = path.join(reports, `${pass}.json`);
+  const r = spawnSync(process.execPath, [vitest, 'run', '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, LITEVAULT_TEST_PASS: pass },
   });
   const code = r.status ?? 1;
   if (code !== 0 && status === 0) status = code;
+  summary.push(describe(pass, code, json));
 }
+fs.rmSync(reports, { recursive: true, force: true });
+console.log(`\nnpm test: ${summary.join('; ')}`);
 process.exit(status);
+
+// One pass's line for the closing summary: its counts, and each failed test with the first line of
+// its first failure message.
+function describe(pass, code, json) {
+  let report;
+  try {
+    report = JSON.parse(fs.readFileSync(json, 'utf8'));
+  } catch {
+    return `${pass} pass exited ${code} without a report`;
+  }
+  const failed = [];
+  for (const file of report.testResults ?? []) {
+    const rel = path.relative(path.join(__dirname, '..'), file.name);
+    const failedTests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of failedTests) failed.push(`  ${rel} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    if (failedTests.length === 0 && file.status === 'failed') failed.push(`  ${rel}: ${firstLine(file.message)}`);
+  }
+  const line = `${pass} pass exit ${code}, ${report.numPassedTests}/${report.numTotalTests} tests passed in ${(report.testResults ?? []).length} files`;
+  if (failed.length) console.log(`\nnpm test: failed in the ${pass} pass:\n${failed.join('\n')}`);
+  return line;
+}
+
+function firstLine(s) {
+  return String(s ?? '').split('\n').find((l) => l.trim()) ?? '(no message)';
+}

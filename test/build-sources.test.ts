@@ -4,7 +4,8 @@
 // fallback (node-gyp + binding.gyp) stops producing a working addon. And the shipped builds
 // (build/, node-gyp's, prebuilds/) carry no test hook, while the test build (build-test/,
 // LITEVAULT_TESTING) has them all.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,7 +65,7 @@ describe('one source list for both builds', () => {
     expect(cmakeSources()).toEqual(listed.map((s) => path.join(root, s)));
   });
 
-  it('node-gyp builds binding.gyp into an addon that loads and reads a real database', () => {
+  it('node-gyp builds binding.gyp into an addon that loads and reads a real database', async () => {
     const copy = path.join(tmp, 'pkg');
     fs.mkdirSync(copy);
     for (const f of ['binding.gyp', 'package.json', 'native']) fs.cpSync(path.join(root, f), path.join(copy, f), { recursive: true });
@@ -75,7 +76,10 @@ describe('one source list for both builds', () => {
     // machine with the rest of the suite.
     const args = [nodeGyp, 'rebuild', '--loglevel=error', '--jobs=max'];
     if (nodedir && nodedir !== 'undefined') args.push(`--nodedir=${nodedir}`);
-    execFileSync(process.execPath, args, { cwd: copy, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Not execFileSync: the build takes over a minute here, and a test process whose event loop
+    // is blocked that long misses vitest's 60 s RPC deadline ("Timeout calling onTaskUpdate"),
+    // which fails the whole run although every test passed.
+    await promisify(execFile)(process.execPath, args, { cwd: copy, maxBuffer: 64 << 20 });
 
     const db = path.join(tmp, 'gyp.db');
     sqliteShell(db, 'PRAGMA page_size=2048; CREATE TABLE t(x); INSERT INTO t VALUES (1);');
