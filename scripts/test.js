@@ -19,6 +19,7 @@ const vitest = path.join(__dirname, '..', 'node_modules', 'vitest', 'vitest.mjs'
 const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-test-'));
 let status = 0;
 const summary = [];
+const failures = [];
 for (const pass of ['parallel', 'serial']) {
   const json = path.join(reports, `${pass}.json`);
   const r = spawnSync(process.execPath, [vitest, 'run', '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...process.argv.slice(2)], {
@@ -30,11 +31,12 @@ for (const pass of ['parallel', 'serial']) {
   summary.push(describe(pass, code, json));
 }
 fs.rmSync(reports, { recursive: true, force: true });
+if (failures.length) console.log(`\nnpm test: failed:\n${failures.join('\n')}`);
 console.log(`\nnpm test: ${summary.join('; ')}`);
 process.exit(status);
 
-// One pass's line for the closing summary: its counts, and each failed test with the first line of
-// its first failure message.
+// One pass's line for the closing summary (its counts); each failed test, with the first line of
+// its first failure message, goes into `failures`, printed after both passes.
 function describe(pass, code, json) {
   let report;
   try {
@@ -42,16 +44,13 @@ function describe(pass, code, json) {
   } catch {
     return `${pass} pass exited ${code} without a report`;
   }
-  const failed = [];
   for (const file of report.testResults ?? []) {
     const rel = path.relative(path.join(__dirname, '..'), file.name);
     const failedTests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
-    for (const t of failedTests) failed.push(`  ${rel} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
-    if (failedTests.length === 0 && file.status === 'failed') failed.push(`  ${rel}: ${firstLine(file.message)}`);
+    for (const t of failedTests) failures.push(`  ${pass}: ${rel} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    if (failedTests.length === 0 && file.status === 'failed') failures.push(`  ${pass}: ${rel}: ${firstLine(file.message)}`);
   }
-  const line = `${pass} pass exit ${code}, ${report.numPassedTests}/${report.numTotalTests} tests passed in ${(report.testResults ?? []).length} files`;
-  if (failed.length) console.log(`\nnpm test: failed in the ${pass} pass:\n${failed.join('\n')}`);
-  return line;
+  return `${pass} pass exit ${code}, ${report.numPassedTests}/${report.numTotalTests} tests passed in ${(report.testResults ?? []).length} files`;
 }
 
 function firstLine(s) {
