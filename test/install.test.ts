@@ -6,10 +6,11 @@
 // prebuild meets README's baseline (glibc 2.28, no shared libstdc++/libgcc), read from its import
 // table; and that in litevault's own checkout the install script builds nothing (npm run compile
 // does), while the packed package's install script is node-gyp-build.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baselineViolations, readElfImports } from './oracle/elf-imports';
 import { sqliteShell } from './oracle/sqlite';
@@ -30,16 +31,24 @@ function onPath(tool: string, pathVar: string): boolean {
   return pathVar.split(':').some((dir) => fs.existsSync(path.join(dir, tool)));
 }
 
-beforeAll(() => {
+// The release steps take longer than vitest's 60 s worker RPC deadline (the prebuild alone took
+// 77 s on CI), so they run without blocking this worker's event loop; stdout is returned, and a
+// failure rejects with the command's stderr in its message.
+async function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+  const { stdout } = await promisify(execFile)(command, args, { ...options, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+beforeAll(async () => {
   // The release steps, prebuild (prebuildify driving cmake-js) then pack, in a copy of the
   // package, so that rebuilding does not pull build/ from under tests running in parallel.
   for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'CMakeLists.txt', 'binding.gyp', 'README.md', 'LICENSE', 'native', 'lib', 'scripts']) {
     fs.cpSync(path.join(root, entry), path.join(pkg, entry), { recursive: true });
   }
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
-  execFileSync('npm', ['run', 'prebuild', '--silent'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'] });
+  await run('npm', ['run', 'prebuild', '--silent'], { cwd: pkg });
   expect(fs.readdirSync(path.join(pkg, 'prebuilds', prebuildDir))).toEqual([prebuildName]);
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: pkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: pkg }));
   const tarball = path.join(tmp, packed[0].filename);
 
   // A PATH with node, npm and a shell (npm runs scripts with sh), and no compiler or build tool.
@@ -52,7 +61,7 @@ beforeAll(() => {
 
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, env });
 }, 300_000);
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -123,7 +132,15 @@ describe('the install script', () => {
     return { ...r, ranNodeGypBuild: fs.existsSync(marker) };
   }
 
-  beforeAll(() => {
+  // The release steps take longer than vitest's 60 s worker RPC deadline (the prebuild alone took
+// 77 s on CI), so they run without blocking this worker's event loop; stdout is returned, and a
+// failure rejects with the command's stderr in its message.
+async function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+  const { stdout } = await promisify(execFile)(command, args, { ...options, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+beforeAll(async () => {
     // A development checkout: the package copy from above with native/fuzz, but without its
     // prebuilds/ and build/, where node-gyp-build would compile binding.gyp.
     for (const entry of ['package.json', 'binding.gyp', 'native', 'scripts']) fs.cpSync(path.join(pkg, entry), path.join(checkout, entry), { recursive: true });
