@@ -8,6 +8,7 @@ import { binding, NativeBackup } from './binding';
 import { createPrivateDatabase, Database, nativeOf } from './database';
 import { cancelled, LitevaultError, misuse } from './errors';
 import { privateTempPath } from './private-temp';
+import { isBackground, Priority } from './priority';
 
 /** What a step reports; also the state {@link Backup.remaining} and friends read between steps. */
 export interface BackupStepResult {
@@ -25,6 +26,12 @@ export interface BackupStepResult {
   mode: BackupMode;
   /** For a WAL source, the WAL frame (mxFrame) of the snapshot being copied; else 0. */
   snapshotFrame: number;
+  /**
+   * Pages copied so far file to file by the kernel (copy_file_range), all passes counted: pages
+   * of the source's database file copied into a rollback-journal destination on a file system
+   * that allows it. The rest (page 1, WAL frames, checked copies) went through memory.
+   */
+  kernelPages: number;
 }
 
 /**
@@ -48,6 +55,8 @@ export interface BackupHandleOptions {
    * destination is rolled back. Default false (SQLite's backup copies pages unchecked).
    */
   verify?: boolean;
+  /** The priority the steps run at; see {@link Priority}. Default 'background'. */
+  priority?: Priority;
 }
 
 /**
@@ -80,7 +89,8 @@ export class Backup {
     }
     if (destination === source) throw new LitevaultError({ message: 'source and destination must be distinct', code: 'SQLITE_ERROR' });
     // The native constructor keeps sqlite3_backup_init's order (destination, source).
-    this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'), options.mode ?? 'auto', options.verify === true);
+    const background = isBackground(options.priority, 'new Backup()');
+    this.#native = new binding.Backup(nativeOf(destination, 'new Backup()'), nativeOf(source, 'new Backup()'), options.mode ?? 'auto', options.verify === true, background);
   }
 
   /**
@@ -170,6 +180,8 @@ export interface BackupOptions {
   mode?: BackupMode;
   /** See {@link BackupHandleOptions.verify}. Default false. */
   verify?: boolean;
+  /** The priority the copy runs at; see {@link Priority}. Default 'background'. */
+  priority?: Priority;
   /**
    * How many times a 'restart'-mode copy may start over because other connections changed the
    * source; after that it holds the source's read lock for the rest of the copy (as 'snapshot'
@@ -197,6 +209,8 @@ export interface BackupResult {
   heldLock: boolean;
   /** For a WAL source, the WAL frame of the snapshot copied (the copy holds every commit up to it). */
   snapshotFrame: number;
+  /** Pages the kernel copied file to file; see {@link BackupStepResult.kernelPages}. */
+  kernelPages: number;
   /** Steps taken. */
   steps: number;
   /** Wall time in milliseconds. */
@@ -281,6 +295,7 @@ export async function backup(source: string | Database, destination: string | Da
   if (!(Number.isInteger(maxRestarts) || maxRestarts === Infinity) || maxRestarts < 0) {
     throw misuse('backup(): maxRestarts must be a non-negative integer or Infinity');
   }
+  isBackground(options.priority, 'backup()');
   const { signal } = options;
   if (signal?.aborted) throw aborted(signal);
 
@@ -293,7 +308,7 @@ export async function backup(source: string | Database, destination: string | Da
     target = typeof destination === 'string' ? await openDestination(destination, busyTimeout) : undefined;
     const dst = target ? target.db : (destination as Database);
 
-    const job = new Backup(src, dst, { mode: options.mode, verify: options.verify });
+    const job = new Backup(src, dst, { mode: options.mode, verify: options.verify, priority: options.priority });
     let steps = 0;
     let last: BackupStepResult | undefined;
     let heldLock = false;
@@ -335,8 +350,8 @@ export async function backup(source: string | Database, destination: string | Da
     await job.finish();
     await target?.publish();
     published = true;
-    const { pageCount, pageSize, mode, snapshotFrame } = last!;
-    return { pageCount, pageSize, restarts: job.restarts, mode, heldLock, snapshotFrame, steps, ms: Date.now() - started };
+    const { pageCount, pageSize, mode, snapshotFrame, kernelPages } = last!;
+    return { pageCount, pageSize, restarts: job.restarts, mode, heldLock, snapshotFrame, kernelPages, steps, ms: Date.now() - started };
   } catch (err) {
     if (!published) await target?.discard();
     throw err;

@@ -30,6 +30,7 @@ export interface NativeBackupProgress {
   pageSize: number;
   mode: 'snapshot' | 'restart'; // decided by the first step, so always set in a step's result
   snapshotFrame: number;
+  kernelPages: number;
 }
 
 /** @internal native/src/addon/backup_wrap.h */
@@ -71,6 +72,8 @@ export interface NativeVaultScanOptions {
   busyTimeoutMs: number;
   /** Structure check of every page read (vault/vault_scan.h); default true. */
   verify?: boolean;
+  /** Steps at background priority (os/thread_priority.h). */
+  background?: boolean;
 }
 
 /** @internal What one VaultScan step reports. */
@@ -306,8 +309,8 @@ interface NativeBinding {
   /** Moves a finished private file into place (no replace), then syncs its directory. */
   publish(from: string, to: string): Promise<void>;
   /** Note the order: sqlite3_backup_init's (destination first); lib/backup.ts takes the source first. */
-  Backup: new (destination: NativeDatabase, source: NativeDatabase, mode?: 'snapshot' | 'restart' | 'auto', verify?: boolean) => NativeBackup;
-  Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number) => NativeCheckpoint;
+  Backup: new (destination: NativeDatabase, source: NativeDatabase, mode: 'snapshot' | 'restart' | 'auto', verify: boolean, background: boolean) => NativeBackup;
+  Checkpoint: new (db: NativeDatabase, mode: number, busyTimeoutMs: number, background: boolean) => NativeCheckpoint;
   Verify: new (db: NativeDatabase, maxFindings: number, cksumvfs: 'auto' | 'on' | 'off') => NativeVerify;
   ImageReader: new (db: NativeDatabase) => NativeImageReader;
   /** (sync) Parses and verifies one manifest object; LITEVAULT_VAULT_CORRUPT / _UNSUPPORTED_FORMAT "<label>: <what>". */
@@ -318,7 +321,7 @@ interface NativeBinding {
   vaultHash(bytes: Buffer): string;
   VaultScan: new (db: NativeDatabase, options: NativeVaultScanOptions) => NativeVaultScan;
   /** (constructor: sync, no I/O) builds the restore plan; a page found nowhere is LITEVAULT_VAULT_CORRUPT. */
-  VaultRestore: new (tempPath: string, options: { chain: NativeChainLink[]; packs: string[][] }) => NativeVaultRestore;
+  VaultRestore: new (tempPath: string, options: { chain: NativeChainLink[]; packs: string[][]; background: boolean }) => NativeVaultRestore;
   /** Creates path 0600 if missing and takes a whole-file OFD write lock by one attempt; held: LITEVAULT_BACKUP_IN_PROGRESS. */
   lockFile(path: string): Promise<NativeVaultLock>;
   WalFollower: new (path: string, options: { busyTimeout: number; holdTimeout?: number }) => NativeWalFollower;

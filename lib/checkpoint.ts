@@ -5,6 +5,7 @@
 import { binding, NativeCheckpoint } from './binding';
 import { Database, nativeOf } from './database';
 import { cancelled, LitevaultError, misuse } from './errors';
+import { isBackground, Priority } from './priority';
 
 /**
  * - 'passive': copy what can be copied without waiting for anyone (never waits).
@@ -39,6 +40,8 @@ export interface CheckpointOptions {
   mode?: CheckpointMode;
   /** How long 'full' and stronger wait for locks and readers, in ms. Default 5000. */
   busyTimeout?: number;
+  /** The priority the steps run at; see {@link Priority}. Default 'background'. */
+  priority?: Priority;
 }
 
 function modeIndex(mode: CheckpointMode | undefined): number {
@@ -65,7 +68,8 @@ export class Checkpoint {
 
   constructor(db: Database, options: CheckpointOptions = {}) {
     if (!(db instanceof Database)) throw misuse('new Checkpoint(db): db must be a Database');
-    this.#native = new binding.Checkpoint(nativeOf(db, 'new Checkpoint()'), modeIndex(options.mode), timeout(options.busyTimeout));
+    const background = isBackground(options.priority, 'new Checkpoint()');
+    this.#native = new binding.Checkpoint(nativeOf(db, 'new Checkpoint()'), modeIndex(options.mode), timeout(options.busyTimeout), background);
   }
 
   /**
@@ -114,6 +118,7 @@ export interface CheckpointCallOptions extends CheckpointOptions {
 export async function checkpoint(target: string | Database, options: CheckpointCallOptions = {}): Promise<CheckpointResult> {
   const framesPerStep = options.framesPerStep ?? -1;
   if (!Number.isInteger(framesPerStep) || framesPerStep === 0) throw misuse('checkpoint(): framesPerStep must be a non-zero integer');
+  isBackground(options.priority, 'checkpoint()');
   const { signal } = options;
   const aborted = (): LitevaultError => cancelled('checkpoint', signal);
   if (signal?.aborted) throw aborted();

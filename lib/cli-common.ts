@@ -94,6 +94,17 @@ export function progressOption(values: Values, out: Output): 'bar' | 'json' | 'n
   return oneOf(values, 'progress', ['bar', 'json', 'none'] as const) ?? (process.stderr.isTTY === true && !out.json && !out.quiet ? 'bar' : 'none');
 }
 
+/** --priority: parse() spec, help line and value (the API's Priority; default background). */
+export const PRIORITY_OPTION = { priority: { type: 'string' as const } };
+export const PRIORITY_HELP = `  --priority background|normal
+                       background (default): the work's threads run at nice 19 and I/O
+                       priority best-effort 7, so that writers beside it are not slowed;
+                       normal: at the process's own priority
+`;
+export function priorityOption(values: Values): 'background' | 'normal' {
+  return oneOf(values, 'priority', ['background', 'normal'] as const) ?? 'background';
+}
+
 /** --cksumvfs auto|on|off as verify()'s option (default auto). */
 export function cksumvfsOption(values: Values): 'auto' | boolean {
   const c = oneOf(values, 'cksumvfs', ['auto', 'on', 'off'] as const) ?? 'auto';

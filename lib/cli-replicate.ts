@@ -6,7 +6,7 @@
  * as the last line; failures go to stderr as everywhere else.
  */
 import * as nodePath from 'node:path';
-import { COMMON_HELP, EXIT, EXIT_CODES, integerOption, output, parse, UsageError, Values } from './cli-common';
+import { COMMON_HELP, EXIT, EXIT_CODES, integerOption, output, parse, PRIORITY_HELP, PRIORITY_OPTION, UsageError, Values } from './cli-common';
 import { KEY_HELP, openVault, REMOTE_HELP, REMOTE_OPTIONS } from './cli-vault';
 import { SIGNAL_EXIT } from './cli-common';
 import type { ReplicatorEvent } from './vault/replicator';
@@ -38,7 +38,7 @@ options:
                            restore to a point replays (default 1)
   --keep-last N, --keep-within D, --keep-daily N, --keep-weekly N, --keep-monthly N
                            prune the name after each scheduled backup, as 'vault prune' does
-${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints each event as a JSON line ({"type": "segment" | "backup" | "gap" | "checkpoint" |
 "retry", ...}) and, at the end, {"type": "stopped", "stats": {...}}.
 
@@ -62,7 +62,7 @@ function replayLimitOption(v: unknown): number {
 
 export async function replicateCommand(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
-    ...REMOTE_OPTIONS,
+    ...REMOTE_OPTIONS, ...PRIORITY_OPTION,
     name: { type: 'string' },
     interval: { type: 'string' },
     'wal-frames': { type: 'string' },

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { LitevaultError } from './errors';
 import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType, VaultOpenOptions } from './vault/vault';
-import { Cancelled, cancelOnSignals, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, progressBar, progressOption, streamToStdout, UsageError, Values } from './cli-common';
+import { Cancelled, cancelOnSignals, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, PRIORITY_HELP, PRIORITY_OPTION, priorityOption, progressBar, progressOption, streamToStdout, UsageError, Values } from './cli-common';
 import { DEFAULT_MAX_RESTARTS } from './backup';
 import { parseKey, readKeyFile } from './vault/vault-key';
 
@@ -48,7 +48,7 @@ export function openVault(location: string, values: Values, create = false): Pro
   const file = values['key-file'];
   const env = process.env.LITEVAULT_KEY;
   const key = typeof file === 'string' ? readKeyFile(file) : env !== undefined && env !== '' ? parseKey(env, 'LITEVAULT_KEY') : undefined;
-  const options: VaultOpenOptions = { create, key };
+  const options: VaultOpenOptions = { create, key, priority: priorityOption(values) };
   const given = Object.keys(REMOTE_OPTIONS).filter((k) => k !== 'key-file' && values[k] !== undefined);
   if (!location.startsWith('s3://')) {
     if (given.length > 0) throw new UsageError(`--${given[0]} applies to s3:// vaults only, not to '${location}'`);
@@ -97,7 +97,7 @@ options:
   --no-verify          do not check the source's structure while reading it (by default a
                        damaged source fails with SQLITE_CORRUPT and nothing is committed)
   --progress P         bar (default on a terminal), json (one line per step on stderr) or none
-${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints one JSON object per database on stdout: the result (id, name, type, base,
 pageCount, pageSize, pagesScanned, pagesStored, bytesStored, snapshot, restarts, heldLock, ms,
 notes) with "source", or {"source", "error"} for a database that failed.
@@ -109,7 +109,7 @@ Lists the committed backups of every name (or of --name N), oldest first.
 
 options:
   --name N             only this name
-${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints {"vault", "backups": [{id, seq, name, type, base, full, createdAt, pageCount,
 pageSize, pagesStored, bytesStored, journalMode}], "logs": [{name, range: {firstTxid, firstAt,
 lastTxid, lastAt} | null, segments, bytes, anchors: [{seq, txid, at, heal}]}]}: "logs" has the
@@ -137,7 +137,7 @@ options:
                        tx:N (a transaction id) or an ISO 8601 time, e.g. 2026-12-02T10:15:00Z
   --overwrite          replace the content of an existing database
   --busy-timeout MS    lock wait for an overwritten destination (default 5000)
-${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
   prune: `usage: litevault vault prune [options] [--] <vault>
 
@@ -153,7 +153,7 @@ options:
   --keep-monthly N     ... of each of the last N months
   --name N             only this name
   --dry-run            say what would be removed; remove nothing
-${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
 };
 
@@ -171,7 +171,7 @@ options:
   --max-findings N     findings listed per backup (default 100)
   --cksumvfs auto|on|off   cksumvfs page checksums (default auto)
   --progress P         bar (default on a terminal), json or none
-${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints the result: {"vault", "ok", "backups": [{name, id, type, ok, pageSize, pageCount,
 findings, findingCount, error}], "problems", "packsChecked", "pagesChecked", "ms"}.
 
@@ -215,7 +215,7 @@ function describe(r: VaultBackupResult, source: string, vault: string): string {
 
 async function backupVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
-    ...REMOTE_OPTIONS,
+    ...REMOTE_OPTIONS, ...PRIORITY_OPTION,
     type: { type: 'string' },
     name: { type: 'string' },
     'fallback-full': { type: 'boolean' },
@@ -305,7 +305,7 @@ function table(backups: VaultBackupInfo[]): string {
 }
 
 async function listVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, name: { type: 'string' } });
+  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, ...PRIORITY_OPTION, name: { type: 'string' } });
   if (values.help) return verbHelp('list');
   if (positionals.length !== 1) throw new UsageError(`vault list needs one vault, not ${positionals.length} arguments`);
   const out = output(values);
@@ -328,7 +328,7 @@ function restorePoint(at: string | undefined): { at?: string; txid?: number; tim
 }
 
 async function restoreVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' } });
+  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, ...PRIORITY_OPTION, at: { type: 'string' }, overwrite: { type: 'boolean' }, 'busy-timeout': { type: 'string' }, progress: { type: 'string' } });
   if (values.help) return verbHelp('restore');
   if (positionals.length !== 3) throw new UsageError(`vault restore needs a vault, a name and a destination, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
   const [vaultPath, name, destination] = positionals as [string, string, string];
@@ -412,7 +412,7 @@ function count(values: Values, name: string): number | undefined {
 
 async function pruneVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
-    ...REMOTE_OPTIONS,
+    ...REMOTE_OPTIONS, ...PRIORITY_OPTION,
     'keep-last': { type: 'string' },
     'keep-within': { type: 'string' },
     'keep-daily': { type: 'string' },
@@ -445,7 +445,7 @@ async function pruneVerb(args: string[], operation: { what: string }): Promise<n
 
 async function verifyVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
-    ...REMOTE_OPTIONS,
+    ...REMOTE_OPTIONS, ...PRIORITY_OPTION,
     name: { type: 'string' },
     at: { type: 'string' },
     'max-findings': { type: 'string' },

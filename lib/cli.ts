@@ -14,7 +14,7 @@
  * Arguments are parsed by node:util parseArgs; `--` ends the options.
  */
 import * as fs from 'node:fs';
-import { Cancelled, cancelOnSignals, checkStdinGivesImage, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, isEpipe, progressOption, SIGNAL_EXIT, stdoutClosed, UsageError, Values } from './cli-common';
+import { Cancelled, cancelOnSignals, checkStdinGivesImage, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, parse, progressBar, isEpipe, priorityOption, PRIORITY_HELP, PRIORITY_OPTION, progressOption, SIGNAL_EXIT, stdoutClosed, UsageError, Values } from './cli-common';
 import { VAULT_HELP, VAULT_USAGE, vaultCommand } from './cli-vault';
 import { REPLICATE_HELP, REPLICATE_USAGE, replicateCommand } from './cli-replicate';
 import { inspect, DatabaseInfo } from './inspect';
@@ -87,7 +87,7 @@ options:
   --progress bar|json|none
                        bar: a progress bar on stderr (the default on a terminal); json: one JSON
                        line per step on stderr; none: nothing (the default without a terminal)
-${COMMON_HELP}
+${PRIORITY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
   checkpoint: `usage: litevault checkpoint [options] [--] <db>
 
@@ -102,7 +102,7 @@ options:
                        uses the WAL; truncate: then empties the -wal. While full and stronger
                        wait, SQLite writers wait too (up to their busy timeout)
   --busy-timeout MS    how long full, restart and truncate wait (default 5000)
-${COMMON_HELP}
+${PRIORITY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
   verify: `usage: litevault verify [options] [--] <db>
 
@@ -200,6 +200,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
     'max-restarts': { type: 'string' },
     progress: { type: 'string' },
     verify: { type: 'boolean' },
+    ...PRIORITY_OPTION,
   });
   if (values.help) return help('backup');
   if (positionals.length !== 2) throw new UsageError(`backup needs a source and a destination path, not ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
@@ -224,6 +225,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
       mode,
       maxRestarts,
       verify: values.verify === true,
+      priority: priorityOption(values),
       signal: cancel.signal,
       onProgress: (p) => {
         progress.update(p, ++steps);
@@ -322,7 +324,7 @@ async function streamBackup(source: string, destination: string, values: Values,
 }
 
 async function checkpointCommand(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { mode: { type: 'string' }, 'busy-timeout': { type: 'string' } });
+  const { values, positionals } = parse(args, { mode: { type: 'string' }, 'busy-timeout': { type: 'string' }, ...PRIORITY_OPTION });
   if (values.help) return help('checkpoint');
   if (positionals.length !== 1) throw new UsageError(`checkpoint needs one database path, not ${positionals.length}`);
   const db = positionals[0]!;
@@ -332,7 +334,7 @@ async function checkpointCommand(args: string[], operation: { what: string }): P
   operation.what = `cannot checkpoint '${db}'`;
   const cancel = cancelOnSignals();
   try {
-    const result = await checkpoint(db, { mode, busyTimeout, signal: cancel.signal });
+    const result = await checkpoint(db, { mode, busyTimeout, priority: priorityOption(values), signal: cancel.signal });
     let human: string;
     if (result.log < 0) {
       human = result.busy ? `${db}: another checkpoint is running (busy)\n` : `${db}: not in WAL mode, nothing to checkpoint\n`;

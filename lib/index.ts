@@ -12,6 +12,7 @@ export { Database } from './database';
 export type { OpenOptions } from './database';
 export { Backup, backup } from './backup';
 export type { BackupStepResult, BackupProgress, BackupOptions, BackupResult, BackupMode, BackupHandleOptions } from './backup';
+export type { Priority } from './priority';
 export { Checkpoint, checkpoint } from './checkpoint';
 export { verify } from './verify';
 export { BackupStream, backupStream, restoreStream } from './stream';

@@ -23,6 +23,7 @@ import { binding, NativeScanResult, NativeVaultRestore } from '../binding';
 import { checkpoint } from '../checkpoint';
 import { Database, nativeOf } from '../database';
 import { cancelled, LitevaultError, misuse } from '../errors';
+import { isBackground, Priority } from '../priority';
 import { privateTempPath } from '../private-temp';
 import { placeRestored, removeCompanions, restoreDestinationExists } from '../restore-target';
 import { nativeCheckOptions, VerifyFinding } from '../verify';
@@ -66,6 +67,11 @@ export interface VaultOpenOptions extends RemoteVaultOptions {
    * only from here (never from the environment); the CLI reads LITEVAULT_KEY or --key-file.
    */
   key?: VaultKey;
+  /**
+   * The priority of this vault's native work (backup scans, restores, verification); see
+   * {@link Priority}. Default 'background'.
+   */
+  priority?: Priority;
   /** @internal Another Storage than a directory (object storage; tests' fault injection). */
   storage?: Storage;
 }
@@ -310,10 +316,11 @@ const DEFAULT_LEVEL = -1;
 const PACKS_IN_FLIGHT = 3; // restore: packs fetched and written at once
 
 // The native rebuild of a chain's state: into `temp`, or ('') for the structure check only.
-function restoreJob(temp: string, chain: Manifest[]): NativeVaultRestore {
+function restoreJob(temp: string, chain: Manifest[], background: boolean): NativeVaultRestore {
   return new binding.VaultRestore(temp, {
     chain: chain.map((m) => ({ manifest: m.bytes, label: m.key })),
     packs: chain.map((m) => m.meta.packs.map((p) => p.key)),
+    background,
   });
 }
 const PUTS_IN_FLIGHT = 3; // backup: packs being stored while the scan goes on
@@ -376,9 +383,11 @@ export class Vault {
   readonly encrypted: boolean;
   readonly #storage: Storage;
   readonly #catalog: Catalog;
+  readonly #priority: Priority;
 
-  private constructor(storage: Storage) {
+  private constructor(storage: Storage, priority: Priority) {
     this.#storage = storage;
+    this.#priority = priority;
     this.location = storage.location;
     this.encrypted = storage instanceof EncryptedStorage;
     this.#catalog = new Catalog(storage);
@@ -396,6 +405,7 @@ export class Vault {
   static async open(location: string, options: VaultOpenOptions = {}): Promise<Vault> {
     if (typeof location !== 'string' || location.length === 0) throw misuse('Vault.open(location): location must be a non-empty string');
     const key = options.key === undefined ? undefined : parseKey(options.key, 'Vault.open(): key');
+    const priority: Priority = isBackground(options.priority, 'Vault.open()') ? 'background' : 'normal';
     const storage = options.storage ?? remoteStorage(location, options) ?? new DirectoryStorage(location);
     const notVault = (why: string): LitevaultError => new LitevaultError({ message: `'${storage.location}' is not a litevault vault: ${why}`, code: 'LITEVAULT_NOT_A_VAULT' });
     let config: Buffer;
@@ -424,7 +434,7 @@ export class Vault {
         code: 'LITEVAULT_UNSUPPORTED_FORMAT',
       });
     }
-    return new Vault(unlockStorage(storage, parsed, key));
+    return new Vault(unlockStorage(storage, parsed, key), priority);
   }
 
   /**
@@ -621,7 +631,7 @@ export class Vault {
       result.backups.push(entry);
       try {
         const chain = this.#catalog.chain(all, target);
-        const job = restoreJob('', chain);
+        const job = restoreJob('', chain, this.#priority === 'background');
         job.openCheck(maxFindings, cksumvfs);
         entry.pageSize = job.pageSize;
         entry.pageCount = job.pageCount;
@@ -688,7 +698,7 @@ export class Vault {
     const plan = point?.backup ?? (await this.#find(name, options, what));
     const existed = restoreDestinationExists(destination, options.overwrite, what);
     const temp = privateTempPath(destination);
-    const job = restoreJob(temp, plan.chain);
+    const job = restoreJob(temp, plan.chain, this.#priority === 'background');
     let published = false;
     try {
       await this.#rebuild(job, plan, options, point ? () => this.#applyLog(job, name, point.log, options.signal) : undefined);
@@ -723,7 +733,7 @@ export class Vault {
     async function* image(): AsyncGenerator<Buffer> {
       const plan = await self.#find(name, rebuildOptions, what);
       const temp = privateTempPath(nodePath.join(options.tempDir ?? os.tmpdir(), `litevault-export-${name}.db`));
-      const job = restoreJob(temp, plan.chain);
+      const job = restoreJob(temp, plan.chain, self.#priority === 'background');
       try {
         await self.#rebuild(job, plan, rebuildOptions);
         const file = await fs.promises.open(temp, 'r');
@@ -1035,6 +1045,7 @@ export class Vault {
       maxRestarts: o.maxRestarts === Infinity ? -1 : o.maxRestarts,
       busyTimeoutMs: o.busyTimeout,
       verify: o.options.verify !== false,
+      background: this.#priority === 'background',
     });
     // Puts in flight while the next steps read: each put ends with two fsyncs, so a few overlap.
     const inFlight = new Set<Promise<void>>();
@@ -1160,9 +1171,9 @@ export class Vault {
     }
     options.onProgress?.({ phase: 'truncate', name, pagesScanned: meta.pagesScanned, pageCount: meta.pageCount, pagesStored: meta.pagesStored, bytesStored: meta.bytesStored, restarts: meta.restarts, heldLock: meta.heldLock });
     try {
-      const r = await checkpoint(db, { mode: 'truncate', busyTimeout });
+      const r = await checkpoint(db, { mode: 'truncate', busyTimeout, priority: this.#priority });
       if (r.busy) {
-        const p = await checkpoint(db, { mode: 'passive', busyTimeout });
+        const p = await checkpoint(db, { mode: 'passive', busyTimeout, priority: this.#priority });
         notes.push(
           p.log < 0
             ? 'truncateWal: other connections kept the WAL from being truncated, and another checkpoint was running, so no passive checkpoint ran either'

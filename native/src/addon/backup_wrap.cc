@@ -17,6 +17,7 @@ Napi::Object progressObject(Napi::Env env, const Backup::Progress& p) {
   o.Set("pageSize", p.pageSize);
   o.Set("mode", p.mode == Backup::Mode::kSnapshot ? "snapshot" : p.mode == Backup::Mode::kRestart ? "restart" : "auto");
   o.Set("snapshotFrame", p.snapshotFrame);
+  o.Set("kernelPages", static_cast<double>(p.kernelPages));
   return o;
 }
 
@@ -84,6 +85,7 @@ BackupWrap::BackupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Backup
     }
   }
   const bool verify = info.Length() >= 4 && info[3].ToBoolean().Value();
+  background_ = info.Length() >= 5 && info[4].ToBoolean().Value();
   std::unique_ptr<Backup> backup;
   Status status = Backup::create(destination->connection(), source->connection(), mode, verify, &backup);
   if (!status.isOk()) {
@@ -103,14 +105,12 @@ Napi::Value BackupWrap::Step(const Napi::CallbackInfo& info) {
   if (pages != pages) return rejectMisuse(env, "backup.step(pages): pages must be a number");
   int n = pages < 0 ? -1 : (pages > 2147483647 ? 2147483647 : static_cast<int>(pages));
   auto* worker = new StepWorker(env, backup_, n);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value BackupWrap::Finish(const Napi::CallbackInfo& info) {
   auto* worker = new FinishWorker(info.Env(), backup_);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 // No I/O: only the mode changes, so it runs on the main thread.

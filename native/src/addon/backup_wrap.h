@@ -36,6 +36,7 @@ class BackupWrap : public Napi::ObjectWrap<BackupWrap> {
   Napi::Value Finished(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Backup> backup_;
+  bool background_ = false;  // its jobs run at background priority (PromiseWorker::Background)
 };
 
 }  // namespace litevault

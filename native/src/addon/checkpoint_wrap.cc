@@ -52,13 +52,14 @@ Napi::Function CheckpointWrap::Define(Napi::Env env) {
 
 CheckpointWrap::CheckpointWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CheckpointWrap>(info) {
   Napi::Env env = info.Env();
-  DatabaseWrap* database = info.Length() == 3 ? DatabaseWrap::Unwrap(info[0]) : nullptr;
+  DatabaseWrap* database = info.Length() == 3 || info.Length() == 4 ? DatabaseWrap::Unwrap(info[0]) : nullptr;
   if (database == nullptr || !info[1].IsNumber() || !info[2].IsNumber()) {
     throwMisuse(env, "new Checkpoint(database, mode, busyTimeoutMs): bad arguments");
     return;
   }
   const int mode = info[1].As<Napi::Number>().Int32Value();
   const double timeout = info[2].As<Napi::Number>().DoubleValue();
+  background_ = info.Length() == 4 && info[3].ToBoolean().Value();
   if (mode < 0 || mode > 3 || !(timeout >= 0 && timeout <= 2147483647)) {
     throwMisuse(env, "new Checkpoint(): mode must be 0..3 and busyTimeout 0..2147483647 ms");
     return;
@@ -76,14 +77,12 @@ Napi::Value CheckpointWrap::Step(const Napi::CallbackInfo& info) {
   double frames = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
   if (frames != frames) return rejectMisuse(env, "checkpoint.step(frames): frames must be a number");
   auto* worker = new StepWorker(env, checkpoint_, frames < 0 ? -1 : static_cast<int64_t>(frames));
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value CheckpointWrap::Finish(const Napi::CallbackInfo& info) {
   auto* worker = new FinishWorker(info.Env(), checkpoint_);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 }  // namespace litevault

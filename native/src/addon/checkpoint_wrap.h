@@ -25,6 +25,7 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
   Napi::Value Finish(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Checkpoint> checkpoint_;
+  bool background_ = false;  // its jobs run at background priority (PromiseWorker::Background)
 };
 
 }  // namespace litevault

@@ -5,14 +5,19 @@
 // makes no N-API call; it returns a Status. Back on the main thread the promise is resolved with
 // Result() or rejected with a LitevaultError built from the Status.
 //
-// Thread safety: the constructor, Result() and the settle step run on the main thread; Run() on
-// one threadpool thread. A subclass keeps Run()'s outputs in members read by Result().
+// Priority: a worker whose caller did not ask for 'normal' runs Run() at background CPU and I/O
+// priority, and its threadpool thread gets back what it had before (os/thread_priority.h).
+//
+// Thread safety: the constructor, Background(), Result() and the settle step run on the main
+// thread; Run() on one threadpool thread. A subclass keeps Run()'s outputs in members read by
+// Result().
 #pragma once
 
 #include <napi.h>
 
 #include "addon/errors.h"
 #include "base/status.h"
+#include "os/thread_priority.h"
 
 namespace litevault {
 
@@ -24,6 +29,17 @@ class PromiseWorker : public Napi::AsyncWorker {
   // Keeps a JavaScript handle (a Database or Backup) from being garbage-collected while this
   // worker runs on its native object.
   void KeepAlive(Napi::Object handle) { keepAlive_ = Napi::Persistent(handle); }
+
+  // Runs Run() at background priority; before Start().
+  void Background(bool on) { background_ = on; }
+
+  // KeepAlive(handle), Background(background) and Start(): a job of a native object whose caller
+  // chose its priority when creating it.
+  Napi::Value StartFor(Napi::Object handle, bool background) {
+    KeepAlive(handle);
+    Background(background);
+    return Start();
+  }
 
   // Queues the worker and returns its promise.
   Napi::Value Start() {
@@ -37,7 +53,10 @@ class PromiseWorker : public Napi::AsyncWorker {
   virtual Napi::Value Result(Napi::Env env) = 0;      // main thread, only after Run() succeeded
 
  private:
-  void Execute() override { status_ = Run(); }
+  void Execute() override {
+    BackgroundPriority priority(background_);
+    status_ = Run();
+  }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
@@ -50,6 +69,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference keepAlive_;
+  bool background_ = false;
   Status status_;
 };
 

@@ -302,6 +302,7 @@ VaultScanWrap::VaultScanWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   options.maxRestarts = static_cast<int>(maxRestarts);
   options.busyTimeoutMs = static_cast<int>(timeout);
   options.verify = !o.Has("verify") || o.Get("verify").ToBoolean().Value();
+  background_ = o.Get("background").ToBoolean().Value();
   // The base manifests are copied here and decoded by the first step, on the threadpool.
   std::vector<VaultScan::BaseLink> base;
   Napi::Value links = o.Get("base");
@@ -338,14 +339,12 @@ Napi::Value VaultScanWrap::Step(const Napi::CallbackInfo& info) {
     return rejectMisuse(env, "scan.step(buffer): buffer must be a Buffer of at least scan.maxPackBytes (" + std::to_string(kMaxPackBytes) + ") bytes");
   }
   auto* worker = new ScanStepWorker(env, scan_, info[0].As<Napi::Object>(), data, n);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value VaultScanWrap::Finish(const Napi::CallbackInfo& info) {
   auto* worker = new ScanFinishWorker(info.Env(), scan_);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value VaultScanWrap::Close(const Napi::CallbackInfo& info) {
@@ -353,8 +352,7 @@ Napi::Value VaultScanWrap::Close(const Napi::CallbackInfo& info) {
     s.close();
     return Status::ok();
   });
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 // ---- VaultRestore ----
@@ -388,6 +386,7 @@ VaultRestoreWrap::VaultRestoreWrap(const Napi::CallbackInfo& info) : Napi::Objec
     return;
   }
   Napi::Object o = info[1].As<Napi::Object>();
+  background_ = o.Get("background").ToBoolean().Value();
   std::vector<DecodedManifest> chain;
   std::vector<std::string> labels;
   Status status = decodeChain(o.Get("chain"), "options.chain", &chain, &labels);
@@ -468,8 +467,7 @@ Napi::Value VaultRestoreWrap::PageSize(const Napi::CallbackInfo& info) {
 
 Napi::Value VaultRestoreWrap::Open(const Napi::CallbackInfo& info) {
   auto* worker = new VoidWorker<VaultRestore>(info.Env(), "litevault:vaultRestore.open", restore_, [](VaultRestore& r) { return r.open(); });
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value VaultRestoreWrap::WritePack(const Napi::CallbackInfo& info) {
@@ -483,8 +481,7 @@ Napi::Value VaultRestoreWrap::WritePack(const Napi::CallbackInfo& info) {
   }
   auto* worker = new WritePackWorker(env, restore_, static_cast<uint32_t>(link), static_cast<uint32_t>(pack), info[2].As<Napi::Object>(),
                                      data, n);
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value VaultRestoreWrap::ApplySegment(const Napi::CallbackInfo& info) {
@@ -499,20 +496,17 @@ Napi::Value VaultRestoreWrap::ApplySegment(const Napi::CallbackInfo& info) {
   }
   auto* worker = new ApplySegmentWorker(env, restore_, info[0].As<Napi::Object>(), data, n, key, static_cast<uint64_t>(after),
                                         static_cast<uint64_t>(upto));
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value VaultRestoreWrap::Finish(const Napi::CallbackInfo& info) {
   auto* worker = new VoidWorker<VaultRestore>(info.Env(), "litevault:vaultRestore.finish", restore_, [](VaultRestore& r) { return r.finish(); });
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 Napi::Value VaultRestoreWrap::Abort(const Napi::CallbackInfo& info) {
   auto* worker = new VoidWorker<VaultRestore>(info.Env(), "litevault:vaultRestore.abort", restore_, [](VaultRestore& r) { return r.abort(); });
-  worker->KeepAlive(info.This().As<Napi::Object>());
-  return worker->Start();
+  return worker->StartFor(info.This().As<Napi::Object>(), background_);
 }
 
 // ---- lockFile ----

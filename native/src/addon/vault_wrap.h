@@ -45,6 +45,7 @@ class VaultScanWrap : public Napi::ObjectWrap<VaultScanWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   std::shared_ptr<VaultScan> scan_;
+  bool background_ = false;  // its jobs run at background priority (PromiseWorker::Background)
 };
 
 class VaultRestoreWrap : public Napi::ObjectWrap<VaultRestoreWrap> {
@@ -66,6 +67,7 @@ class VaultRestoreWrap : public Napi::ObjectWrap<VaultRestoreWrap> {
   Napi::Value FinishCheck(const Napi::CallbackInfo& info);
 
   std::shared_ptr<VaultRestore> restore_;
+  bool background_ = false;  // its jobs run at background priority (PromiseWorker::Background)
 };
 
 // What binding.lockFile resolves to: { release(): Promise<void> }. Made only by lockFile.

@@ -62,6 +62,7 @@ Backup::Progress Backup::progress() const {
   p.pageSize = pageSize_.load();
   p.mode = mode_.load();
   p.snapshotFrame = snapshotFrame_.load();
+  p.kernelPages = kernelPages_.load();
   return p;
 }
 
@@ -158,33 +159,68 @@ Status Backup::beginDestination(Pager& /*src*/, Pager& dst) {
   return Status::ok();
 }
 
-// Copies source pages next_..last into the destination at the same byte offsets, a chunk per
-// syscall, never touching the lock-byte page.
+// Copies source pages next_..last into the destination at the same byte offsets, never touching
+// the lock-byte page. Pages the source's database file holds (every page of a rollback source,
+// those of a WAL snapshot that the WAL does not hold) go file to file inside the kernel
+// (Pager::copyBytesFrom), a run per syscall, where the destination is a rollback-journal database
+// and the kernel copies between the two files. Through buffer_, a chunk per syscall: page 1's
+// chunk (byte 28 and a cksumvfs stamp are set in the copy), WAL frames, every page of a checked
+// copy (the check reads them), and all pages once the kernel has refused.
 Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
+  if (next_ > last) return Status::ok();  // also an empty source, whose page size may be 0
   const uint32_t pageSize = src.pageSize();
-  if (next_ > last) return Status::ok();
   const uint32_t lockPage = lockBytePage(pageSize);
   const uint32_t chunkPages = static_cast<uint32_t>(std::max<size_t>(1, kChunkBytes / pageSize));
-  buffer_.resize(size_t(chunkPages) * pageSize);
   while (next_ <= last) {
     if (next_ == lockPage) {
       next_++;
       continue;
     }
-    uint32_t count = std::min(chunkPages, last - next_ + 1);
-    if (next_ < lockPage && lockPage < next_ + count) count = lockPage - next_;
-    LV_RETURN_IF_ERROR(src.readPages(next_, count, buffer_.data()));
-    if (verify_) {  // the pages as the source has them (before byte 28 is set)
-      for (uint32_t i = 0; i < count; i++) check_.add(next_ + i, buffer_.data() + size_t(i) * pageSize, pageSize, src.pageCount());
+    const uint32_t end = next_ < lockPage && lockPage <= last ? lockPage : last + 1;  // this run: [next_, end)
+    if (next_ == 1 || verify_ || !kernelCopy_ || dst.isWal()) {
+      LV_RETURN_IF_ERROR(copyBuffered(src, dst, std::min(chunkPages, end - next_)));
+      continue;
     }
-    if (next_ == 1) {
-      // A cksumvfs source (verify/cksumvfs.h) keeps its page checksums in the copy: page 1 is
-      // stamped again after byte 28 here and the header changes of the commit.
-      stampCksumvfs_ = setCopyPageCount(buffer_.data(), pageSize, src.pageCount());
+    LV_RETURN_IF_ERROR(src.planRead(next_, end - next_, &plan_));
+    for (const Pager::ReadPiece& piece : plan_) {
+      uint32_t left = piece.count;
+      if (piece.frame == 0 && kernelCopy_) {
+        const uint64_t offset = uint64_t(piece.page - 1) * pageSize;
+        size_t copied = 0;
+        bool refused = false;
+        LV_RETURN_IF_ERROR(dst.copyBytesFrom(offset, src.file(), offset, size_t(piece.count) * pageSize, &copied, &refused));
+        if (refused) kernelCopy_ = false;
+        const uint32_t moved = static_cast<uint32_t>(copied / pageSize);
+        kernelPages_ += moved;
+        next_ += moved;
+        left -= moved;
+      }
+      while (left > 0) {  // WAL frames, and what the kernel did not copy
+        const uint32_t count = std::min(chunkPages, left);
+        LV_RETURN_IF_ERROR(copyBuffered(src, dst, count));
+        left -= count;
+      }
     }
-    LV_RETURN_IF_ERROR(dst.writeBytes(uint64_t(next_ - 1) * pageSize, buffer_.data(), size_t(count) * pageSize));
-    next_ += count;
   }
+  return Status::ok();
+}
+
+// Pages next_..next_+count-1 through buffer_: read as the source has them, written at the same
+// offsets.
+Status Backup::copyBuffered(Pager& src, Pager& dst, uint32_t count) {
+  const uint32_t pageSize = src.pageSize();
+  buffer_.resize(size_t(std::max<size_t>(1, kChunkBytes / pageSize)) * pageSize);
+  LV_RETURN_IF_ERROR(src.readPages(next_, count, buffer_.data()));
+  if (verify_) {  // the pages as the source has them (before byte 28 is set)
+    for (uint32_t i = 0; i < count; i++) check_.add(next_ + i, buffer_.data() + size_t(i) * pageSize, pageSize, src.pageCount());
+  }
+  if (next_ == 1) {
+    // A cksumvfs source (verify/cksumvfs.h) keeps its page checksums in the copy: page 1 is
+    // stamped again after byte 28 here and the header changes of the commit.
+    stampCksumvfs_ = setCopyPageCount(buffer_.data(), pageSize, src.pageCount());
+  }
+  LV_RETURN_IF_ERROR(dst.writeBytes(uint64_t(next_ - 1) * pageSize, buffer_.data(), size_t(count) * pageSize));
+  next_ += count;
   return Status::ok();
 }
 

@@ -31,6 +31,11 @@
 // naming the first bad page, and the destination is rolled back, left as it was. A restart
 // starts the check over with the copy.
 //
+// Copying (litevault's addition): into a rollback-journal destination, the pages the source's
+// database file holds move file to file inside the kernel (copy_file_range), journaled as any
+// write; page 1, WAL frames and checked copies go through a buffer; where the kernel refuses the
+// two files (another file system) every page does, for the rest of the backup (copyPages).
+//
 // Error rule: SQLITE_BUSY and SQLITE_LOCKED leave the handle as it was (retry the step). Any
 // other failure is sticky: every later step and finish() report it again.
 //
@@ -62,6 +67,7 @@ class Backup {
     uint32_t pageSize = 0;   // the source's page size, as of the last step
     Mode mode = Mode::kAuto;  // the mode in use (decided at the first step)
     uint32_t snapshotFrame = 0;  // the WAL frame (mxFrame) of the source snapshot being copied
+    uint64_t kernelPages = 0;    // pages copied file to file by the kernel (copyPages), all passes
   };
 
   // Errors: SQLITE_ERROR (same database; destination in use), SQLITE_MISUSE (closed handle).
@@ -85,6 +91,7 @@ class Backup {
   Status stepLocked(Pager& src, Pager& dst, int pages);
   Status beginDestination(Pager& src, Pager& dst);
   Status copyPages(Pager& src, Pager& dst, uint32_t last);
+  Status copyBuffered(Pager& src, Pager& dst, uint32_t count);
   Status complete(Pager& src, Pager& dst);
   Status finishLocked();
 
@@ -102,6 +109,8 @@ class Backup {
   uint32_t destinationOldCookie_ = 0;
   ViewSignature copiedView_;     // the source version the copied pages came from (valid while copying_)
   std::vector<uint8_t> buffer_;  // one chunk of source pages; reused, never per page
+  std::vector<Pager::ReadPiece> plan_;  // where the pages of one run live; reused
+  bool kernelCopy_ = true;       // false once the kernel refused to copy between the two files
   const bool verify_;
   bool stampCksumvfs_ = false;  // page 1 as read carried a cksumvfs checksum
   CopyCheck check_;  // verify_: the pages copied in this pass (from page 1)
@@ -114,6 +123,7 @@ class Backup {
   std::atomic<uint32_t> pageSize_{0};
   std::atomic<Mode> mode_;
   std::atomic<uint32_t> snapshotFrame_{0};
+  std::atomic<uint64_t> kernelPages_{0};
 };
 
 }  // namespace litevault

@@ -395,6 +395,29 @@ Status File::writeAt(const void* buffer, size_t n, uint64_t offset) const {
   return Status::ok();
 }
 
+Status File::copyFrom(const File& from, uint64_t fromOffset, size_t n, uint64_t offset, size_t* copied, bool* refused) const {
+  *copied = 0;
+  *refused = false;
+  LV_FAULT_POINT(Code::kIoErrWrite, "cannot write '" + path_ + "'");
+  while (*copied < n) {
+    loff_t in = static_cast<loff_t>(fromOffset + *copied);
+    loff_t out = static_cast<loff_t>(offset + *copied);
+    ssize_t w = copy_file_range(from.fd_, &in, fd_, &out, n - *copied, 0);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS || errno == EPERM) {
+        *refused = true;
+        return Status::ok();
+      }
+      Code code = (errno == ENOSPC || errno == EDQUOT) ? Code::kFull : Code::kIoErrWrite;
+      return Status::fromErrno(code, "cannot write '" + path_ + "' (copying from '" + from.path_ + "')", errno);
+    }
+    if (w == 0) return Status::ok();  // `from` ends here
+    *copied += static_cast<size_t>(w);
+  }
+  return Status::ok();
+}
+
 Status File::sync() const {
   LV_FAULT_POINT(Code::kIoErrFsync, "cannot sync '" + path_ + "'");
   int r;

@@ -86,6 +86,13 @@ class File {
   // Reads exactly n bytes or fails with SQLITE_IOERR_SHORT_READ.
   Status readExactly(void* buffer, size_t n, uint64_t offset) const;
   Status writeAt(const void* buffer, size_t n, uint64_t offset) const;
+  // writeAt() of n bytes that `from` holds at fromOffset, moved inside the kernel
+  // (copy_file_range(2): no pass through user memory; on file systems that share extents, such
+  // as XFS and Btrfs, none of the data is copied at all). *copied says how much moved: less than
+  // n where `from` ends early, or where the kernel refuses these two files (*refused: EXDEV,
+  // different file systems; EINVAL, EOPNOTSUPP, ENOSYS, EPERM: a file system or kernel without
+  // it). The caller writes what is left itself. Other errors are write errors, as writeAt's.
+  Status copyFrom(const File& from, uint64_t fromOffset, size_t n, uint64_t offset, size_t* copied, bool* refused) const;
   Status sync() const;
   // Asks the kernel to start writing [offset, offset+n) back to disk now (sync_file_range with
   // SYNC_FILE_RANGE_WRITE): it does not wait and promises nothing, so sync() is still what makes

@@ -506,17 +506,41 @@ Status Pager::writeWalBytes(uint64_t offset, const uint8_t* data, size_t n) {
   return Status::ok();
 }
 
-Status Pager::writeBytes(uint64_t offset, const uint8_t* data, size_t n) {
-  if (state_ != State::kWriting) return misuse(path_, "writeBytes() needs a write transaction");
-  if (n == 0) return Status::ok();
-  if (wal_) return writeWalBytes(offset, data, n).about(path_);
+// Before database bytes [offset, offset + n) change in rollback mode: never the lock-byte page,
+// and every original page they touch journaled in a sealed segment.
+Status Pager::beforeFileWrite(uint64_t offset, size_t n) {
   if (offset < kPendingByte + 512 && offset + n > kPendingByte) {
     return Status::error(Code::kInternal, "refusing to write the lock-byte page of '" + path_ + "'");
   }
   LV_RETURN_IF_ERROR(journalOriginals(offset, n).about(journalPath_));
   if (segmentOpen_ || !anySealed_) LV_RETURN_IF_ERROR(sealSegment().about(journalPath_));
+  return Status::ok();
+}
+
+Status Pager::writeBytes(uint64_t offset, const uint8_t* data, size_t n) {
+  if (state_ != State::kWriting) return misuse(path_, "writeBytes() needs a write transaction");
+  if (n == 0) return Status::ok();
+  if (wal_) return writeWalBytes(offset, data, n).about(path_);
+  LV_RETURN_IF_ERROR(beforeFileWrite(offset, n));
   LV_RETURN_IF_ERROR(db_->writeAt(data, n, offset));
   db_->startWriteback(offset, n);  // overlap the disk with the rest of the copy; commit syncs
+  databaseWritten_ = true;
+  return Status::ok();
+}
+
+Status Pager::copyBytesFrom(uint64_t offset, const File& from, uint64_t fromOffset, size_t n, size_t* copied, bool* refused) {
+  *copied = 0;
+  *refused = false;
+  if (state_ != State::kWriting) return misuse(path_, "copyBytesFrom() needs a write transaction");
+  if (n == 0) return Status::ok();
+  if (wal_) {
+    *refused = true;
+    return Status::ok();
+  }
+  LV_RETURN_IF_ERROR(beforeFileWrite(offset, n));
+  LV_RETURN_IF_ERROR(db_->copyFrom(from, fromOffset, n, offset, copied, refused));
+  if (*copied == 0) return Status::ok();
+  db_->startWriteback(offset, *copied);
   databaseWritten_ = true;
   return Status::ok();
 }

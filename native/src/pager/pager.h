@@ -162,6 +162,11 @@ class Pager {
   Status beginWriteTransaction();
   // Writes n bytes at offset (anywhere but the lock-byte range), journaling first.
   Status writeBytes(uint64_t offset, const uint8_t* data, size_t n);
+  // writeBytes() of the n bytes `from` holds at fromOffset, moved by the kernel
+  // (File::copyFrom), with the same journaling first. Rollback-journal databases only (a WAL
+  // writes frames); *copied < n where the kernel stopped or refused (*refused), and the caller
+  // writes the rest with writeBytes().
+  Status copyBytesFrom(uint64_t offset, const File& from, uint64_t fromOffset, size_t n, size_t* copied, bool* refused);
   // Commits: the file ends at newSize bytes.
   Status commit(uint64_t newSize);
   // For this write transaction: page 1 is a cksumvfs page of `pageSize` bytes (its last 8
@@ -187,6 +192,7 @@ class Pager {
   Status hasHotJournal(bool* hot);
   Status rollBackHotJournal();
   Status journalOriginals(uint64_t offset, size_t n);
+  Status beforeFileWrite(uint64_t offset, size_t n);
   Status sealSegment();
   Status finishJournal();
   Status writeWalBytes(uint64_t offset, const uint8_t* data, size_t n);
