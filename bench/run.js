@@ -427,6 +427,19 @@ function verifyCopy(file, expectedRows) {
 // ---------------------------------------------------------------------------------------------
 // Backup: litevault vs cp, cp + fsync, sqlite3 .backup, better-sqlite3 backup(), VACUUM INTO.
 
+// The kernel-side copy a user could write: copy_file_range until the end, then fsync.
+const COPY_FILE_RANGE_PY = [
+  'import os, sys',
+  'src = os.open(sys.argv[1], os.O_RDONLY)',
+  'dst = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)',
+  'left = os.fstat(src).st_size',
+  'while left > 0:',
+  '    n = os.copy_file_range(src, dst, left)',
+  '    if n == 0: break',
+  '    left -= n',
+  'os.fsync(dst)',
+].join('\n');
+
 async function backupSection(opts, src, dst, workDir, errors) {
   const sourceBytes = fs.statSync(src).size;
   const expectedRows = verifyCopy(src).rows;
@@ -434,7 +447,11 @@ async function backupSection(opts, src, dst, workDir, errors) {
   const competitors = [
     { key: 'litevault', label: 'litevault `backup()` (snapshot mode, 1024 pages/step, fsynced)', node: true, copy: true,
       run: () => runNode('node-op.js', { op: 'lv-backup', src, dst }) },
-    { key: 'cp', label: '`cp --sparse=never` (not fsynced)', copy: true,
+    { key: 'cli', label: '`litevault backup src dest` (the CLI as a whole process, from `node` starting to its exit; fsynced)', copy: true,
+      run: async () => commandRun(await runTimed(process.execPath, [path.join(root, 'dist', 'cli.js'), 'backup', src, dst])) },
+    { key: 'cfr-sync', label: '`copy_file_range` of the whole file + fsync (python3 `os.copy_file_range`, `os.fsync`: the physical limit)', copy: true,
+      run: async () => commandRun(await runTimed('python3', ['-c', COPY_FILE_RANGE_PY, src, dst])) },
+    { key: 'cp', label: '`cp --sparse=never` (not fsynced; coreutils 9 copies with `copy_file_range` too)', copy: true,
       run: async () => commandRun(await runTimed('cp', ['--sparse=never', src, dst])) },
     { key: 'cp-sync', label: '`cp --sparse=never` + `sync <dest>` (fsynced)', copy: true,
       run: async () => commandRun(await runTimed('sh', ['-c', 'cp --sparse=never "$1" "$2" && sync "$2"', 'sh', src, dst])) },
@@ -616,7 +633,7 @@ async function withWriter(opts, src, rate, during) {
 async function writerSection(opts, src, dst, workDir, errors, backupResults) {
   const timeoutMs = opts.writerTimeoutS * 1000;
   const quiet = [];
-  const byRate = Object.fromEntries(opts.rates.map((r) => [r, { baseline: [], litevault: [], betterSqlite3: [] }]));
+  const byRate = Object.fromEntries(opts.rates.map((r) => [r, { baseline: [], litevault: [], litevaultNormal: [], betterSqlite3: [] }]));
   const expectedRows = verifyCopy(src).rows;
   for (let round = 1; round <= opts.rounds; round++) {
     removeDb(dst);
@@ -639,19 +656,22 @@ async function writerSection(opts, src, dst, workDir, errors, backupResults) {
       });
       slot.baseline.push(base);
       log(`writer round ${round} ${rate}/s alone: p50 ${base.window.p50.toFixed(3)} ms p99 ${base.window.p99.toFixed(3)} ms (${base.window.commits} commits)`);
-      // 2. With litevault's snapshot backup.
-      removeDb(dst);
-      await settle(workDir, [src], `writer round ${round} ${rate}/s litevault`);
-      const ours = await withWriter(opts, src, rate, (mark) =>
-        runNode('node-op.js', { op: 'lv-backup', src, dst, mode: 'snapshot', announce: true }, { onLine: mark }),
-      );
-      if (!ours.run.ok) errors.push(`writer/${rate}/litevault round ${round}: ${ours.run.error}`);
-      else if (round === 1 || opts.smoke) {
-        ours.run.verify = verifyCopy(dst, expectedRows);
-        if (!ours.run.verify.ok) errors.push(`writer/${rate}/litevault round ${round}: copy failed verification`);
+      // 2. With litevault's snapshot backup, at its default (background) priority and at
+      //    priority 'normal' (what the background priority does to the writer, and to us).
+      for (const [key, priority] of [['litevault', 'background'], ['litevaultNormal', 'normal']]) {
+        removeDb(dst);
+        await settle(workDir, [src], `writer round ${round} ${rate}/s ${key}`);
+        const ours = await withWriter(opts, src, rate, (mark) =>
+          runNode('node-op.js', { op: 'lv-backup', src, dst, mode: 'snapshot', priority, announce: true }, { onLine: mark }),
+        );
+        if (!ours.run.ok) errors.push(`writer/${rate}/${key} round ${round}: ${ours.run.error}`);
+        else if (round === 1 || opts.smoke) {
+          ours.run.verify = verifyCopy(dst, expectedRows);
+          if (!ours.run.verify.ok) errors.push(`writer/${rate}/${key} round ${round}: copy failed verification`);
+        }
+        slot[key].push(ours);
+        log(`writer round ${round} ${rate}/s + ${key}: ${ours.run.ok ? `${ours.run.ms.toFixed(0)} ms, ${ours.run.restarts} restarts` : ours.run.error}; writer p99 ${ours.window.p99.toFixed(3)} ms`);
       }
-      slot.litevault.push(ours);
-      log(`writer round ${round} ${rate}/s + litevault: ${ours.run.ok ? `${ours.run.ms.toFixed(0)} ms, ${ours.run.restarts} restarts` : ours.run.error}; writer p99 ${ours.window.p99.toFixed(3)} ms`);
       removeDb(dst);
       // 3. With better-sqlite3's backup (restarts on every commit by another process), given up
       //    after the timeout.

@@ -176,6 +176,7 @@ async function main() {
         if (spec.mode) options.mode = spec.mode;
         if (spec.pagesPerStep) options.pagesPerStep = spec.pagesPerStep;
         if (spec.verify !== undefined) options.verify = spec.verify;
+        if (spec.priority) options.priority = spec.priority;
         announce('start');
         t0 = now();
         out.result = await lib.backup(spec.src, spec.dst, options);

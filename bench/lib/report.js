@@ -87,13 +87,21 @@ function targets(results, is1GiB) {
 
   if (backup) {
     const r = (key) => backup.rounds.map((round) => round[key]);
-    const oursCp = pairedRatios(r('litevault'), r('cp'));
-    const oursCpSync = pairedRatios(r('litevault'), r('cp-sync'));
-    rows.push([`Full backup${at}: litevault ≤ 1.3 × \`cp\``, `${ratioCell(oursCp)} the time of \`cp\`; ${ratioCell(oursCpSync)} of \`cp\` + fsync`, '≤ 1.3×', mark(oursCp.length ? median(oursCp) <= 1.3 : undefined)]);
-    const sq = pairedRatios(r('sqlite3-backup'), r('litevault'));
-    rows.push([`Full backup${at}: ≥ 3× faster than \`sqlite3 .backup\``, `\`sqlite3 .backup\` takes ${ratioCell(sq)} litevault's time`, '≥ 3×', mark(sq.length ? median(sq) >= 3 : undefined)]);
-    const bs = pairedRatios(r('better-sqlite3'), r('litevault'));
-    rows.push([`Full backup${at}: ≥ 8× faster than better-sqlite3 \`backup()\``, `better-sqlite3 takes ${ratioCell(bs)} litevault's time`, '≥ 8×', mark(bs.length ? median(bs) >= 8 : undefined)]);
+    if (backup.rounds.every((round) => round.cli)) {
+      // The whole CLI process (issue 17): node starting, the copy, the fsync, the exit.
+      const cli = r('cli');
+      const cliCpSync = pairedRatios(cli, r('cp-sync'));
+      const cliCfr = pairedRatios(cli, r('cfr-sync'));
+      const api = pairedRatios(r('litevault'), r('cp-sync'));
+      rows.push([`\`litevault backup\` CLI${at}, whole process: ≤ 0.8× \`cp\` + fsync`, `${ratioCell(cliCpSync)} (${summary(times(cli), 0)} vs ${summary(times(r('cp-sync')), 0)} ms); the in-process \`backup()\` call ${ratioCell(api)}`, '≤ 0.8×', mark(cliCpSync.length ? median(cliCpSync) <= 0.8 : undefined)]);
+      rows.push([`\`litevault backup\` CLI${at}: within 1.1× \`copy_file_range\` + fsync`, `${ratioCell(cliCfr)} (vs ${summary(times(r('cfr-sync')), 0)} ms)`, '≤ 1.1×', mark(cliCfr.length ? median(cliCfr) <= 1.1 : undefined)]);
+      const sq = pairedRatios(r('sqlite3-backup'), cli);
+      rows.push([`\`litevault backup\` CLI${at}: ≥ 4× faster than \`sqlite3 .backup\``, `\`sqlite3 .backup\` takes ${ratioCell(sq)} the CLI's time`, '≥ 4×', mark(sq.length ? median(sq) >= 4 : undefined)]);
+      const bs = pairedRatios(r('better-sqlite3'), cli);
+      rows.push([`\`litevault backup\` CLI${at}: ≥ 4× faster than better-sqlite3 \`backup()\``, `better-sqlite3 takes ${ratioCell(bs)} the CLI's time`, '≥ 4×', mark(bs.length ? median(bs) >= 4 : undefined)]);
+    } else {
+      notRun('`litevault backup` CLI vs `cp` + fsync, `copy_file_range` + fsync, `sqlite3 .backup`, better-sqlite3');
+    }
   } else {
     notRun('Full backup vs `cp`, `sqlite3 .backup`, better-sqlite3');
   }
@@ -109,11 +117,22 @@ function targets(results, is1GiB) {
     const idleNote =
       (idle.length ? `; an idle Node child: ${worstLate(idle)} ms late at worst` : '') +
       (idleIo.length ? `, idle while \`dd\` copies the file: ${worstLate(idleIo)} ms` : '');
+    // Judged against the idle Node child of the same run (issue 17): max at most its max + 1 ms,
+    // p99 at most 1.1× its p99.
+    const idleMax = idle.length ? max(idle.map((r) => r.eld.maxMs)) : undefined;
+    const idleP99 = idle.length ? max(idle.map((r) => r.eld.p99Ms)) : undefined;
+    const worstP99 = ours.reduce((a, b) => (b.run.eld.p99Ms > a.run.eld.p99Ms ? b : a));
     rows.push([
-      'Event loop max delay < 2 ms during any backup or checkpoint from Node',
-      `worst of ${ours.length} runs: ${fmt(beyond(worst.run.eld.maxMs))} ms late (histogram max ${fmt(worst.run.eld.maxMs)} ms incl. the 1 ms tick), in ${worst.what}${idleNote}`,
-      '< 2 ms',
-      mark(beyond(worst.run.eld.maxMs) < 2),
+      'Event loop during any backup or checkpoint from Node: max ≤ the idle Node child\'s max + 1 ms',
+      `worst of ${ours.length} runs: max ${fmt(worst.run.eld.maxMs)} ms (${worst.what}); idle child's worst max ${fmt(idleMax)} ms${idleNote}`,
+      '≤ idle + 1 ms',
+      mark(idleMax === undefined ? undefined : worst.run.eld.maxMs <= idleMax + 1),
+    ]);
+    rows.push([
+      'Event loop during any backup or checkpoint from Node: p99 ≤ 1.1× the idle Node child\'s p99',
+      `worst of ${ours.length} runs: p99 ${fmt(worstP99.run.eld.p99Ms, 3)} ms (${worstP99.what}) = ${fmt(worstP99.run.eld.p99Ms / idleP99)}× the idle child's worst p99 ${fmt(idleP99, 3)} ms`,
+      '≤ 1.1×',
+      mark(idleP99 === undefined ? undefined : worstP99.run.eld.p99Ms <= 1.1 * idleP99),
     ]);
   } else {
     notRun('Event loop max delay < 2 ms');
@@ -129,9 +148,11 @@ function targets(results, is1GiB) {
     const baseP99 = percentile(slot.baseline.flatMap((x) => x.window.latenciesMs), 99);
     const withP99 = percentile(slot.litevault.flatMap((x) => x.window.latenciesMs), 99);
     const growth = withP99 / baseP99 - 1;
+    const normalP99 = slot.litevaultNormal?.length ? percentile(slot.litevaultNormal.flatMap((x) => x.window.latenciesMs), 99) : undefined;
+    const normalNote = normalP99 === undefined ? '' : `; at priority 'normal' ${fmt((normalP99 / baseP99 - 1) * 100, 1)}% (p99 ${fmt(normalP99, 3)} ms)`;
     rows.push([
-      `Under a writer at 1000 commits/s: writer's p99 commit latency grows ≤ 10%`,
-      `${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)}% (p99 ${fmt(withP99, 3)} ms with the backup vs ${fmt(baseP99, 3)} ms alone, pooled over ${slot.baseline.length} round(s))`,
+      `Under a writer at 1000 commits/s: writer's p99 commit latency grows ≤ 10% during a background-priority backup`,
+      `${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)}% (p99 ${fmt(withP99, 3)} ms with the backup vs ${fmt(baseP99, 3)} ms alone, pooled over ${slot.baseline.length} round(s))${normalNote}`,
       '≤ +10%',
       mark(Number.isFinite(growth) ? growth <= 0.1 : undefined),
     ]);
@@ -324,7 +345,8 @@ function writerSection(results) {
         ['Scenario', 'Backup time, ms', '÷ quiet', 'Finished', 'Restarts', 'Writer commits/s', 'Commit p50, ms', 'Commit p99, ms', 'p99 per round', 'Commit max, ms', 'Schedule lag p99, ms', 'Commits timed', 'Backup process event loop, ms'],
         [
           row('writer alone', slot.baseline),
-          row('+ litevault snapshot backup', slot.litevault, slot.litevault.map((x) => x.run)),
+          row('+ litevault snapshot backup (background priority, the default)', slot.litevault, slot.litevault.map((x) => x.run)),
+          ...(slot.litevaultNormal?.length ? [row("+ litevault snapshot backup, priority 'normal'", slot.litevaultNormal, slot.litevaultNormal.map((x) => x.run))] : []),
           row('+ better-sqlite3 backup()', slot.betterSqlite3, slot.betterSqlite3.map((x) => x.run)),
         ],
       ),
