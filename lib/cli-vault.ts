@@ -5,10 +5,11 @@
  */
 import * as fs from 'node:fs';
 import { LitevaultError } from './errors';
-import { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType, VaultOpenOptions } from './vault/vault';
+// The vault layer (its storages, node:crypto, the AWS SDK's loader, the replicator) is loaded by
+// openVault, when a vault verb runs: `litevault backup` and the other commands start without it.
+import type { Vault, VaultBackupInfo, VaultBackupResult, VaultBackupType, VaultOpenOptions } from './vault/vault';
 import { Cancelled, cancelOnSignals, checkStdoutTakesImage, COMMON_HELP, EXIT, EXIT_CODES, cksumvfsOption, findingLine, integerOption, oneOf, output, Output, parse, PRIORITY_HELP, PRIORITY_OPTION, priorityOption, progressBar, progressOption, streamToStdout, UsageError, Values } from './cli-common';
 import { DEFAULT_MAX_RESTARTS } from './backup';
-import { parseKey, readKeyFile } from './vault/vault-key';
 
 export const VAULT_USAGE = `  vault backup <db>... <vault>    full, incremental or differential backups into a vault
   vault list <vault>              the backups a vault holds
@@ -44,7 +45,8 @@ credentials from the AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PRO
 // Vault.open for a verb: the remote options for an s3:// vault (a usage error for a directory),
 // and the key of --key-file, else of LITEVAULT_KEY, else none (an encrypted vault then fails with
 // LITEVAULT_KEY_REQUIRED; a key for a vault without encryption fails with LITEVAULT_BAD_KEY).
-export function openVault(location: string, values: Values, create = false): Promise<Vault> {
+export async function openVault(location: string, values: Values, create = false): Promise<Vault> {
+  const [{ Vault }, { parseKey, readKeyFile }] = await Promise.all([import('./vault/vault'), import('./vault/vault-key')]);
   const file = values['key-file'];
   const env = process.env.LITEVAULT_KEY;
   const key = typeof file === 'string' ? readKeyFile(file) : env !== undefined && env !== '' ? parseKey(env, 'LITEVAULT_KEY') : undefined;
