@@ -265,7 +265,7 @@ async function backupCommand(args: string[], operation: { what: string }): Promi
 // backup into it). The summary goes to stderr: stdout carries the image alone.
 async function streamBackup(source: string, destination: string, values: Values, operation: { what: string }): Promise<number> {
   if (source === '-' && destination === '-') throw new UsageError("backup: '-' may be the source or the destination, not both");
-  for (const option of ['pages', 'max-restarts', 'verify'] as const) {
+  for (const option of ['pages', 'max-restarts', 'verify', 'priority'] as const) {
     if (values[option] !== undefined) throw new UsageError(`--${option} does not apply to a streamed backup ('-')`);
   }
   const mode = oneOf(values, 'mode', ['snapshot', 'restart'] as const);

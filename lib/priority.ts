@@ -1,3 +1,5 @@
+import { misuse } from './errors';
+
 /**
  * The priority litevault's native work runs at: 'background' (the default for backups,
  * checkpoints and vault work) lowers the threadpool thread that runs each step to nice 19 and
@@ -14,5 +16,3 @@ export function isBackground(priority: unknown, where: string): boolean {
   if (priority === 'normal') return false;
   throw misuse(`${where}: priority must be 'background' or 'normal'`);
 }
-
-import { misuse } from './errors';

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { backup } from './backup';
 import { binding } from './binding';
 import { LitevaultError } from './errors';
+import type { Priority } from './priority';
 
 /**
  * Whether `destination` holds something a restore would replace; LITEVAULT_EXISTS when it does
@@ -29,9 +30,9 @@ export function restoreDestinationExists(destination: string, overwrite: boolean
  * itself became the destination (published), false when its content was copied into an existing
  * database (`temp` is then the caller's to remove).
  */
-export async function placeRestored(temp: string, destination: string, existed: boolean, options: { busyTimeout?: number; signal?: AbortSignal }, what: string): Promise<boolean> {
+export async function placeRestored(temp: string, destination: string, existed: boolean, options: { busyTimeout?: number; signal?: AbortSignal; priority?: Priority }, what: string): Promise<boolean> {
   if (existed) {
-    await backup(temp, destination, { busyTimeout: options.busyTimeout, signal: options.signal });
+    await backup(temp, destination, { busyTimeout: options.busyTimeout, signal: options.signal, priority: options.priority });
     return false;
   }
   try {

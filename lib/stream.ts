@@ -380,7 +380,7 @@ export async function restoreStream(input: Readable | AsyncIterable<Uint8Array>,
       const first = report.findings[0];
       throw new LitevaultError({ message: `${what}: the streamed database is damaged (${report.findingCount} finding(s); first: page ${first?.page}: ${first?.message})`, code: 'SQLITE_CORRUPT' });
     }
-    published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal }, what);
+    published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal, priority: 'normal' }, what);
     return { destination, pageSize, pageCount, bytes: received, ms: Date.now() - started };
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -702,7 +702,7 @@ export class Vault {
     let published = false;
     try {
       await this.#rebuild(job, plan, options, point ? () => this.#applyLog(job, name, point.log, options.signal) : undefined);
-      published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal: options.signal }, what);
+      published = await placeRestored(temp, destination, existed, { busyTimeout: options.busyTimeout, signal: options.signal, priority: this.#priority }, what);
     } finally {
       if (!published) await job.abort().catch(() => undefined);
       removeCompanions(temp);

@@ -59,7 +59,9 @@ CheckpointWrap::CheckpointWrap(const Napi::CallbackInfo& info) : Napi::ObjectWra
   }
   const int mode = info[1].As<Napi::Number>().Int32Value();
   const double timeout = info[2].As<Napi::Number>().DoubleValue();
-  background_ = info.Length() == 4 && info[3].ToBoolean().Value();
+  // Only PASSIVE runs in the background: FULL and stronger hold the writer lock during a step, so
+  // a lowered thread there would make SQLite's writers wait on it.
+  background_ = info.Length() == 4 && info[3].ToBoolean().Value() && static_cast<Wal::CheckpointMode>(mode) == Wal::CheckpointMode::kPassive;
   if (mode < 0 || mode > 3 || !(timeout >= 0 && timeout <= 2147483647)) {
     throwMisuse(env, "new Checkpoint(): mode must be 0..3 and busyTimeout 0..2147483647 ms");
     return;

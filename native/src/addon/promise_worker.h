@@ -5,8 +5,9 @@
 // makes no N-API call; it returns a Status. Back on the main thread the promise is resolved with
 // Result() or rejected with a LitevaultError built from the Status.
 //
-// Priority: a worker whose caller did not ask for 'normal' runs Run() at background CPU and I/O
-// priority, and its threadpool thread gets back what it had before (os/thread_priority.h).
+// Priority: a worker started with Background(true) (the wraps do so unless the caller asked for
+// priority 'normal') runs Run() at background CPU and I/O priority, and its threadpool thread
+// gets back what it had before (os/thread_priority.h).
 //
 // Thread safety: the constructor, Background(), Result() and the settle step run on the main
 // thread; Run() on one threadpool thread. A subclass keeps Run()'s outputs in members read by

@@ -455,7 +455,7 @@ Napi::Value VaultRestoreWrap::PacksForCheck(const Napi::CallbackInfo& info) { re
 Napi::Value VaultRestoreWrap::FinishCheck(const Napi::CallbackInfo& info) {
   std::shared_ptr<VaultRestore> restore = restore_;
   return startReportWorker(info.Env(), "litevault:vaultRestore.finishCheck", info.This().As<Napi::Object>(),
-                           [restore](StructureCheck::Report* out) { return restore->finishCheck(out); });
+                           [restore](StructureCheck::Report* out) { return restore->finishCheck(out); }, background_);
 }
 
 Napi::Value VaultRestoreWrap::PageCount(const Napi::CallbackInfo& info) {

@@ -47,10 +47,9 @@ Napi::Object reportObject(Napi::Env env, const StructureCheck::Report& report) {
 }  // namespace
 
 Napi::Value startReportWorker(Napi::Env env, const char* name, Napi::Object handle,
-                              std::function<Status(StructureCheck::Report*)> run) {
+                              std::function<Status(StructureCheck::Report*)> run, bool background) {
   auto* worker = new ReportWorker(env, name, std::move(run));
-  worker->KeepAlive(handle);
-  return worker->Start();
+  return worker->StartFor(handle, background);
 }
 
 bool parseCheckOptions(Napi::Env env, const Napi::Value& maxFindings, const Napi::Value& cksumvfs,

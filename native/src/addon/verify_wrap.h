@@ -37,9 +37,10 @@ class VerifyWrap : public Napi::ObjectWrap<VerifyWrap> {
 };
 
 // Runs `run` on the threadpool and returns a promise of its Report as the plain object above
-// (also used by vault verification); `handle` is kept alive meanwhile.
+// (also used by vault verification), at background priority if asked; `handle` is kept alive
+// meanwhile.
 Napi::Value startReportWorker(Napi::Env env, const char* name, Napi::Object handle,
-                              std::function<Status(StructureCheck::Report*)> run);
+                              std::function<Status(StructureCheck::Report*)> run, bool background = false);
 // Reads {maxFindings, cksumvfs} arguments; false (with a MISUSE thrown) when they are bad.
 bool parseCheckOptions(Napi::Env env, const Napi::Value& maxFindings, const Napi::Value& cksumvfs,
                        StructureCheck::Options* out);

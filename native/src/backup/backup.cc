@@ -12,6 +12,11 @@ namespace litevault {
 namespace {
 
 constexpr size_t kChunkBytes = 1 << 20;  // source pages read (and written) per syscall
+// A file piece shorter than this goes through the buffer with its neighbours: one copy_file_range
+// per page or two between WAL frames would cost more syscalls than the buffered chunk.
+constexpr uint32_t kMinKernelPages = 16;
+
+uint32_t chunkPages(uint32_t pageSize) { return static_cast<uint32_t>(std::max<size_t>(1, kChunkBytes / pageSize)); }
 constexpr uint32_t kDefaultPageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE: an empty source's page size
 
 }  // namespace
@@ -162,15 +167,17 @@ Status Backup::beginDestination(Pager& /*src*/, Pager& dst) {
 // Copies source pages next_..last into the destination at the same byte offsets, never touching
 // the lock-byte page. Pages the source's database file holds (every page of a rollback source,
 // those of a WAL snapshot that the WAL does not hold) go file to file inside the kernel
-// (Pager::copyBytesFrom), a run per syscall, where the destination is a rollback-journal database
-// and the kernel copies between the two files. Through buffer_, a chunk per syscall: page 1's
-// chunk (byte 28 and a cksumvfs stamp are set in the copy), WAL frames, every page of a checked
-// copy (the check reads them), and all pages once the kernel has refused.
+// (Pager::copyBytesFrom), a piece of at least kMinKernelPages per syscall, where the destination
+// is a rollback-journal database and the kernel copies between the two files. Through buffer_, a
+// chunk per syscall: page 1's chunk (byte 28 and a cksumvfs stamp are set in the copy), WAL
+// frames and short file pieces between kernel pieces, every page of a checked copy (the check
+// reads them), and all pages once the kernel has refused. A run's originals are journaled and
+// sealed once, before its first piece (an existing destination would otherwise seal a journal
+// segment, two syncs, per piece).
 Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
   if (next_ > last) return Status::ok();  // also an empty source, whose page size may be 0
   const uint32_t pageSize = src.pageSize();
   const uint32_t lockPage = lockBytePage(pageSize);
-  const uint32_t chunkPages = static_cast<uint32_t>(std::max<size_t>(1, kChunkBytes / pageSize));
   while (next_ <= last) {
     if (next_ == lockPage) {
       next_++;
@@ -178,38 +185,40 @@ Status Backup::copyPages(Pager& src, Pager& dst, uint32_t last) {
     }
     const uint32_t end = next_ < lockPage && lockPage <= last ? lockPage : last + 1;  // this run: [next_, end)
     if (next_ == 1 || verify_ || !kernelCopy_ || dst.isWal()) {
-      LV_RETURN_IF_ERROR(copyBuffered(src, dst, std::min(chunkPages, end - next_)));
+      LV_RETURN_IF_ERROR(copyBuffered(src, dst, std::min(chunkPages(pageSize), end - next_)));
       continue;
     }
+    LV_RETURN_IF_ERROR(dst.prepareWrite(uint64_t(next_ - 1) * pageSize, size_t(end - next_) * pageSize));
     LV_RETURN_IF_ERROR(src.planRead(next_, end - next_, &plan_));
-    for (const Pager::ReadPiece& piece : plan_) {
-      uint32_t left = piece.count;
-      if (piece.frame == 0 && kernelCopy_) {
-        const uint64_t offset = uint64_t(piece.page - 1) * pageSize;
-        size_t copied = 0;
-        bool refused = false;
-        LV_RETURN_IF_ERROR(dst.copyBytesFrom(offset, src.file(), offset, size_t(piece.count) * pageSize, &copied, &refused));
-        if (refused) kernelCopy_ = false;
-        const uint32_t moved = static_cast<uint32_t>(copied / pageSize);
-        kernelPages_ += moved;
-        next_ += moved;
-        left -= moved;
-      }
-      while (left > 0) {  // WAL frames, and what the kernel did not copy
-        const uint32_t count = std::min(chunkPages, left);
-        LV_RETURN_IF_ERROR(copyBuffered(src, dst, count));
-        left -= count;
-      }
+    for (const Pager::ReadPiece& piece : plan_) {  // the pieces tile [next_, end), in order
+      if (piece.frame != 0 || piece.count < kMinKernelPages || !kernelCopy_) continue;  // buffered below
+      LV_RETURN_IF_ERROR(copyBufferedUpTo(src, dst, piece.page));
+      const uint64_t offset = uint64_t(piece.page - 1) * pageSize;
+      size_t copied = 0;
+      bool refused = false;
+      LV_RETURN_IF_ERROR(dst.copyBytesFrom(offset, src.file(), offset, size_t(piece.count) * pageSize, &copied, &refused));
+      if (refused) kernelCopy_ = false;
+      const uint32_t moved = static_cast<uint32_t>(copied / pageSize);  // a partial page is written again below
+      kernelPages_ += moved;
+      next_ += moved;
     }
+    LV_RETURN_IF_ERROR(copyBufferedUpTo(src, dst, end));
   }
   return Status::ok();
 }
 
-// Pages next_..next_+count-1 through buffer_: read as the source has them, written at the same
-// offsets.
+// Pages next_..end-1 through buffer_, a chunk at a time.
+Status Backup::copyBufferedUpTo(Pager& src, Pager& dst, uint32_t end) {
+  const uint32_t chunk = chunkPages(src.pageSize());
+  while (next_ < end) LV_RETURN_IF_ERROR(copyBuffered(src, dst, std::min(chunk, end - next_)));
+  return Status::ok();
+}
+
+// Pages next_..next_+count-1 (at most a chunk) through buffer_: read as the source has them,
+// written at the same offsets.
 Status Backup::copyBuffered(Pager& src, Pager& dst, uint32_t count) {
   const uint32_t pageSize = src.pageSize();
-  buffer_.resize(size_t(std::max<size_t>(1, kChunkBytes / pageSize)) * pageSize);
+  buffer_.resize(size_t(chunkPages(pageSize)) * pageSize);
   LV_RETURN_IF_ERROR(src.readPages(next_, count, buffer_.data()));
   if (verify_) {  // the pages as the source has them (before byte 28 is set)
     for (uint32_t i = 0; i < count; i++) check_.add(next_ + i, buffer_.data() + size_t(i) * pageSize, pageSize, src.pageCount());

@@ -92,6 +92,7 @@ class Backup {
   Status beginDestination(Pager& src, Pager& dst);
   Status copyPages(Pager& src, Pager& dst, uint32_t last);
   Status copyBuffered(Pager& src, Pager& dst, uint32_t count);
+  Status copyBufferedUpTo(Pager& src, Pager& dst, uint32_t end);
   Status complete(Pager& src, Pager& dst);
   Status finishLocked();
 

@@ -412,7 +412,13 @@ Status File::copyFrom(const File& from, uint64_t fromOffset, size_t n, uint64_t 
       Code code = (errno == ENOSPC || errno == EDQUOT) ? Code::kFull : Code::kIoErrWrite;
       return Status::fromErrno(code, "cannot write '" + path_ + "' (copying from '" + from.path_ + "')", errno);
     }
-    if (w == 0) return Status::ok();  // `from` ends here
+    if (w == 0) {
+      // The end of `from`, or a file system that copies nothing without saying why (then this
+      // is a refusal, so the caller stops trying).
+      struct stat st;
+      if (fstat(from.fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) > static_cast<uint64_t>(in)) *refused = true;
+      return Status::ok();
+    }
     *copied += static_cast<size_t>(w);
   }
   return Status::ok();

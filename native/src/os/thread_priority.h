@@ -5,21 +5,25 @@
 // Linux keeps the nice value and the I/O priority per thread (setpriority(2) with a thread id,
 // ioprio_set(2) with IOPRIO_WHO_PROCESS and a thread id), so a job lowers only the libuv thread
 // it runs on, and puts back what it found before the thread takes its next job: other work on
-// that thread (the application's fs calls, zlib, DNS) keeps its priority.
+// that thread (the application's fs calls, zlib, DNS) keeps its priority. A value is lowered only
+// where putting it back is allowed, checked for each job; a restore that fails anyway turns that
+// kind of lowering off for the rest of the process, so at most one thread is ever left lowered.
 //
-//   CPU  nice 19 (the lowest; a thread already nicer keeps its value). An unprivileged thread may
-//        raise its nice value but lower it again only as far as RLIMIT_NICE allows (usually not
-//        at all), so the CPU part is used only where putting the value back is allowed. That is
-//        learned once per process, in a thread of its own that is thrown away (a failed restore
-//        there costs nothing). Where it is not allowed only the I/O priority is lowered.
+//   CPU  nice 19 (the lowest; a thread already at 19 is left alone). A thread may raise its nice
+//        value but lower it again only within RLIMIT_NICE (20 - nice <= the limit; the usual
+//        limit, 0, allows none) or with CAP_SYS_NICE. Where neither allows it only the I/O
+//        priority is lowered.
 //   I/O  best-effort level 7, the lowest of the class every thread starts in (the idle class
-//        could starve the copy for as long as other I/O lasts). Any thread may set best-effort
-//        levels for itself, so this is always put back. It orders the requests this thread
-//        submits: reads, and the writeback it starts (File::startWriteback) and waits for
-//        (fsync); the kernel's own flusher threads write the rest at their own priority.
+//        could starve the copy for as long as other I/O lasts). A thread in the idle class or at
+//        best-effort 7 already is left alone, as is one in the real-time class (putting that back
+//        needs privilege). A thread whose class is none (its I/O priority follows its nice value;
+//        kernels before 5.15 report it with level 4, which ioprio_set refuses) gets none again.
+//        The I/O priority orders the requests this thread submits: reads, and the writeback it
+//        starts (File::startWriteback) and waits for (fsync); the kernel's own flusher threads
+//        write the rest at their own priority, and only I/O schedulers that honour priorities
+//        (BFQ) act on it.
 //
-// Threads a job creates (a vault scan's compression threads) inherit both values, and live no
-// longer than the job's owner.
+// Threads a job creates inherit both values, and live no longer than the job.
 //
 // Thread safety: a BackgroundPriority is made and destroyed on one thread, the one it lowers.
 #pragma once
@@ -34,15 +38,12 @@ class BackgroundPriority {
   BackgroundPriority(const BackgroundPriority&) = delete;
   BackgroundPriority& operator=(const BackgroundPriority&) = delete;
 
-  // Whether this process may put a raised nice value back (see above); computed once.
-  static bool cpuRestorable();
-
  private:
   long tid_ = 0;
   bool niceLowered_ = false;
-  int nice_ = 0;
+  int nice_ = 0;  // what the thread had, put back by the destructor
   bool ioLowered_ = false;
-  int ioprio_ = 0;
+  int ioprio_ = 0;  // likewise
 };
 
 }  // namespace litevault

@@ -517,14 +517,20 @@ Status Pager::beforeFileWrite(uint64_t offset, size_t n) {
   return Status::ok();
 }
 
+Status Pager::prepareWrite(uint64_t offset, size_t n) {
+  if (state_ != State::kWriting) return misuse(path_, "prepareWrite() needs a write transaction");
+  if (n == 0 || wal_) return Status::ok();
+  return beforeFileWrite(offset, n);
+}
+
 Status Pager::writeBytes(uint64_t offset, const uint8_t* data, size_t n) {
   if (state_ != State::kWriting) return misuse(path_, "writeBytes() needs a write transaction");
   if (n == 0) return Status::ok();
   if (wal_) return writeWalBytes(offset, data, n).about(path_);
   LV_RETURN_IF_ERROR(beforeFileWrite(offset, n));
+  databaseWritten_ = true;  // before the write: a write that fails part-way must be rolled back too
   LV_RETURN_IF_ERROR(db_->writeAt(data, n, offset));
   db_->startWriteback(offset, n);  // overlap the disk with the rest of the copy; commit syncs
-  databaseWritten_ = true;
   return Status::ok();
 }
 
@@ -538,10 +544,9 @@ Status Pager::copyBytesFrom(uint64_t offset, const File& from, uint64_t fromOffs
     return Status::ok();
   }
   LV_RETURN_IF_ERROR(beforeFileWrite(offset, n));
+  databaseWritten_ = true;  // as in writeBytes(): a copy that fails part-way has changed the file
   LV_RETURN_IF_ERROR(db_->copyFrom(from, fromOffset, n, offset, copied, refused));
-  if (*copied == 0) return Status::ok();
-  db_->startWriteback(offset, *copied);
-  databaseWritten_ = true;
+  if (*copied > 0) db_->startWriteback(offset, *copied);
   return Status::ok();
 }
 

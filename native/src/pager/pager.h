@@ -160,6 +160,10 @@ class Pager {
   // From no transaction: a read transaction and beginWrite(), retried together (with every lock
   // dropped between attempts) for up to the busy timeout, as sqlite3BtreeBeginTrans does.
   Status beginWriteTransaction();
+  // Rollback mode: journals (and seals) the originals of [offset, offset + n) now, so that
+  // writeBytes() and copyBytesFrom() inside that range seal nothing more (a range written in
+  // pieces then costs one journal segment, not one per piece). A WAL database: nothing to do.
+  Status prepareWrite(uint64_t offset, size_t n);
   // Writes n bytes at offset (anywhere but the lock-byte range), journaling first.
   Status writeBytes(uint64_t offset, const uint8_t* data, size_t n);
   // writeBytes() of the n bytes `from` holds at fromOffset, moved by the kernel
