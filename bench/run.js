@@ -45,7 +45,8 @@ const HELP = `usage: node bench/run.js [options]
   --only <section>      backup | checkpoint | writer | vault | verify | stream | remote |
                         replication (default: all eight); --only vault (verify, stream,
                         remote, replication) into an existing report replaces just its Vault
-                        (Verify, ...) section
+                        (Verify, ...) section; a comma list of backup, checkpoint and writer
+                        runs those and keeps the existing report's self-contained sections
   --smoke               tiny sizes, 1 round, report to a temp file; proves the harness runs,
                         asserts no timings (exit 0 unless a run failed to produce a result)
   --frames <N>          WAL frames for the checkpoint benchmark (default 100000)
@@ -129,7 +130,10 @@ function parseArgs(argv) {
     }
     given.add(a);
   }
-  if (o.only && !SECTIONS.includes(o.only)) throw new Error(`--only must be one of ${SECTIONS.join(', ')}`);
+  for (const section of o.only ? o.only.split(',') : []) {
+    if (!SECTIONS.includes(section)) throw new Error(`--only must be one of ${SECTIONS.join(', ')} (or a comma list of backup, checkpoint, writer)`);
+    if (o.only.includes(',') && SPLICE[section]) throw new Error(`--only: ${section} runs alone; a list may hold backup, checkpoint and writer only`);
+  }
   if (!['OFF', 'NORMAL', 'FULL', 'EXTRA'].includes(o.writerSync)) throw new Error('--writer-sync must be OFF, NORMAL, FULL or EXTRA');
   if (o.smoke) {
     if (!given.has('--size')) o.size = 8;
@@ -178,7 +182,7 @@ async function main() {
   const startedAt = new Date();
   const workDir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'litevault-bench-'));
   fs.mkdirSync(workDir, { recursive: true });
-  const sections = opts.only ? [opts.only] : SECTIONS;
+  const sections = opts.only ? opts.only.split(',') : SECTIONS;
   const errors = [];
   const results = { opts, sections, errors, startedAt: startedAt.toISOString() };
 
@@ -268,6 +272,12 @@ async function main() {
     fs.writeFileSync(jsonOut, JSON.stringify(previous, null, 1));
     log(`replaced the ${opts.only} section of the existing ${opts.out}`);
   } else {
+    if (opts.only && fs.existsSync(jsonOut)) {
+      // Some of the main sections ran: the self-contained ones of the existing report stay, each
+      // with the record of the run that made it.
+      const previous = JSON.parse(fs.readFileSync(jsonOut, 'utf8'));
+      for (const key of Object.keys(SPLICE)) if (!results[key] && previous[key]) results[key] = previous[key];
+    }
     fs.writeFileSync(opts.out, render(results));
     fs.writeFileSync(jsonOut, JSON.stringify(stripRaw(results), null, 1));
   }
