@@ -97,9 +97,9 @@ export function progressOption(values: Values, out: Output): 'bar' | 'json' | 'n
 /** --priority: parse() spec, help line and value (the API's Priority; default background). */
 export const PRIORITY_OPTION = { priority: { type: 'string' as const } };
 export const PRIORITY_HELP = `  --priority background|normal
-                       background (default): the work's threads run at nice 19 and I/O
-                       priority best-effort 7, so that writers beside it are not slowed;
-                       normal: at the process's own priority
+                       background (default): each step's thread runs at nice 19 (where it
+                       may be put back) and I/O best-effort 7, so that writers beside it are
+                       slowed as little as possible; normal: at the process's own priority
 `;
 export function priorityOption(values: Values): 'background' | 'normal' {
   return oneOf(values, 'priority', ['background', 'normal'] as const) ?? 'background';

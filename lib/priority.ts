@@ -1,12 +1,14 @@
 import { misuse } from './errors';
 
 /**
- * The priority litevault's native work runs at: 'background' (the default for backups,
+ * The priority litevault's native work runs at: 'background' (the default for backups, PASSIVE
  * checkpoints and vault work) lowers the threadpool thread that runs each step to nice 19 and
  * I/O best-effort level 7 for that step only, and gives the thread back its own values after it,
- * so that an application writing the database meanwhile does not notice. Where the process may
- * not raise a thread's CPU priority again once lowered (an unprivileged process whose
- * RLIMIT_NICE forbids it), only the I/O priority is lowered. 'normal' leaves threads as they are.
+ * so that an application writing the database meanwhile is disturbed as little as possible. A
+ * value is lowered only where it can be put back: a process that may not lower a nice value
+ * again (RLIMIT_NICE, CAP_SYS_NICE) lowers only the I/O priority. FULL and stronger checkpoints
+ * and streams run at normal priority whatever is asked (README, "Priority and speed"). 'normal'
+ * leaves threads as they are.
  */
 export type Priority = 'background' | 'normal';
 

@@ -72,25 +72,37 @@ function changed(before: ThreadPriority[], now: ThreadPriority[]): ThreadPriorit
   });
 }
 
+// Runs `operation` with a pause at sync point `name`: what it resolved to, the threads whose
+// priority differed from before while it was paused, and those still differing once it is over.
+async function pausedPriorities<T>(name: string, operation: () => Promise<T>): Promise<{ result: T; during: ThreadPriority[]; after: ThreadPriority[] }> {
+  const before = threads();
+  let during: ThreadPriority[] = [];
+  const result = await pauseAt(name, operation, () => {
+    during = changed(before, threads());
+  });
+  return { result, during, after: changed(before, threads()) };
+}
+
+// Exactly one thread, the step's, was lowered to background priority.
+function expectOneLowered(during: ThreadPriority[]): void {
+  expect(during).toHaveLength(1);
+  expect(during[0]).toMatchObject({ nice: 19, io: BACKGROUND_IO });
+}
+
 describe('background priority, seen from the kernel while a step is paused', () => {
   it('a backup step runs at nice 19 and I/O best-effort 7 on one threadpool thread, which gets its own values back after the step', async () => {
     const src = realDb('src.db', 500);
     const dst = fresh('dst.db');
-    const before = threads();
-    expect(before.filter((t) => t.nice === 19)).toEqual([]);
-    let during: ThreadPriority[] = [];
+    expect(threads().filter((t) => t.nice === 19)).toEqual([]);
     const source = await Database.open(src);
     const destination = await Database.open(dst, { create: true });
     const b = new Backup(source, destination);
-    const r = await pauseAt('backup-step-begin', () => b.step(-1), () => {
-      during = changed(before, threads());
-    });
+    const { result: r, during, after } = await pausedPriorities('backup-step-begin', () => b.step(-1));
     expect(r.done).toBe(true);
     await b.finish();
-    expect(during).toHaveLength(1);
-    expect(during[0]).toMatchObject({ nice: 19, io: BACKGROUND_IO });
+    expectOneLowered(during);
     // The step is over: every thread is as it was, the one that ran it too.
-    expect(changed(before, threads())).toEqual([]);
+    expect(after).toEqual([]);
     await source.close();
     await destination.close();
     expect(integrityCheck(dst)).toBe('ok');
@@ -100,11 +112,7 @@ describe('background priority, seen from the kernel while a step is paused', () 
   it("priority: 'normal' leaves the step's thread as it is", async () => {
     const src = realDb('src.db', 500);
     const dst = fresh('dst.db');
-    const before = threads();
-    let during: ThreadPriority[] = [];
-    await pauseAt('backup-step-begin', () => backup(src, dst, { priority: 'normal' }), () => {
-      during = changed(before, threads());
-    });
+    const { during } = await pausedPriorities('backup-step-begin', () => backup(src, dst, { priority: 'normal' }));
     expect(during).toEqual([]);
     expect(logicalDump(dst)).toBe(logicalDump(src));
   });
@@ -114,19 +122,11 @@ describe('background priority, seen from the kernel while a step is paused', () 
       const src = realDb(`src-${mode}.db`, 500, 'wal');
       // Frames to copy, left in the -wal by a shell that does not checkpoint when it closes.
       sqliteShell(src, ".dbconfig no_ckpt_on_close on\nPRAGMA wal_autocheckpoint=0; INSERT INTO t(v) SELECT v FROM t;");
-      const before = threads();
-      let during: ThreadPriority[] = [];
-      const r = await pauseAt('checkpoint-before-nbackfill', () => checkpoint(src, { mode }), () => {
-        during = changed(before, threads());
-      });
+      const { result: r, during, after } = await pausedPriorities('checkpoint-before-nbackfill', () => checkpoint(src, { mode }));
       expect(r.busy).toBe(0);
-      if (mode === 'passive') {
-        expect(during).toHaveLength(1);
-        expect(during[0]).toMatchObject({ nice: 19, io: BACKGROUND_IO });
-      } else {
-        expect(during).toEqual([]);
-      }
-      expect(changed(before, threads())).toEqual([]);
+      if (mode === 'passive') expectOneLowered(during);
+      else expect(during).toEqual([]);
+      expect(after).toEqual([]);
       expect(integrityCheck(src)).toBe('ok');
     }
   });
@@ -135,18 +135,10 @@ describe('background priority, seen from the kernel while a step is paused', () 
     const src = realDb('src.db', 500);
     for (const priority of ['background', 'normal'] as const) {
       const vault = await Vault.open(fresh(`vault-${priority}`), { create: true, priority });
-      const before = threads();
-      let during: ThreadPriority[] = [];
-      await pauseAt('vault-scan-step', () => vault.backup(src), () => {
-        during = changed(before, threads());
-      });
-      if (priority === 'background') {
-        expect(during).toHaveLength(1);
-        expect(during[0]).toMatchObject({ nice: 19, io: BACKGROUND_IO });
-      } else {
-        expect(during).toEqual([]);
-      }
-      expect(changed(before, threads())).toEqual([]);
+      const { during, after } = await pausedPriorities('vault-scan-step', () => vault.backup(src));
+      if (priority === 'background') expectOneLowered(during);
+      else expect(during).toEqual([]);
+      expect(after).toEqual([]);
     }
   });
 
