@@ -178,7 +178,12 @@ describe('README: a snapshot backup blocks no writer, a restart checkpoint durin
                 child.once('close', (status) => resolve({ status, signal: null, stdout, stderr: '' }));
                 child.stdin.end('.timeout 1500\nPRAGMA wal_checkpoint(RESTART);\n');
               });
-        await sleep(500); // the checkpoint now waits for our reader, holding the WAL write lock
+        // Wait until the checkpoint holds the WAL write lock while it waits for our reader: a
+        // probe transaction that writes nothing fails to begin. (A fixed 500 ms was too short
+        // for the CLI to start under ASan.) A probe that gets in first only makes the
+        // checkpointer's busy handler retry.
+        const deadline = Date.now() + 20_000;
+        while (!/database is locked/.test(shellError(src, '.timeout 0\nBEGIN IMMEDIATE;\nROLLBACK;\n')) && Date.now() < deadline) await sleep(20);
         expect(insert(`during a restart checkpoint by ${checkpointer}`)).toMatch(/database is locked/);
         const r = await running;
         if (checkpointer === 'litevault') {
