@@ -252,11 +252,14 @@ describe('writer processes', () => {
     const t0 = Date.now();
     await sleep(1000);
     expect(w.commits()).toBeGreaterThan(10);
-    const { commits } = await w.stop();
+    // The rate is judged up to the stop request: the writer commits at most once more after it,
+    // and its close, checkpoint and exit (slow under ASan) are not commit time.
     const elapsed = (Date.now() - t0) / 1000;
-    // One commit at start, then 50 per second.
+    const { commits } = await w.stop();
+    // One commit at start, then 50 per second (paced from the child's own start, before t0:
+    // the slack allows 100 ms of start-up reporting lag).
     expect(commits).toBeGreaterThanOrEqual(Math.floor(35 * elapsed));
-    expect(commits).toBeLessThanOrEqual(Math.ceil(52 * elapsed) + 2);
+    expect(commits).toBeLessThanOrEqual(Math.ceil(52 * elapsed) + 6);
     const check = checkLedger(db);
     expect(check).toMatchObject({ ok: true, gaps: 0, maxSeq: commits, badTotals: 0 });
     expect(check.balanceSum).toBe(check.expectedSum);

@@ -95,7 +95,10 @@ describe('vault.replicate() with the application in the same process', () => {
       update.run(1 + (i % 400)); // one page and its table's pages per commit
       if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The replicator ships and backs up on its own schedule (close() only ships what is left):
+    // wait for its differential, not a fixed time a slow (ASan) run may not have had enough of.
+    const deadline = Date.now() + 30_000;
+    while (!backups.includes('differential') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const stats = await replicator.close();
     expect(backups[0]).toBe('start');
     expect(backups.filter((r) => r === 'differential').length).toBeGreaterThan(0);

@@ -737,7 +737,12 @@ describe('SIGKILL during WAL reads, WAL writes and recovery', () => {
     let recoveries = 0;
     let recoveriesUsedBySqlite = 0;
     let killedDuringRecovery = 0;
-    for (let i = 0; i < TRIALS; i++) {
+    // The kill times come from the calibration above; a machine whose load changes afterwards
+    // (this file runs beside another) can make more kills land after the commit. More trials, up
+    // to twice as many, then make up the 25 mid-copy kills asked for below.
+    let trials = 0;
+    for (let i = 0; i < TRIALS || (mid < 25 && i < 2 * TRIALS); i++) {
+      trials++;
       const kind = (['a', 'b', 'c'] as const)[i % 3]!;
       // Half of the recovery trials are killed within the time to the first step's end, which
       // is spent opening, rebuilding the wal-index and copying the first pages.
@@ -774,7 +779,7 @@ describe('SIGKILL during WAL reads, WAL writes and recovery', () => {
       }
     }
     console.log(
-      `wal crash trials: ${TRIALS} (mid-copy ${mid}, old ${oldCount}, new ${newCount}, recoveries ${recoveries}) seed ${seed}; ` +
+      `wal crash trials: ${trials} (mid-copy ${mid}, old ${oldCount}, new ${newCount}, recoveries ${recoveries}) seed ${seed}; ` +
         `${recoveriesUsedBySqlite} recovered wal-indexes attached by a sqlite3 process before the kill, ` +
         `${killedDuringRecovery} kills before a recovering child's first step ended; ` +
         `uninterrupted ms to first step / commit: ${(['a', 'b', 'c'] as const).map((k) => `${k} ${timing[k].first.toFixed(1)}/${timing[k].commit.toFixed(1)}`).join(', ')}; ` +
@@ -785,6 +790,6 @@ describe('SIGKILL during WAL reads, WAL writes and recovery', () => {
     expect(mid).toBeGreaterThanOrEqual(25);
     expect(killedDuringRecovery).toBeGreaterThan(0);
     expect(recoveriesUsedBySqlite).toBeGreaterThan(0);
-    expect(oldCount + newCount).toBe(TRIALS);
+    expect(oldCount + newCount).toBe(trials);
   });
 });

@@ -169,13 +169,17 @@ async function replicationTrial(o) {
   let lockWaits = 0;
   const start = async () => {
     for (let tries = 0; ; tries++) {
+      let started;
+      const firstEvent = new Promise((resolve) => (started = resolve));
       const r = startReplicator(db, vault, { interval: 200, remoteArgs, api: o.api, onEvent: (e) => {
         events.push(e);
         eventTimes.push(Date.now());
+        started(null);
       } });
-      // A run that stops by itself within its first moments (e.g. the name's lease still held by
-      // the killed run) is tried again; anything else it says is judged at the end.
-      const early = await Promise.race([r.exited, sleep(300).then(() => null)]);
+      // A run that stops by itself before its first event (e.g. the name's lease still held by
+      // the killed run: a Node start, the SDK's load and moto's answers, longer than any fixed
+      // wait on a loaded machine) is tried again; anything else it says is judged at the end.
+      const early = await Promise.race([r.exited, firstEvent, sleep(15_000).then(() => null)]);
       if (early === null) {
         runs.push(r);
         return r;
