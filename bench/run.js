@@ -656,14 +656,13 @@ async function writerSection(opts, src, dst, workDir, errors, backupResults) {
     const windowMs = Math.max(1000, median(quiet.filter((r) => r.ok).map((r) => r.ms)) || 1000);
     for (const rate of opts.rates) {
       const slot = byRate[rate];
-      // 1. The writer alone, for a window as long as the quiet backup (at least 1 s).
+      // 1. The writer alone, for a window as long as the quiet backup (at least 1 s): the window
+      //    is an idle Node child's wait, opened and closed by it as a backup child does, so its
+      //    event loop is the reference for the backups' under this writer.
       await settle(workDir, [src], `writer round ${round} ${rate}/s alone`);
-      const base = await withWriter(opts, src, rate, async (mark) => {
-        mark('@start');
-        await sleep(windowMs);
-        mark('@end');
-        return { ok: true, ms: windowMs };
-      });
+      const base = await withWriter(opts, src, rate, (mark) =>
+        runNode('node-op.js', { op: 'idle', ms: Math.round(windowMs), announce: true }, { onLine: mark }),
+      );
       slot.baseline.push(base);
       log(`writer round ${round} ${rate}/s alone: p50 ${base.window.p50.toFixed(3)} ms p99 ${base.window.p99.toFixed(3)} ms (${base.window.commits} commits)`);
       // 2. With litevault's snapshot backup, at its default (background) priority and at

@@ -107,9 +107,13 @@ function targets(results, is1GiB) {
   }
 
   // Event loop: every litevault run from Node (backups, checkpoints, backups under writers).
+  // Judged against the idle Node child of the same run (issue 17): max at most its max + 1 ms,
+  // p99 at most 1.1× its p99. Each run is held against the idle child of its own conditions: the
+  // quiet runs against the quiet idle child, the backups under a writer against the idle child
+  // the writer-alone window ran (the writer's commits, fsyncs and wakeups load the machine for
+  // every process on it). The worst quiet idle child is kept in the cell too.
   const ours = ourNodeRuns(results);
   if (ours.length) {
-    const worst = ours.reduce((a, b) => (b.run.eld.maxMs > a.run.eld.maxMs ? b : a));
     const idleOf = (key) => (results.backup ? okRuns(results.backup.rounds.map((round) => round[key])).filter((r) => r.eld) : []);
     const worstLate = (runs) => fmt(beyond(max(runs.map((r) => r.eld.maxMs))));
     const idle = idleOf('idle');
@@ -117,22 +121,32 @@ function targets(results, is1GiB) {
     const idleNote =
       (idle.length ? `; an idle Node child: ${worstLate(idle)} ms late at worst` : '') +
       (idleIo.length ? `, idle while \`dd\` copies the file: ${worstLate(idleIo)} ms` : '');
-    // Judged against the idle Node child of the same run (issue 17): max at most its max + 1 ms,
-    // p99 at most 1.1× its p99.
-    const idleMax = idle.length ? max(idle.map((r) => r.eld.maxMs)) : undefined;
-    const idleP99 = idle.length ? max(idle.map((r) => r.eld.p99Ms)) : undefined;
-    const worstP99 = ours.reduce((a, b) => (b.run.eld.p99Ms > a.run.eld.p99Ms ? b : a));
+    const quietRef = idle.length ? { maxMs: max(idle.map((r) => r.eld.maxMs)), p99Ms: max(idle.map((r) => r.eld.p99Ms)), what: 'the idle child' } : undefined;
+    const writerRef = {};
+    for (const [rate, slot] of Object.entries(results.writer?.rates ?? {})) {
+      const runs = okRuns(slot.baseline.map((x) => x.run)).filter((r) => r.eld);
+      if (runs.length) writerRef[rate] = { maxMs: max(runs.map((r) => r.eld.maxMs)), p99Ms: max(runs.map((r) => r.eld.p99Ms)), what: `the idle child beside the ${rate}/s writer` };
+    }
+    const judged = ours.map((x) => ({ ...x, ref: x.rate !== undefined ? writerRef[x.rate] ?? quietRef : quietRef })).filter((x) => x.ref);
+    const excess = (x, key, f) => f(x.run.eld[key], x.ref[key]);
+    const worst = judged.reduce((a, b) => (excess(b, 'maxMs', (v, r) => v - r) > excess(a, 'maxMs', (v, r) => v - r) ? b : a), judged[0]);
+    const worstP99 = judged.reduce((a, b) => (excess(b, 'p99Ms', (v, r) => v / r) > excess(a, 'p99Ms', (v, r) => v / r) ? b : a), judged[0]);
+    const writerNote = Object.values(writerRef).map((r) => `; ${r.what}: max ${fmt(r.maxMs)}, p99 ${fmt(r.p99Ms, 3)} ms`).join('');
     rows.push([
       'Event loop during any backup or checkpoint from Node: max ≤ the idle Node child\'s max + 1 ms',
-      `worst of ${ours.length} runs: max ${fmt(worst.run.eld.maxMs)} ms (${worst.what}); idle child's worst max ${fmt(idleMax)} ms${idleNote}`,
+      worst
+        ? `worst of ${judged.length} runs against its idle child: max ${fmt(worst.run.eld.maxMs)} ms (${worst.what}) vs ${worst.ref.what}'s worst ${fmt(worst.ref.maxMs)} ms; quiet idle child's worst max ${fmt(quietRef?.maxMs)} ms${idleNote}${writerNote}`
+        : 'no idle child to judge against',
       '≤ idle + 1 ms',
-      mark(idleMax === undefined ? undefined : worst.run.eld.maxMs <= idleMax + 1),
+      mark(worst ? worst.run.eld.maxMs <= worst.ref.maxMs + 1 : undefined),
     ]);
     rows.push([
       'Event loop during any backup or checkpoint from Node: p99 ≤ 1.1× the idle Node child\'s p99',
-      `worst of ${ours.length} runs: p99 ${fmt(worstP99.run.eld.p99Ms, 3)} ms (${worstP99.what}) = ${fmt(worstP99.run.eld.p99Ms / idleP99)}× the idle child's worst p99 ${fmt(idleP99, 3)} ms`,
+      worstP99
+        ? `worst of ${judged.length} runs against its idle child: p99 ${fmt(worstP99.run.eld.p99Ms, 3)} ms (${worstP99.what}) = ${fmt(worstP99.run.eld.p99Ms / worstP99.ref.p99Ms)}× ${worstP99.ref.what}'s worst p99 ${fmt(worstP99.ref.p99Ms, 3)} ms`
+        : 'no idle child to judge against',
       '≤ 1.1×',
-      mark(idleP99 === undefined ? undefined : worstP99.run.eld.p99Ms <= 1.1 * idleP99),
+      mark(worstP99 ? worstP99.run.eld.p99Ms <= 1.1 * worstP99.ref.p99Ms : undefined),
     ]);
   } else {
     notRun('Event loop max delay < 2 ms');
@@ -207,6 +221,7 @@ function targets(results, is1GiB) {
     results.opts.smoke ? '\n**Smoke run: tiny sizes; these marks mean nothing and nothing is asserted.**\n' : '',
     table(['Target', 'Measured', 'Goal', ''], rows),
     '',
+    rows.some((r) => r[3] === '❌') ? 'Where a target is missed, [PROFILES.md](PROFILES.md) says where the time goes (the profiles) and what was tried.\n' : '',
   ];
 }
 
@@ -220,7 +235,7 @@ function ourNodeRuns(results) {
   }
   if (results.writer) {
     results.writer.quiet.forEach((r, i) => list.push({ what: `quiet backup (writer section) round ${i + 1}`, run: r }));
-    for (const [rate, slot] of Object.entries(results.writer.rates)) slot.litevault.forEach((x, i) => list.push({ what: `backup under ${rate} commits/s round ${i + 1}`, run: x.run }));
+    for (const [rate, slot] of Object.entries(results.writer.rates)) slot.litevault.forEach((x, i) => list.push({ what: `backup under ${rate} commits/s round ${i + 1}`, run: x.run, rate }));
   }
   return list.filter((x) => x.run && x.run.ok && x.run.eld);
 }
@@ -377,6 +392,7 @@ function loopAndMemory(results) {
   if (results.writer) {
     add('litevault backup (writer section: quiet and under writers)', results.writer.quiet.concat(Object.values(results.writer.rates).flatMap((s) => s.litevault.map((x) => x.run))));
     add('better-sqlite3 backup under writers', Object.values(results.writer.rates).flatMap((s) => s.betterSqlite3.map((x) => x.run)));
+    add('idle Node child in the writer-alone windows (writer section; reference)', Object.values(results.writer.rates).flatMap((s) => s.baseline.map((x) => x.run)));
   }
   if (results.vault) {
     const v = results.vault;
