@@ -179,7 +179,10 @@ async function replicationTrial(o) {
       // A run that stops by itself before its first event (e.g. the name's lease still held by
       // the killed run: a Node start, the SDK's load and moto's answers, longer than any fixed
       // wait on a loaded machine) is tried again; anything else it says is judged at the end.
-      const early = await Promise.race([r.exited, firstEvent, sleep(15_000).then(() => null)]);
+      let timer;
+      const quiet = new Promise((resolve) => (timer = setTimeout(resolve, 15_000, null)));
+      const early = await Promise.race([r.exited, firstEvent, quiet]);
+      clearTimeout(timer);
       if (early === null) {
         runs.push(r);
         return r;

@@ -349,13 +349,13 @@ Status syncDirectoryOf(const std::string& path) {
   return Status::ok();
 }
 
-// The most one read, write or kernel copy asks of the kernel at a time. This kernel runs
-// without preemption of system calls (PREEMPT_NONE, as many server and VM kernels do): a thread
-// inside a 4 MiB pwrite or copy_file_range keeps its CPU for milliseconds, and the Node main
-// thread, woken onto that CPU by the threadpool's completion (the scheduler's wake-affine
-// placement), waits that long for its timers. A quarter-MiB call returns to user mode, where a
-// waiting thread gets the CPU, within about a quarter of a millisecond; the extra calls cost
-// about 2 us each (8 ms per GiB).
+// The most one read, write or kernel copy asks of the kernel at a time. A kernel that does not
+// preempt system calls (PREEMPT_NONE, as many server and VM kernels run) leaves a thread inside
+// a 4 MiB pwrite or copy_file_range on its CPU for milliseconds, and the Node main thread, once
+// woken onto that CPU, waits that long for its timers (perf sched: the main thread's longest
+// waits were behind a step thread). A 256 KiB call returns to user mode, where the waiting
+// thread gets the CPU, after 0.17 ms at the median (1 GiB backup, strace). The 16x more calls
+// cost no measurable CPU (bench/PROFILES.md).
 constexpr size_t kMaxCallBytes = 256 * 1024;
 
 Status File::readAt(void* buffer, size_t n, uint64_t offset, size_t* got) const {
