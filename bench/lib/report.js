@@ -128,9 +128,9 @@ function targets(results, is1GiB) {
       if (runs.length) writerRef[rate] = { maxMs: max(runs.map((r) => r.eld.maxMs)), p99Ms: max(runs.map((r) => r.eld.p99Ms)), what: `the idle child beside the ${rate}/s writer` };
     }
     const judged = ours.map((x) => ({ ...x, ref: x.rate !== undefined ? writerRef[x.rate] ?? quietRef : quietRef })).filter((x) => x.ref);
-    const excess = (x, key, f) => f(x.run.eld[key], x.ref[key]);
-    const worst = judged.reduce((a, b) => (excess(b, 'maxMs', (v, r) => v - r) > excess(a, 'maxMs', (v, r) => v - r) ? b : a), judged[0]);
-    const worstP99 = judged.reduce((a, b) => (excess(b, 'p99Ms', (v, r) => v / r) > excess(a, 'p99Ms', (v, r) => v / r) ? b : a), judged[0]);
+    const worstBy = (f) => judged.reduce((a, b) => (f(b) > f(a) ? b : a), judged[0]);
+    const worst = worstBy((x) => x.run.eld.maxMs - x.ref.maxMs);
+    const worstP99 = worstBy((x) => x.run.eld.p99Ms / x.ref.p99Ms);
     const writerNote = Object.values(writerRef).map((r) => `; ${r.what}: max ${fmt(r.maxMs)}, p99 ${fmt(r.p99Ms, 3)} ms`).join('');
     rows.push([
       'Event loop during any backup or checkpoint from Node: max ≤ the idle Node child\'s max + 1 ms',
