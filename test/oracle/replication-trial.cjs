@@ -278,9 +278,12 @@ async function replicationTrial(o) {
     return { summary, failures };
   }
   // The lag bound: lagMs (a poll interval and a heal's backup), plus the longest time the
-  // replicator was down (a kill until the next run's first event: its start, and for an s3://
-  // vault the killed run's lease running out).
-  const downMaxMs = Math.max(0, ...downtimes.map((since) => (eventTimes.find((t) => t >= since) ?? since) - since));
+  // replicator was down: a kill until a later run next committed to the log (a segment, or a
+  // backup with its anchor's txid). That is its start, for an s3:// vault the killed run's lease
+  // running out (TTL + 2 s clock slack), and its first heal; a run killed before it committed
+  // anything (a gap event said, its heal not yet done) extends the same downtime.
+  const committedAt = eventTimes.filter((t, i) => events[i].type === 'segment' || (events[i].type === 'backup' && events[i].txid != null));
+  const downMaxMs = Math.max(0, ...downtimes.map((since) => (committedAt.find((t) => t >= since) ?? since) - since));
   summary.downMaxMs = downMaxMs;
   const lagBound = lagMs + downMaxMs;
   summary.lagBoundMs = lagBound;
