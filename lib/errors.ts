@@ -117,6 +117,11 @@ export function misuse(message: string): LitevaultError {
   return new LitevaultError({ message, code: 'SQLITE_MISUSE' });
 }
 
+/** A LITEVAULT_VAULT_CORRUPT error: a vault object (manifest, pack, log entry, config) that is damaged or not the format's. */
+export function vaultCorrupt(message: string): LitevaultError {
+  return new LitevaultError({ message, code: 'LITEVAULT_VAULT_CORRUPT' });
+}
+
 /** The SQLITE_ABORT error an operation cancelled through its AbortSignal rejects with; `cause` is the signal's reason. */
 export function cancelled(what: string, signal: AbortSignal | undefined): LitevaultError {
   const err = new LitevaultError({ message: `${what} cancelled`, code: 'SQLITE_ABORT' });

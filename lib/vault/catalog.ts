@@ -9,7 +9,7 @@
  *
  * Thread safety: main thread only.
  */
-import { LitevaultError, misuse } from '../errors';
+import { LitevaultError, misuse, vaultCorrupt } from '../errors';
 import { binding as vaultBinding } from '../binding';
 import { Storage, StoredObject } from './storage';
 import { isLogPath } from './log';
@@ -73,10 +73,6 @@ export function checkName(name: unknown, what: string): string {
 export const manifestKey = (name: string, seq: number): string => `backups/${name}/${String(seq).padStart(10, '0')}.manifest`;
 export const packKey = (name: string, key: string): string => `packs/${name}/${key.slice(0, 2)}/${key}.pack`;
 
-export function corrupt(message: string): LitevaultError {
-  return new LitevaultError({ message, code: 'LITEVAULT_VAULT_CORRUPT' });
-}
-
 export class Catalog {
   readonly #storage: Storage;
   readonly #cache = new Map<string, Manifest>();
@@ -134,12 +130,12 @@ export class Catalog {
     for (let m = target; m.meta.base !== null; ) {
       const base = bySeq.get(m.meta.base);
       if (!base || base.meta.seq >= m.meta.seq) {
-        throw corrupt(`vault '${this.#storage.location}': backup ${m.meta.name} ${m.meta.id} (${m.key}) depends on backup ${m.meta.base}, which is missing`);
+        throw vaultCorrupt(`vault '${this.#storage.location}': backup ${m.meta.name} ${m.meta.id} (${m.key}) depends on backup ${m.meta.base}, which is missing`);
       }
       chain.unshift(base);
       m = base;
     }
-    if (chain[0]!.meta.type !== 'full') throw corrupt(`vault '${this.#storage.location}': the chain of ${target.key} does not start with a full backup`);
+    if (chain[0]!.meta.type !== 'full') throw vaultCorrupt(`vault '${this.#storage.location}': the chain of ${target.key} does not start with a full backup`);
     return chain;
   }
 
@@ -166,9 +162,9 @@ export class Catalog {
     try {
       meta = JSON.parse(decoded.meta) as ManifestMeta;
     } catch {
-      throw corrupt(`vault '${this.#storage.location}': manifest ${key}: its meta is not JSON`);
+      throw vaultCorrupt(`vault '${this.#storage.location}': manifest ${key}: its meta is not JSON`);
     }
-    const bad = (what: string): LitevaultError => corrupt(`vault '${this.#storage.location}': manifest ${key}: ${what}`);
+    const bad = (what: string): LitevaultError => vaultCorrupt(`vault '${this.#storage.location}': manifest ${key}: ${what}`);
     if (meta.name !== name || meta.seq !== seq) throw bad(`it says it is ${JSON.stringify(meta.name)} ${meta.seq}`);
     if (!['full', 'incremental', 'differential'].includes(meta.type)) throw bad(`unknown type ${JSON.stringify(meta.type)}`);
     if ((meta.type === 'full') !== (meta.base === null)) throw bad('its base does not match its type');
@@ -180,6 +176,6 @@ export class Catalog {
   }
 
   #foreign(key: string): LitevaultError {
-    return corrupt(`vault '${this.#storage.location}': foreign file '${key}' (not part of the vault format; move it out of the vault)`);
+    return vaultCorrupt(`vault '${this.#storage.location}': foreign file '${key}' (not part of the vault format; move it out of the vault)`);
   }
 }

@@ -15,8 +15,8 @@
  * Thread safety: main thread only, like every Storage; any number of calls may be in flight.
  */
 import { randomBytes, webcrypto } from 'node:crypto';
-import { LitevaultError } from '../errors';
-import { CONFIG_KEY, corrupt } from './catalog';
+import { LitevaultError, vaultCorrupt } from '../errors';
+import { CONFIG_KEY } from './catalog';
 import { Storage, StorageLock, StoredObject } from './storage';
 
 const MAGIC = Buffer.from('4c565345414c0001', 'hex'); // 'LVSEAL\0\1'
@@ -65,8 +65,8 @@ export class EncryptedStorage implements Storage {
 
   async #open(key: string, sealed: Buffer): Promise<Buffer> {
     const where = `vault '${this.location}': object '${key}'`;
-    if (sealed.length < SEAL_OVERHEAD) throw corrupt(`${where}: ${sealed.length} bytes, shorter than any sealed object (${SEAL_OVERHEAD}): truncated`);
-    if (!sealed.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt(`${where}: not a sealed object (no LVSEAL magic), in an encrypted vault`);
+    if (sealed.length < SEAL_OVERHEAD) throw vaultCorrupt(`${where}: ${sealed.length} bytes, shorter than any sealed object (${SEAL_OVERHEAD}): truncated`);
+    if (!sealed.subarray(0, MAGIC.length).equals(MAGIC)) throw vaultCorrupt(`${where}: not a sealed object (no LVSEAL magic), in an encrypted vault`);
     const version = sealed.readUInt32LE(8);
     if (version !== SEAL_VERSION) {
       throw new LitevaultError({ message: `${where}: sealed with seal version ${version}; this litevault knows version ${SEAL_VERSION} only`, code: 'LITEVAULT_UNSUPPORTED_FORMAT' });
@@ -76,7 +76,7 @@ export class EncryptedStorage implements Storage {
       const iv = sealed.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES);
       plain = await webcrypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: this.#aad(key), tagLength: TAG_BYTES * 8 }, await this.#key, sealed.subarray(HEADER_BYTES + NONCE_BYTES));
     } catch {
-      throw corrupt(`${where}: authentication failed: the object was altered, or belongs to another vault, name or backup`);
+      throw vaultCorrupt(`${where}: authentication failed: the object was altered, or belongs to another vault, name or backup`);
     }
     return Buffer.from(plain);
   }

@@ -12,8 +12,7 @@
  * Thread safety: main thread only.
  */
 import { createHash } from 'node:crypto';
-import { LitevaultError } from '../errors';
-import { corrupt } from './catalog';
+import { LitevaultError, vaultCorrupt } from '../errors';
 import { Storage } from './storage';
 
 /** A WAL generation and a frame in it: where a shipped log ends (docs/replication.md). */
@@ -91,15 +90,15 @@ function encodeEntry(body: object): Buffer {
 function decodeEntry(bytes: Buffer, what: string): Record<string, unknown> {
   const text = bytes.toString('utf8');
   const m = /^([^\n]*)\n([0-9a-f]{64})\n$/.exec(text);
-  if (!m) throw corrupt(`${what}: not a log entry (JSON, then its SHA-256)`);
-  if (createHash('sha256').update(m[1]!, 'utf8').digest('hex') !== m[2]) throw corrupt(`${what}: its SHA-256 does not match (damaged)`);
+  if (!m) throw vaultCorrupt(`${what}: not a log entry (JSON, then its SHA-256)`);
+  if (createHash('sha256').update(m[1]!, 'utf8').digest('hex') !== m[2]) throw vaultCorrupt(`${what}: its SHA-256 does not match (damaged)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(m[1]!);
   } catch {
-    throw corrupt(`${what}: not JSON`);
+    throw vaultCorrupt(`${what}: not JSON`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw corrupt(`${what}: not a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw vaultCorrupt(`${what}: not a JSON object`);
   return parsed as Record<string, unknown>;
 }
 
@@ -120,7 +119,7 @@ export function encodeAnchor(name: string, a: Omit<LogAnchor, 'key'>): { key: st
 function parseIndexEntry(bytes: Buffer, key: string, name: string, lastTxid: number, where: string): LogIndexEntry {
   const what = `vault '${where}': log index ${key}`;
   const o = decodeEntry(bytes, what);
-  const bad = (member: string): LitevaultError => corrupt(`${what}: bad or missing ${member}`);
+  const bad = (member: string): LitevaultError => vaultCorrupt(`${what}: bad or missing ${member}`);
   if (o.format !== 'litevault-log-index' || o.version !== 1) throw bad('format/version');
   if (o.name !== name) throw bad('name');
   if (typeof o.segment !== 'string' || !HEX32.test(o.segment)) throw bad('segment');
@@ -141,7 +140,7 @@ function parseIndexEntry(bytes: Buffer, key: string, name: string, lastTxid: num
 function parseAnchor(bytes: Buffer, key: string, name: string, seq: number, where: string): LogAnchor {
   const what = `vault '${where}': log anchor ${key}`;
   const o = decodeEntry(bytes, what);
-  const bad = (member: string): LitevaultError => corrupt(`${what}: bad or missing ${member}`);
+  const bad = (member: string): LitevaultError => vaultCorrupt(`${what}: bad or missing ${member}`);
   if (o.format !== 'litevault-log-anchor' || o.version !== 1) throw bad('format/version');
   if (o.name !== name) throw bad('name');
   if (o.seq !== seq) throw bad('seq');
@@ -165,7 +164,7 @@ export async function readLog(storage: Storage, name: string): Promise<NameLog> 
   const anchors: LogAnchor[] = [];
   for (const { key } of await storage.list(prefix)) {
     const rest = key.slice(prefix.length);
-    if (!isLogPath(rest)) throw corrupt(`vault '${storage.location}': foreign file '${key}' (not part of the vault format; move it out of the vault)`);
+    if (!isLogPath(rest)) throw vaultCorrupt(`vault '${storage.location}': foreign file '${key}' (not part of the vault format; move it out of the vault)`);
     const index = INDEX_FILE.exec(rest.slice('index/'.length));
     const anchor = ANCHOR_FILE.exec(rest.slice('anchors/'.length));
     if (rest.startsWith('index/') && index) entries.push(parseIndexEntry(await storage.get(key), key, name, Number(index[1]), storage.location));
@@ -189,7 +188,7 @@ function checkRun(entries: LogIndexEntry[], anchors: LogAnchor[], what: string):
     const prev = steps[i - 1]!;
     const step = steps[i]!;
     if (step.first !== prev.last + 1) {
-      throw corrupt(`${what}: ${step.first <= prev.last ? `transaction ${step.first} is in both ${prev.key} and ${step.key}` : `transactions ${prev.last + 1}..${step.first - 1} are missing (between ${prev.key} and ${step.key})`}`);
+      throw vaultCorrupt(`${what}: ${step.first <= prev.last ? `transaction ${step.first} is in both ${prev.key} and ${step.key}` : `transactions ${prev.last + 1}..${step.first - 1} are missing (between ${prev.key} and ${step.key})`}`);
     }
   }
 }
@@ -286,15 +285,15 @@ export async function planPoint(
   const heal = log.anchors.find((a) => a.heal && a.txid > anchor.txid && a.txid <= txid);
   if (heal) {
     // A heal stands for changes no segment holds: only its backup reaches past it.
-    throw corrupt(`${what}: transaction ${heal.txid} is a backup (${heal.seq}) that is no longer in the vault, so transactions ${heal.txid}..${txid} cannot be rebuilt`);
+    throw vaultCorrupt(`${what}: transaction ${heal.txid} is a backup (${heal.seq}) that is no longer in the vault, so transactions ${heal.txid}..${txid} cannot be rebuilt`);
   }
   const segments = log.entries.filter((e) => e.lastTxid > anchor.txid && e.firstTxid <= txid);
   let next = anchor.txid + 1;
   for (const e of segments) {
-    if (e.firstTxid > next) throw corrupt(`${what}: transaction ${next} is in no segment of the log`);
+    if (e.firstTxid > next) throw vaultCorrupt(`${what}: transaction ${next} is in no segment of the log`);
     next = e.lastTxid + 1;
   }
-  if (next <= txid) throw corrupt(`${what}: transaction ${next} is in no segment of the log`);
+  if (next <= txid) throw vaultCorrupt(`${what}: transaction ${next} is in no segment of the log`);
   if (recordedAt === '') {
     const entry = segments.find((e) => e.firstTxid <= txid && txid <= e.lastTxid);
     if (txid === anchor.txid) recordedAt = anchor.at;

@@ -10,8 +10,8 @@
  */
 import * as fs from 'node:fs';
 import { hkdfSync, timingSafeEqual } from 'node:crypto';
-import { LitevaultError, misuse } from '../errors';
-import { CONFIG_KEY, corrupt } from './catalog';
+import { LitevaultError, misuse, vaultCorrupt } from '../errors';
+import { CONFIG_KEY } from './catalog';
 import { EncryptedStorage } from './encrypted-storage';
 import { Storage } from './storage';
 
@@ -95,12 +95,12 @@ export function unlockStorage(storage: Storage, config: { vaultId?: unknown; enc
   }
   const enc = config.encryption as Partial<EncryptionConfig> | null;
   if (typeof enc !== 'object' || enc === null || typeof enc.keyCheck !== 'string' || !/^[0-9a-f]{64}$/.test(enc.keyCheck)) {
-    throw corrupt(`${where}: ${CONFIG_KEY}: its encryption member is malformed (no keyCheck of 64 hex digits)`);
+    throw vaultCorrupt(`${where}: ${CONFIG_KEY}: its encryption member is malformed (no keyCheck of 64 hex digits)`);
   }
   if (enc.algorithm !== 'aes-256-gcm' || enc.kdf !== 'hkdf-sha256') {
     throw new LitevaultError({ message: `${where}: ${CONFIG_KEY}: encryption ${JSON.stringify(enc.algorithm)} with kdf ${JSON.stringify(enc.kdf)}; this litevault knows aes-256-gcm with hkdf-sha256 only`, code: 'LITEVAULT_UNSUPPORTED_FORMAT' });
   }
-  if (typeof config.vaultId !== 'string' || !/^[0-9a-f]{32}$/.test(config.vaultId)) throw corrupt(`${where}: ${CONFIG_KEY}: its vaultId is not 32 hex digits`);
+  if (typeof config.vaultId !== 'string' || !/^[0-9a-f]{32}$/.test(config.vaultId)) throw vaultCorrupt(`${where}: ${CONFIG_KEY}: its vaultId is not 32 hex digits`);
   if (key === undefined) {
     throw new LitevaultError({ message: `${where} is encrypted: give its key (Vault.open(location, { key }), or LITEVAULT_KEY / --key-file for the CLI)`, code: 'LITEVAULT_KEY_REQUIRED' });
   }

@@ -22,12 +22,12 @@ import { DEFAULT_MAX_RESTARTS, openSource } from '../backup';
 import { binding, NativeScanResult, NativeVaultRestore } from '../binding';
 import { checkpoint } from '../checkpoint';
 import { Database, nativeOf } from '../database';
-import { cancelled, LitevaultError, misuse } from '../errors';
+import { cancelled, LitevaultError, misuse, vaultCorrupt } from '../errors';
 import { isBackground, Priority } from '../priority';
 import { privateTempPath } from '../private-temp';
 import { placeRestored, removeCompanions, restoreDestinationExists } from '../restore-target';
 import { nativeCheckOptions, VerifyFinding } from '../verify';
-import { BackupType, Catalog, checkName, CONFIG_KEY, corrupt, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
+import { BackupType, Catalog, checkName, CONFIG_KEY, FORMAT_VERSION, Manifest, ManifestMeta, manifestKey, packKey } from './catalog';
 import { DirectoryStorage } from './directory-storage';
 import { EncryptedStorage } from './encrypted-storage';
 import { anchorKey, LogIndexEntry, logRange, LogRange, PointPlan, planPoint, readLog, segmentKey } from './log';
@@ -566,7 +566,7 @@ export class Vault {
             if (!(await this.#catalog.manifests(name)).some((m) => m.key === target.key)) {
               throw new LitevaultError({ message: `vault '${this.location}': backup ${name} ${target.meta.id} was pruned while it was being read`, code: 'LITEVAULT_NOT_FOUND' });
             }
-            throw corrupt(`vault '${this.location}': backup ${name} ${owner.meta.id} (${owner.key}): its pack ${packKey(name, next.key)} is missing`);
+            throw vaultCorrupt(`vault '${this.location}': backup ${name} ${owner.meta.id} (${owner.key}): its pack ${packKey(name, next.key)} is missing`);
           }
           throw err;
         }
@@ -834,7 +834,7 @@ export class Vault {
     try {
       return await this.#storage.get(segmentKey(name, e.segment));
     } catch (err) {
-      if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') throw corrupt(`vault '${this.location}': segment ${segmentKey(name, e.segment)}, which ${e.key} commits, is missing`);
+      if (err instanceof LitevaultError && err.code === 'LITEVAULT_NOT_FOUND') throw vaultCorrupt(`vault '${this.location}': segment ${segmentKey(name, e.segment)}, which ${e.key} commits, is missing`);
       throw err;
     }
   }
