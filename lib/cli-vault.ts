@@ -111,7 +111,7 @@ Lists the committed backups of every name (or of --name N), oldest first.
 
 options:
   --name N             only this name
-${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 --json prints {"vault", "backups": [{id, seq, name, type, base, full, createdAt, pageCount,
 pageSize, pagesStored, bytesStored, journalMode}], "logs": [{name, range: {firstTxid, firstAt,
 lastTxid, lastAt} | null, segments, bytes, anchors: [{seq, txid, at, heal}]}]}: "logs" has the
@@ -155,7 +155,7 @@ options:
   --keep-monthly N     ... of each of the last N months
   --name N             only this name
   --dry-run            say what would be removed; remove nothing
-${PRIORITY_HELP}${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
+${REMOTE_HELP}${KEY_HELP}${COMMON_HELP}
 ${EXIT_CODES}`,
 };
 
@@ -307,7 +307,7 @@ function table(backups: VaultBackupInfo[]): string {
 }
 
 async function listVerb(args: string[], operation: { what: string }): Promise<number> {
-  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, ...PRIORITY_OPTION, name: { type: 'string' } });
+  const { values, positionals } = parse(args, { ...REMOTE_OPTIONS, name: { type: 'string' } });
   if (values.help) return verbHelp('list');
   if (positionals.length !== 1) throw new UsageError(`vault list needs one vault, not ${positionals.length} arguments`);
   const out = output(values);
@@ -414,7 +414,7 @@ function count(values: Values, name: string): number | undefined {
 
 async function pruneVerb(args: string[], operation: { what: string }): Promise<number> {
   const { values, positionals } = parse(args, {
-    ...REMOTE_OPTIONS, ...PRIORITY_OPTION,
+    ...REMOTE_OPTIONS,
     'keep-last': { type: 'string' },
     'keep-within': { type: 'string' },
     'keep-daily': { type: 'string' },

@@ -254,6 +254,9 @@ describe('litevault vault: backup, list, restore, prune', () => {
     usage(['vault', 'restore', vault, 'a.db']);
     usage(['vault', 'prune', vault, '--keep-last', 'abc']);
     usage(['vault', 'prune', vault, '--keep-within', 'sometime']);
+    // list and prune do no native work: a priority there would be accepted and do nothing.
+    usage(['vault', 'list', vault, '--priority', 'normal']);
+    usage(['vault', 'prune', vault, '--keep-last', '1', '--priority', 'normal']);
     expect(fs.existsSync(path.join(vault, 'backups', 'a.db')), 'usage errors touch nothing').toBe(true);
   });
 
