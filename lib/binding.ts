@@ -121,6 +121,8 @@ export interface NativeScanResult {
   walSalt2: number;
   /** The cumulative WAL checksum after frame walFrame (null when walFrame is 0 or for a rollback snapshot). */
   walChecksum: [number, number] | null;
+  /** When the snapshot was taken (ms since the epoch): read just after its read transaction began, so every commit it holds began earlier. */
+  snapshotAt: number;
   device: string;
   inode: string;
   path: string;

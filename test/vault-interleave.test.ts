@@ -52,6 +52,27 @@ describe('vault scan of a WAL source: one snapshot for the whole scan', () => {
   });
 });
 
+describe('a backup is dated by its snapshot (a restore to a point before it gets no later commit)', () => {
+  it('SQLite commits after the backup was asked for but before its first step took the snapshot: the commit is in the backup, whose createdAt is after the commit began', async () => {
+    const dir = tmpDir('litevault-vault-dated-');
+    const src = path.join(dir, 'src.db');
+    sqliteShell(src, `.dbconfig no_ckpt_on_close on\nPRAGMA journal_mode=wal;\n${FILL}`);
+    const vault = await Vault.open(path.join(dir, 'vault'), { create: true });
+    arm('vault-scan-step', 1);
+    const running = vault.backup(src, { type: 'full', name: 'src' });
+    expect(await waitArrived('vault-scan-step')).toBe(true); // step 1, before the snapshot
+    const begun = Date.now();
+    sqliteShell(src, '.dbconfig no_ckpt_on_close on\nUPDATE t SET v = randomblob(3500) WHERE id % 13 = 0;\n');
+    sqliteShell(src, '.backup ' + path.join(dir, 'ref.db'));
+    release('vault-scan-step');
+    const r = await running;
+    expect(Date.parse(r.snapshot.createdAt), `createdAt ${r.snapshot.createdAt}, the commit began at ${new Date(begun).toISOString()}`).toBeGreaterThanOrEqual(begun);
+    expect(Date.parse(r.snapshot.createdAt)).toBeLessThanOrEqual(Date.now());
+    await vault.restore('src', path.join(dir, 'r.db'));
+    expectSameImage(path.join(dir, 'r.db'), path.join(dir, 'ref.db'));
+  });
+});
+
 describe('vault scan of a rollback-journal source: SQLite\'s restart rule', () => {
   it('a SQLite commit between two steps restarts the scan; the backup is the state after that commit', async () => {
     const dir = tmpDir('litevault-vault-restart-');
@@ -64,12 +85,15 @@ describe('vault scan of a rollback-journal source: SQLite\'s restart rule', () =
     release('vault-scan-step');
     arm('vault-scan-step', 1); // step 2 can only start after this turn of the event loop
     expect(await waitArrived('vault-scan-step')).toBe(true); // step 1 done; SHARED released
+    const begun = Date.now();
     sqliteShell(src, 'UPDATE t SET v = randomblob(3500) WHERE id % 11 = 0;\n'); // commits at once: nobody holds a lock
     sqliteShell(src, '.backup ' + path.join(dir, 'ref.db'));
     release('vault-scan-step');
     const r = await running;
     expect(r.restarts).toBe(1);
     expect(r.heldLock).toBe(false);
+    // Dated by the pass that restarted after the commit, not by the first.
+    expect(Date.parse(r.snapshot.createdAt), `createdAt ${r.snapshot.createdAt}, the commit began at ${new Date(begun).toISOString()}`).toBeGreaterThanOrEqual(begun);
     await vault.restore('src', path.join(dir, 'r.db'));
     expectSameImage(path.join(dir, 'r.db'), path.join(dir, 'ref.db'));
     expect(integrityCheck(path.join(dir, 'r.db'), ro)).toBe('ok');

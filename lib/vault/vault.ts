@@ -522,16 +522,17 @@ export class Vault {
     const fileId = nativeOf(db, what).fileId ?? '';
     let plan = this.#plan(name, all, type, fallback, fileId.slice(fileId.indexOf(':') + 1), notes);
     const scan = { name, compression, level, maxRestarts, busyTimeout, options };
-    let takenAt = new Date(); // the snapshot is taken by the scan's first step
     let result = await this.#scan(db, plan.chain, scan);
     if (plan.base && result.pageSize !== plan.base.meta.pageSize) {
       const why = `the page size changed from ${plan.base.meta.pageSize} (backup ${plan.base.meta.id}) to ${result.pageSize}`;
       if (!fallback) throw new LitevaultError({ message: `${what}: cannot take a${plan.type === 'incremental' ? 'n' : ''} ${plan.type} backup of '${sourcePath}' as ${name}: ${why}`, code: 'LITEVAULT_BASE_MISMATCH' });
       notes.push(`took a full backup: ${why}`);
       plan = { type: 'full', base: null, chain: [] };
-      takenAt = new Date();
       result = await this.#scan(db, [], scan);
     }
+    // The snapshot's own time (not when the scan was asked for: its first step may start later, a
+    // restart later still): a restore to a point before it must not get a commit made after it.
+    const takenAt = new Date(result.snapshotAt);
     options.onProgress?.({ phase: 'commit', name, pagesScanned: result.pagesScanned, pageCount: result.pageCount, pagesStored: result.pagesStored, bytesStored: result.bytesStored, restarts: result.restarts, heldLock: result.heldLock });
     const seq = (all.at(-1)?.meta.seq ?? 0) + 1;
     const manifest = this.#manifest(name, seq, takenAt, plan, result, compression, level);

@@ -107,6 +107,7 @@ class ScanFinishWorker : public PromiseWorker {
     o.Set("walSalt1", result_.walSalt1);
     o.Set("walSalt2", result_.walSalt2);
     o.Set("walChecksum", walChecksumValue(env, result_.walChecksumKnown, result_.walChecksum));
+    o.Set("snapshotAt", static_cast<double>(result_.snapshotAtMs));
     o.Set("device", result_.device);
     o.Set("inode", result_.inode);
     o.Set("path", result_.path);

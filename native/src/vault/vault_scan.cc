@@ -2,6 +2,7 @@
 #include "vault/vault_scan.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "format/byte_order.h"
@@ -10,10 +11,16 @@
 #include "verify/cksumvfs.h"
 
 namespace litevault {
+
 namespace {
 
 constexpr uint32_t kDefaultPageSize = 4096;  // SQLITE_DEFAULT_PAGE_SIZE: an empty source's page size
 constexpr size_t kReadChunkBytes = size_t(1) << 20;  // one pread's worth of pages
+
+int64_t wallClockMsRoundedUp() {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return (us + 999) / 1000;
+}
 
 }  // namespace
 
@@ -106,6 +113,7 @@ Status VaultScan::beginSource(Pager& src) {
   // Our own signature, not the pager's: another user of the same handle may have read the
   // source since, and must not hide the change from us.
   if (scanning_ && src.view() != view_) restart();
+  if (!scanning_) snapshotAtMs_ = wallClockMsRoundedUp();  // a pass begins with this read transaction
   view_ = src.view();
   changeCounter_ = src.header().changeCounter;
   walFrame_ = src.wal() != nullptr ? src.wal()->mxFrame() : 0;
@@ -340,6 +348,7 @@ Status VaultScan::finish(Result* out) {
   out->walSalt2 = walSalt2_;
   out->walChecksumKnown = wal_ && walFrame_ > 0;  // for frame 0 the header's is a stale generation's
   out->walChecksum = walChecksum_;
+  out->snapshotAtMs = snapshotAtMs_;
   return Status::ok();
 }
 

@@ -122,6 +122,9 @@ class VaultScan {
     uint32_t walSalt1 = 0, walSalt2 = 0;  // the snapshot's WAL generation (wal-index header); 0 for rollback
     bool walChecksumKnown = false;        // walFrame > 0: the cumulative checksum after frame walFrame
     WalChecksum walChecksum;              // (the wal-index header's aFrameCksum)
+    // Wall-clock ms since the epoch, rounded up, read just after the read transaction whose
+    // state the table holds was opened (the final pass's first): every commit in it began earlier.
+    int64_t snapshotAtMs = 0;
     std::string device, inode, path;
   };
 
@@ -195,6 +198,7 @@ class VaultScan {
   uint64_t pagesStored_ = 0, bytesStored_ = 0, bytesRead_ = 0;
   uint32_t changeCounter_ = 0, walFrame_ = 0, walSalt1_ = 0, walSalt2_ = 0;
   WalChecksum walChecksum_;  // after walFrame_, when it is > 0
+  int64_t snapshotAtMs_ = 0;  // set when a pass begins (Result::snapshotAtMs)
 
   CopyCheck check_;  // options_.verify: the pages of this pass (from page 1)
 
