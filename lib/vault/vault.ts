@@ -198,6 +198,7 @@ export interface VaultBackupResult {
   pagesStored: number;
   /** Bytes this backup added to the vault: its packs and its manifest. */
   bytesStored: number;
+  /** The state the backup holds; createdAt (ISO 8601) is when that snapshot was taken: every commit in it began earlier. */
   snapshot: { journalMode: 'wal' | 'rollback'; changeCounter: number; walFrame: number; createdAt: string };
   /** Times the scan of a rollback-journal source started over because another connection wrote it. */
   restarts: number;
@@ -218,6 +219,7 @@ export interface VaultBackupInfo {
   base: string | null;
   /** The id of the full backup at the root of its chain. */
   full: string;
+  /** When its snapshot was taken (ISO 8601). */
   createdAt: string;
   pageCount: number;
   pageSize: number;
