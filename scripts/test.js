@@ -8,7 +8,8 @@
 // Both passes always run; the exit code is the first failure's. Arguments go to both passes
 // (a file filter selects within each). Each pass also writes vitest's JSON report, so the end of
 // the log names every failed test of both passes: a CI log that keeps only its tail still says
-// what failed in the first pass.
+// what failed in the first pass. The closing line gives each pass's counts, its time and how
+// busy it kept the CPUs.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -22,13 +23,14 @@ const summary = [];
 const failures = [];
 for (const pass of ['parallel', 'serial']) {
   const json = path.join(reports, `${pass}.json`);
+  const started = { at: Date.now(), cpu: cpuTimes() };
   const r = spawnSync(process.execPath, [vitest, 'run', '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, LITEVAULT_TEST_PASS: pass },
   });
   const code = r.status ?? 1;
   if (code !== 0 && status === 0) status = code;
-  summary.push(describe(pass, code, json));
+  summary.push(`${describe(pass, code, json)}, ${Math.round((Date.now() - started.at) / 1000)} s${busySince(started.cpu)}`);
 }
 fs.rmSync(reports, { recursive: true, force: true });
 if (failures.length) console.log(`\nnpm test: failed:\n${failures.join('\n')}`);
@@ -51,6 +53,24 @@ function describe(pass, code, json) {
     if (failedTests.length === 0 && file.status === 'failed') failures.push(`  ${pass}: ${rel}: ${firstLine(file.message)}`);
   }
   return `${pass} pass exit ${code}, ${report.numPassedTests}/${report.numTotalTests} tests passed in ${(report.testResults ?? []).length} files`;
+}
+
+// The machine's CPU time from /proc/stat (Linux), to say how busy a pass kept the CPUs: a pass
+// that mostly waits could run more files at once. Elsewhere: nothing said.
+function cpuTimes() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - f[3] - (f[4] || 0), total };
+  } catch {
+    return null;
+  }
+}
+
+function busySince(before) {
+  const now = cpuTimes();
+  if (!before || !now || now.total <= before.total) return '';
+  return `, the CPUs ${Math.round((100 * (now.busy - before.busy)) / (now.total - before.total))}% busy`;
 }
 
 function firstLine(s) {
